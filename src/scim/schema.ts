@@ -1,0 +1,265 @@
+/**
+ * Attribute definitions, read from the RFC 7643 §8.7 representations in `schemas/`.
+ *
+ * Nothing else in the code restates an attribute rule: validation, PATCH path resolution, filtering, projection and
+ * discovery all ask a `ResourceSchema` built from these files.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+
+export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
+export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
+export type Returned = 'always' | 'never' | 'default' | 'request';
+export type Uniqueness = 'none' | 'server' | 'global';
+
+export interface AttributeDefinition {
+  name: string;
+  type: AttributeType;
+  multiValued: boolean;
+  description?: string;
+  required: boolean;
+  caseExact?: boolean;
+  mutability: Mutability;
+  returned: Returned;
+  uniqueness?: Uniqueness;
+  canonicalValues?: string[];
+  referenceTypes?: string[];
+  subAttributes?: AttributeDefinition[];
+}
+
+export interface SchemaDefinition {
+  schemas?: string[];
+  id: string;
+  name: string;
+  description?: string;
+  attributes: AttributeDefinition[];
+  meta?: { resourceType: string; location: string };
+}
+
+export interface ResourceTypeDefinition {
+  schemas: string[];
+  id: string;
+  name: string;
+  endpoint: string;
+  description?: string;
+  schema: string;
+  schemaExtensions?: { schema: string; required: boolean }[];
+  meta?: { resourceType: string; location: string };
+}
+
+export const SCHEMA_URNS = {
+  user: 'urn:ietf:params:scim:schemas:core:2.0:User',
+  enterpriseUser: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+  group: 'urn:ietf:params:scim:schemas:core:2.0:Group',
+  listResponse: 'urn:ietf:params:scim:api:messages:2.0:ListResponse',
+  patchOp: 'urn:ietf:params:scim:api:messages:2.0:PatchOp',
+  searchRequest: 'urn:ietf:params:scim:api:messages:2.0:SearchRequest',
+  bulkRequest: 'urn:ietf:params:scim:api:messages:2.0:BulkRequest',
+  bulkResponse: 'urn:ietf:params:scim:api:messages:2.0:BulkResponse',
+  serviceProviderConfig: 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig',
+  resourceType: 'urn:ietf:params:scim:schemas:core:2.0:ResourceType',
+  schema: 'urn:ietf:params:scim:schemas:core:2.0:Schema',
+} as const;
+
+const COMMON_FILE = 'Common.json';
+
+/** Case-insensitive lookup of a sub-attribute (RFC 7643 §2.1: attribute names are case insensitive). */
+export function subAttribute(parent: AttributeDefinition, name: string): AttributeDefinition | undefined {
+  const lower = name.toLowerCase();
+  return parent.subAttributes?.find((a) => a.name.toLowerCase() === lower);
+}
+
+/** True when string comparisons on this attribute ignore case (RFC 7643 §2.2 caseExact, default false). */
+export function isCaseInsensitive(def: AttributeDefinition): boolean {
+  return (def.type === 'string' || def.type === 'reference' || def.type === 'binary') && def.caseExact !== true;
+}
+
+/**
+ * An attribute path resolved against a resource type: the schema it belongs to, the top-level attribute, and the
+ * sub-attribute if the path named one.
+ */
+export interface ResolvedAttribute {
+  /** URN of the schema holding the attribute; common attributes report the core schema. */
+  schema: string;
+  /** True when the attribute is stored under its extension URN key. */
+  extension: boolean;
+  attribute: AttributeDefinition;
+  sub?: AttributeDefinition;
+}
+
+/** The rules of one resource type: its core schema, its extensions and the common attributes. */
+export class ResourceSchema {
+  readonly type: ResourceTypeDefinition;
+  readonly core: SchemaDefinition;
+  readonly extensions: readonly { schema: SchemaDefinition; required: boolean }[];
+  readonly common: SchemaDefinition;
+  private readonly coreIndex: Map<string, AttributeDefinition>;
+  private readonly extIndex: Map<string, { schema: SchemaDefinition; index: Map<string, AttributeDefinition> }>;
+
+  constructor(
+    type: ResourceTypeDefinition,
+    core: SchemaDefinition,
+    extensions: { schema: SchemaDefinition; required: boolean }[],
+    common: SchemaDefinition,
+  ) {
+    this.type = type;
+    this.core = core;
+    this.extensions = extensions;
+    this.common = common;
+    this.coreIndex = new Map([...common.attributes, ...core.attributes].map((a) => [a.name.toLowerCase(), a]));
+    this.extIndex = new Map(
+      extensions.map((e) => [
+        e.schema.id.toLowerCase(),
+        { schema: e.schema, index: new Map(e.schema.attributes.map((a) => [a.name.toLowerCase(), a])) },
+      ]),
+    );
+  }
+
+  /** Every schema URN this resource type may list in `schemas`. */
+  get schemaUrns(): string[] {
+    return [this.core.id, ...this.extensions.map((e) => e.schema.id)];
+  }
+
+  /** Top-level attributes of the core schema together with the common ones (id, externalId, meta). */
+  get coreAttributes(): AttributeDefinition[] {
+    return [...this.coreIndex.values()];
+  }
+
+  /** The canonical spelling of a known extension URN, or undefined. */
+  extensionUrn(urn: string): string | undefined {
+    return this.extIndex.get(urn.toLowerCase())?.schema.id;
+  }
+
+  extension(urn: string): SchemaDefinition | undefined {
+    return this.extIndex.get(urn.toLowerCase())?.schema;
+  }
+
+  /** A top-level attribute of the given schema (the core schema also holds the common attributes). */
+  attribute(schemaUrn: string, name: string): AttributeDefinition | undefined {
+    const lower = name.toLowerCase();
+    if (schemaUrn.toLowerCase() === this.core.id.toLowerCase()) return this.coreIndex.get(lower);
+    return this.extIndex.get(schemaUrn.toLowerCase())?.index.get(lower);
+  }
+
+  /**
+   * Splits a URN-qualified name into its schema URN and the rest (RFC 7644 §3.10: "the attribute name is
+   * prefixed by the schema URI followed by ':'"). Returns undefined when no known schema URN prefixes it.
+   */
+  splitUrn(name: string): { schema: string; rest: string } | undefined {
+    const lower = name.toLowerCase();
+    for (const urn of this.schemaUrns) {
+      const u = urn.toLowerCase();
+      if (lower.startsWith(u + ':')) return { schema: urn, rest: name.slice(urn.length + 1) };
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves an attribute path without filters: `userName`, `name.givenName`, `urn:…:User:userName`,
+   * `urn:…:enterprise:2.0:User:manager.value`. Returns undefined for an attribute no schema defines.
+   */
+  resolve(path: string): ResolvedAttribute | undefined {
+    let schema = this.core.id;
+    let rest = path;
+    const split = this.splitUrn(path);
+    if (split) {
+      schema = split.schema;
+      rest = split.rest;
+    }
+    const dot = rest.indexOf('.');
+    const name = dot < 0 ? rest : rest.slice(0, dot);
+    const subName = dot < 0 ? undefined : rest.slice(dot + 1);
+    const attribute = this.attribute(schema, name);
+    if (!attribute) return undefined;
+    const extension = schema !== this.core.id;
+    if (subName === undefined) return { schema, extension, attribute };
+    const sub = subAttribute(attribute, subName);
+    if (!sub) return undefined;
+    return { schema, extension, attribute, sub };
+  }
+
+  /** Every (top-level) attribute together with the schema that holds it; used by walkers such as projection. */
+  *allAttributes(): Generator<{ schema: string; extension: boolean; attribute: AttributeDefinition }> {
+    for (const attribute of this.coreIndex.values()) yield { schema: this.core.id, extension: false, attribute };
+    for (const { schema } of this.extIndex.values()) {
+      for (const attribute of schema.attributes) yield { schema: schema.id, extension: true, attribute };
+    }
+  }
+}
+
+/** Finds the folder holding package.json, so `schemas/` is found from src/ (tests) and dist/src/ (built) alike. */
+function packageRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const SCHEMAS_DIR = join(packageRoot(__dirname), 'schemas');
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+/** All schemas and resource types the server knows, loaded once at boot. */
+export class SchemaRegistry {
+  private readonly schemaMap = new Map<string, SchemaDefinition>();
+  private readonly typeMap = new Map<string, ResourceTypeDefinition>();
+  private readonly resourceSchemas = new Map<string, ResourceSchema>();
+  readonly common: SchemaDefinition;
+
+  constructor(schemas: SchemaDefinition[], resourceTypes: ResourceTypeDefinition[], common: SchemaDefinition) {
+    this.common = common;
+    for (const s of schemas) this.schemaMap.set(s.id.toLowerCase(), s);
+    for (const t of resourceTypes) {
+      this.typeMap.set(t.id.toLowerCase(), t);
+      const core = this.schemaMap.get(t.schema.toLowerCase());
+      if (!core) throw new Error(`resource type ${t.id}: unknown schema ${t.schema}`);
+      const extensions = (t.schemaExtensions ?? []).map((e) => {
+        const schema = this.schemaMap.get(e.schema.toLowerCase());
+        if (!schema) throw new Error(`resource type ${t.id}: unknown extension ${e.schema}`);
+        return { schema, required: e.required };
+      });
+      this.resourceSchemas.set(t.id.toLowerCase(), new ResourceSchema(t, core, extensions, common));
+    }
+  }
+
+  static fromDirectory(dir: string = SCHEMAS_DIR): SchemaRegistry {
+    const schemas = readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && f !== COMMON_FILE)
+      .sort()
+      .map((f) => readJson<SchemaDefinition>(join(dir, f)));
+    const typesDir = join(dir, 'resource-types');
+    const types = readdirSync(typesDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => readJson<ResourceTypeDefinition>(join(typesDir, f)));
+    return new SchemaRegistry(schemas, types, readJson<SchemaDefinition>(join(dir, COMMON_FILE)));
+  }
+
+  /** The schemas served by /Schemas. */
+  schemas(): SchemaDefinition[] {
+    return [...this.schemaMap.values()];
+  }
+
+  schema(urn: string): SchemaDefinition | undefined {
+    return this.schemaMap.get(urn.toLowerCase());
+  }
+
+  resourceTypes(): ResourceTypeDefinition[] {
+    return [...this.typeMap.values()];
+  }
+
+  resourceType(id: string): ResourceTypeDefinition | undefined {
+    return this.typeMap.get(id.toLowerCase());
+  }
+
+  resourceSchema(typeId: string): ResourceSchema {
+    const rs = this.resourceSchemas.get(typeId.toLowerCase());
+    if (!rs) throw new Error(`unknown resource type ${typeId}`);
+    return rs;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The storage contract. Two implementations: MongoDB (mongo.ts) and the embedded in-process store (memory.ts).
+ * One contract test suite (test/store/contract.ts) runs against both.
+ */
+import type { StoredRecord } from '../scim/resource';
+import type { ResourceSchema } from '../scim/schema';
+import type { Filter } from '../scim/filter/ast';
+
+export interface SortSpec {
+  /** Attribute path as resolved against the resource schema, e.g. name.familyName. */
+  path: string;
+  order: 'ascending' | 'descending';
+}
+
+export interface QueryOptions {
+  filter?: Filter;
+  /** 1-based index of the first result (RFC 7644 §3.4.2.4). */
+  startIndex: number;
+  /** Page size; 0 asks only for the total. */
+  count: number;
+  sort?: SortSpec;
+}
+
+export interface QueryResult {
+  totalResults: number;
+  records: StoredRecord[];
+}
+
+/** Outcome of a version-guarded write. */
+export type WriteOutcome = 'ok' | 'missing' | 'conflict';
+
+export interface ResourceStore {
+  readonly kind: 'memory' | 'mongodb';
+  /** Creates indexes and anything else needed before the first request. */
+  init(): Promise<void>;
+  /** Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute is taken. */
+  create(schema: ResourceSchema, record: StoredRecord): Promise<void>;
+  get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
+  /**
+   * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
+   * race). Throws `uniqueness` when a unique attribute is taken by another resource.
+   */
+  replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome>;
+  /** Deletes the record; with `expectedVersion`, only if the version still matches. */
+  delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome>;
+  /** Filters, sorts (stable: ties broken by id) and pages. */
+  query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult>;
+  /** Resolves when the backing service answers; throws otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
