@@ -4,7 +4,10 @@
  * Keys are encoded because MongoDB field paths cannot address keys containing '.' (the enterprise URN has
  * "2.0") or starting with '$' ($ref): '.' becomes U+FF0E and a leading '$' becomes U+FF04.
  */
-import type { ResolvedAttribute } from '../scim/schema';
+import type { ResolvedAttribute, ResourceSchema } from '../scim/schema';
+import type { ScimResource, StoredRecord } from '../scim/resource';
+import { queryCopy } from '../scim/query-copy';
+import { isObject, Json, JsonObject } from '../scim/values';
 
 export function encodeKey(key: string): string {
   return key.replace(/\./g, '\uFF0E').replace(/^\$/, '\uFF04');
@@ -21,4 +24,60 @@ export function fieldPath(resolved: ResolvedAttribute, root = 'q'): string {
   parts.push(encodeKey(resolved.attribute.name));
   if (resolved.sub) parts.push(encodeKey(resolved.sub.name));
   return parts.join('.');
+}
+
+/** A stored resource as MongoDB holds it. */
+export interface ResourceDocument {
+  _id: string;
+  v: number;
+  /** The resource, keys encoded. */
+  res: JsonObject;
+  /** queryCopy(schema, resource), keys encoded: what filters, sorts and unique indexes read. */
+  q: JsonObject;
+  secrets?: { password?: string };
+}
+
+/** One collection per resource type, named after its endpoint: `/Users` -> `users`. */
+export function collectionName(schema: ResourceSchema): string {
+  return schema.type.endpoint.replace(/^\/+/, '').toLowerCase() || schema.type.id.toLowerCase();
+}
+
+function mapKeys(value: Json, map: (key: string) => string): Json {
+  if (Array.isArray(value)) return value.map((v) => mapKeys(v, map));
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) out[map(k)] = mapKeys(v, map);
+    return out;
+  }
+  return value;
+}
+
+export function encodeKeys(value: JsonObject): JsonObject {
+  return mapKeys(value, encodeKey) as JsonObject;
+}
+
+export function decodeKeys(value: JsonObject): JsonObject {
+  return mapKeys(value, decodeKey) as JsonObject;
+}
+
+export function toDocument(schema: ResourceSchema, record: StoredRecord): ResourceDocument {
+  const doc: ResourceDocument = {
+    _id: record.id,
+    v: record.version,
+    res: encodeKeys(record.resource),
+    q: encodeKeys(queryCopy(schema, record.resource)),
+  };
+  if (record.secrets) doc.secrets = { ...record.secrets };
+  return doc;
+}
+
+export function fromDocument(schema: ResourceSchema, doc: Pick<ResourceDocument, '_id' | 'v' | 'res' | 'secrets'>): StoredRecord {
+  const record: StoredRecord = {
+    resourceType: schema.type.id,
+    id: doc._id,
+    version: doc.v,
+    resource: decodeKeys(doc.res) as ScimResource,
+  };
+  if (doc.secrets) record.secrets = { ...doc.secrets };
+  return record;
 }

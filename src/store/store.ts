@@ -31,21 +31,29 @@ export type WriteOutcome = 'ok' | 'missing' | 'conflict';
 
 export interface ResourceStore {
   readonly kind: 'memory' | 'mongodb';
-  /** Creates indexes and anything else needed before the first request. */
-  init(): Promise<void>;
-  /** Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute is taken. */
+  /**
+   * Checks the backing service answers and creates the indexes of the given resource types, before the first
+   * request. Stores also prepare a resource type on first use, so a type left out here is still safe to use.
+   */
+  init(schemas?: readonly ResourceSchema[]): Promise<void>;
+  /** Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute (or the id) is taken. */
   create(schema: ResourceSchema, record: StoredRecord): Promise<void>;
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
-   * race). Throws `uniqueness` when a unique attribute is taken by another resource.
+   * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by
+   * another resource; nothing is written then.
    */
   replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome>;
   /** Deletes the record; with `expectedVersion`, only if the version still matches. */
   delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome>;
-  /** Filters, sorts (stable: ties broken by id) and pages. */
+  /**
+   * Filters, sorts and pages. Without `sort`, records come in id order. With it, ties are broken by id in the same
+   * direction, and records without a value come last when ascending and first when descending (RFC 7644
+   * §3.4.2.3), so descending is exactly ascending reversed. Throws `invalidValue` for a sort path no schema defines.
+   */
   query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult>;
-  /** Resolves when the backing service answers; throws otherwise. */
+  /** Resolves when the backing service answers; throws an `unavailable` ScimError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

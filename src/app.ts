@@ -1,0 +1,88 @@
+/**
+ * The root plugin: buildApp(config) wires the SCIM core, the store and the HTTP routes. The process concerns
+ * (environment, listening, signals) live in server.ts, so tests build the app and drive it with `inject`.
+ */
+import Fastify, { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Config } from './config';
+import { SchemaRegistry } from './scim/schema';
+import type { Features } from './scim/service-provider-config';
+import type { ResourceStore } from './store/store';
+import { createStore } from './store';
+import { ResourceService } from './service/resources';
+import { installManagerRules } from './service/manager';
+import scimJson from './http/scim-json';
+import scimErrors from './http/errors';
+import auth from './http/auth';
+import { discoveryRoutes } from './http/discovery';
+import { healthRoutes } from './http/health';
+import { resourceRoutes } from './http/resources';
+
+export interface AppOptions {
+  config: Config;
+  /** A store to use instead of the one the configuration names; the caller keeps ownership (tests). */
+  store?: ResourceStore;
+  registry?: SchemaRegistry;
+  logger?: FastifyServerOptions['logger'];
+  now?: () => Date;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: ResourceStore;
+    registry: SchemaRegistry;
+    users: ResourceService;
+  }
+}
+
+export const PAGING = { defaultCount: 100, maxCount: 1000 };
+
+export function features(): Features {
+  return {
+    patch: true,
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    filter: { supported: true, maxResults: PAGING.maxCount },
+    sort: false,
+    paging: PAGING,
+  };
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config } = opts;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true },
+    // Fastify's default would answer 503 with a plain body during shutdown; requests then still get SCIM errors.
+    return503OnClosing: false,
+  });
+  const registry = opts.registry ?? SchemaRegistry.fromDirectory();
+  const ownsStore = !opts.store;
+  const store = opts.store ?? (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb }));
+  if (ownsStore) app.addHook('onClose', async () => store.close());
+  const users = new ResourceService(registry.resourceSchema('User'), store, opts.now);
+  await store.init([users.schema]);
+  installManagerRules(users, store);
+  app.decorate('store', store);
+  app.decorate('registry', registry);
+  app.decorate('users', users);
+
+  await app.register(scimJson);
+  await app.register(scimErrors);
+  await app.register(auth, { jwt: config.jwt });
+
+  healthRoutes(app, store);
+  const feats = features();
+  await app.register(
+    async (scim) => {
+      discoveryRoutes(scim, {
+        registry,
+        features: feats,
+        baseUrl: config.baseUrl,
+        preHandler: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
+      });
+      resourceRoutes(scim, { service: users, registry, baseUrl: config.baseUrl, paging: PAGING });
+    },
+    { prefix: '/scim/v2' },
+  );
+  return app;
+}

@@ -1,0 +1,110 @@
+/**
+ * Environment -> typed, validated configuration. server.ts is the only reader of process.env; it hands the
+ * environment here, so tests can build any configuration without touching the process.
+ */
+import Ajv from 'ajv';
+
+export interface JwtConfig {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** RS256/ES256 public key (PEM). */
+  publicKey?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base of the SCIM API (…/scim/v2), used in meta.location; derived from each request when unset. */
+  baseUrl?: string;
+  mongodbUri?: string;
+  mongodbDb: string;
+  jwt: JwtConfig;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  production: boolean;
+  /** Discovery endpoints readable without a token (RFC 7644 §4 allows it; SCIM_DISCOVERY_PUBLIC=false turns it off). */
+  discoveryPublic: boolean;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every setting, its environment variable and its rules; the README's configuration table mirrors this. */
+const envSchema = {
+  type: 'object',
+  properties: {
+    PORT: { type: 'string', pattern: '^[0-9]{1,5}$' },
+    HOST: { type: 'string', minLength: 1 },
+    SCIM_BASE_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    MONGODB_URI: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
+    MONGODB_DB: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$' },
+    SCIM_JWT_SECRET: { type: 'string', minLength: 32 },
+    SCIM_JWT_PUBLIC_KEY: { type: 'string', pattern: '-----BEGIN (RSA )?PUBLIC KEY-----' },
+    SCIM_JWT_ISSUER: { type: 'string', minLength: 1 },
+    SCIM_JWT_AUDIENCE: { type: 'string', minLength: 1 },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    NODE_ENV: { type: 'string' },
+    SCIM_DISCOVERY_PUBLIC: { enum: ['true', 'false'] },
+    SCIM_BODY_LIMIT: { type: 'string', pattern: '^[0-9]{1,10}$' },
+  },
+} as const;
+
+const MESSAGES: Record<string, string> = {
+  PORT: 'PORT must be a port number (1-65535)',
+  SCIM_BASE_URL: 'SCIM_BASE_URL must be an absolute http(s) URL such as https://scim.example.com/scim/v2',
+  MONGODB_URI: 'MONGODB_URI must be a MongoDB connection string (mongodb:// or mongodb+srv://)',
+  MONGODB_DB: 'MONGODB_DB must be 1-63 letters, digits, _ or -',
+  SCIM_JWT_SECRET: 'SCIM_JWT_SECRET must be at least 32 characters (it is an HS256 key)',
+  SCIM_JWT_PUBLIC_KEY: 'SCIM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)',
+  LOG_LEVEL: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+  SCIM_DISCOVERY_PUBLIC: 'SCIM_DISCOVERY_PUBLIC must be true or false',
+  SCIM_BODY_LIMIT: 'SCIM_BODY_LIMIT must be a number of bytes',
+};
+
+const validate = new Ajv({ allErrors: true }).compile(envSchema);
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty variables count as unset, as in most twelve-factor tooling.
+  const clean = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in envSchema.properties && v !== undefined && v !== ''));
+  const problems: string[] = [];
+  if (!validate(clean)) {
+    for (const e of validate.errors ?? []) {
+      const name = e.instancePath.replace(/^\//, '');
+      problems.push(MESSAGES[name] ?? `${name} ${e.message ?? 'is invalid'}`);
+    }
+  }
+  const port = clean.PORT === undefined ? 8080 : Number(clean.PORT);
+  if (port < 1 || port > 65535) problems.push(MESSAGES.PORT!);
+  const production = clean.NODE_ENV === 'production';
+  if (production) {
+    if (!clean.MONGODB_URI) problems.push('NODE_ENV=production requires MONGODB_URI (the embedded store is not durable)');
+    if (!clean.SCIM_JWT_SECRET && !clean.SCIM_JWT_PUBLIC_KEY) {
+      problems.push('NODE_ENV=production requires SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  return {
+    port,
+    host: clean.HOST ?? '0.0.0.0',
+    baseUrl: clean.SCIM_BASE_URL?.replace(/\/+$/, ''),
+    mongodbUri: clean.MONGODB_URI,
+    mongodbDb: clean.MONGODB_DB ?? 'scim',
+    jwt: {
+      secret: clean.SCIM_JWT_SECRET,
+      publicKey: clean.SCIM_JWT_PUBLIC_KEY,
+      issuer: clean.SCIM_JWT_ISSUER,
+      audience: clean.SCIM_JWT_AUDIENCE,
+    },
+    logLevel: (clean.LOG_LEVEL as Config['logLevel']) ?? 'info',
+    production,
+    discoveryPublic: clean.SCIM_DISCOVERY_PUBLIC !== 'false',
+    bodyLimit: clean.SCIM_BODY_LIMIT ? Number(clean.SCIM_BODY_LIMIT) : 1024 * 1024,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Bearer JWT authentication (RFC 7644 §2 leaves the scheme to the provider; we use RFC 6750 bearer tokens).
+ *
+ * HS256 with SCIM_JWT_SECRET and/or RS256/ES256 with SCIM_JWT_PUBLIC_KEY. The key is chosen by the token's
+ * `alg`, and only those algorithms are accepted, so `alg: none` and algorithm-confusion tokens (an RS256 public
+ * key used as an HS256 secret) fail. Scopes come from the `scope` claim (space-separated, RFC 8693 §4.2) or `scp`.
+ */
+import fp from 'fastify-plugin';
+import fastifyJwt from '@fastify/jwt';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { errors } from '../scim/errors';
+import type { JwtConfig } from '../config';
+
+export type Scope = 'scim:read' | 'scim:write';
+
+export interface AuthOptions {
+  jwt: JwtConfig;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A preHandler that requires a valid bearer token carrying `scope`. */
+    requireScope(scope: Scope): preHandlerAsyncHookHandler;
+  }
+}
+
+const HMAC = ['HS256'] as const;
+const ASYMMETRIC = ['RS256', 'ES256'] as const;
+
+function scopesOf(payload: unknown): Set<string> {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const out = new Set<string>();
+  for (const claim of [p.scope, p.scp]) {
+    if (typeof claim === 'string') claim.split(/\s+/).forEach((s) => s && out.add(s));
+    else if (Array.isArray(claim)) claim.forEach((s) => typeof s === 'string' && out.add(s));
+  }
+  return out;
+}
+
+function challenge(error: string, description: string): string {
+  return `Bearer realm="scim", error="${error}", error_description="${description.replace(/"/g, "'")}"`;
+}
+
+async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
+  const { secret, publicKey, issuer, audience } = opts.jwt;
+  if (!secret && !publicKey) throw new Error('auth: a JWT secret or public key is required');
+  const algorithms = [...(secret ? HMAC : []), ...(publicKey ? ASYMMETRIC : [])];
+
+  await app.register(fastifyJwt, {
+    // With both keys configured the token's header picks one; each key only ever verifies its own algorithms.
+    secret: secret && publicKey
+      ? (_request: FastifyRequest, token: { header?: { alg?: string } }) =>
+          Promise.resolve(token.header?.alg?.startsWith('HS') ? secret : publicKey)
+      : secret
+        ? secret
+        : // Verification only: this server never signs with the public key.
+          { public: publicKey! },
+    decode: { complete: true },
+    verify: {
+      algorithms: [...algorithms],
+      ...(issuer ? { allowedIss: issuer } : {}),
+      ...(audience ? { allowedAud: audience } : {}),
+    },
+  } as Parameters<typeof fastifyJwt>[1]);
+
+  app.decorate('requireScope', function requireScope(scope: Scope): preHandlerAsyncHookHandler {
+    return async function checkScope(request) {
+      const header = request.headers.authorization;
+      if (!header) throw errors.unauthorized('a bearer token is required', 'Bearer realm="scim"');
+      if (!/^Bearer\s+\S+$/i.test(header)) {
+        throw errors.unauthorized('the Authorization header must be "Bearer <token>"', challenge('invalid_request', 'malformed Authorization header'));
+      }
+      let payload: unknown;
+      try {
+        payload = await request.jwtVerify();
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? '';
+        const why = code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'the token has expired' : 'the token is not valid';
+        throw errors.unauthorized(`invalid bearer token: ${why}`, challenge('invalid_token', why));
+      }
+      if (!scopesOf(payload).has(scope)) {
+        throw errors.forbidden(`the token lacks the scope '${scope}'`, challenge('insufficient_scope', `requires ${scope}`));
+      }
+    };
+  });
+}
+
+export default fp(auth, { name: 'scim-auth', fastify: '5.x' });

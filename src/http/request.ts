@@ -1,0 +1,62 @@
+/** Reading SCIM query parameters and computing the base URL of a request. */
+import type { FastifyRequest } from 'fastify';
+import { errors } from '../scim/errors';
+import { splitAttributeList, ProjectionRequest } from '../scim/projection';
+
+export interface PagingLimits {
+  defaultCount: number;
+  maxCount: number;
+}
+
+type Query = Record<string, unknown>;
+
+/** Query parameter names are matched without regard to case: clients send `StartIndex`, `Count`. */
+export function param(query: Query, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (k.toLowerCase() === lower) return Array.isArray(v) ? String(v[v.length - 1]) : v === undefined ? undefined : String(v);
+  }
+  return undefined;
+}
+
+function integer(query: Query, name: string): number | undefined {
+  const raw = param(query, name);
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^\s*[-+]?\d+\s*$/.test(raw)) throw errors.invalidValue(`query parameter '${name}' must be an integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/**
+ * RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1" (startIndex); a negative count "SHALL be
+ * interpreted as "0""; a count above the maximum is capped (and the response says how many it returned).
+ */
+export function readPaging(query: Query, limits: PagingLimits): { startIndex: number; count: number } {
+  const startIndex = Math.max(1, Math.min(integer(query, 'startIndex') ?? 1, Number.MAX_SAFE_INTEGER));
+  const count = Math.min(Math.max(0, integer(query, 'count') ?? limits.defaultCount), limits.maxCount);
+  return { startIndex, count };
+}
+
+export function readProjection(query: Query): ProjectionRequest {
+  return {
+    attributes: splitAttributeList(param(query, 'attributes')),
+    excludedAttributes: splitAttributeList(param(query, 'excludedAttributes')),
+  };
+}
+
+export function readSort(query: Query): { sortBy?: string; sortOrder?: 'ascending' | 'descending' } {
+  const sortBy = param(query, 'sortBy');
+  const order = param(query, 'sortOrder');
+  if (order !== undefined && !/^(ascending|descending)$/i.test(order)) {
+    throw errors.invalidValue(`sortOrder must be "ascending" or "descending", got ${JSON.stringify(order)}`);
+  }
+  return {
+    sortBy: sortBy === undefined || sortBy === '' ? undefined : sortBy,
+    sortOrder: order === undefined ? undefined : (order.toLowerCase() as 'ascending' | 'descending'),
+  };
+}
+
+/** The base of the SCIM API as the client sees it: SCIM_BASE_URL, or derived from the request. */
+export function baseUrlOf(request: FastifyRequest, configured: string | undefined): string {
+  if (configured) return configured;
+  return `${request.protocol}://${request.host}/scim/v2`;
+}

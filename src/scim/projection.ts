@@ -1,0 +1,153 @@
+/**
+ * Which attributes a response carries (RFC 7644 §3.9 and RFC 7643 §7 "returned").
+ *
+ * - returned "never" (password): never, whatever the request says.
+ * - returned "always" (id): always, even when excluded.
+ * - returned "request": only when named in `attributes`.
+ * - returned "default": unless `attributes` names others, or `excludedAttributes` names it.
+ */
+import { AttributeDefinition, ResourceSchema } from './schema';
+import { isObject, Json, JsonObject } from './values';
+
+/** A parsed `attributes`/`excludedAttributes` list: top-level keys (attribute name or extension URN) -> sub-selection. */
+interface Selection {
+  /** key = canonical top-level name (core) or `${urn}` (a whole extension) or `${urn}:${name}` */
+  whole: Set<string>;
+  /** key as above -> canonical sub-attribute names */
+  subs: Map<string, Set<string>>;
+}
+
+export interface ProjectionRequest {
+  attributes?: string[];
+  excludedAttributes?: string[];
+}
+
+/** Splits a comma-separated query parameter value into attribute names. */
+export function splitAttributeList(raw: unknown): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const parts = (Array.isArray(raw) ? raw : [raw])
+    .flatMap((x) => String(x).split(','))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  return parts.length > 0 ? parts : undefined;
+}
+
+function keyOf(schema: string, extension: boolean, name: string): string {
+  return extension ? `${schema}:${name}` : name;
+}
+
+/**
+ * Names that no schema defines are ignored rather than rejected: RFC 7644 §3.9 gives no error for them, and
+ * clients send one list (e.g. `excludedAttributes=members`) to several resource types.
+ */
+function parseSelection(schema: ResourceSchema, names: string[]): Selection {
+  const sel: Selection = { whole: new Set(), subs: new Map() };
+  for (const name of names) {
+    const ext = schema.extensionUrn(name);
+    if (ext) {
+      sel.whole.add(ext);
+      continue;
+    }
+    const r = schema.resolve(name);
+    if (!r) continue;
+    const key = keyOf(r.schema, r.extension, r.attribute.name);
+    if (!r.sub) sel.whole.add(key);
+    else {
+      const set = sel.subs.get(key) ?? new Set<string>();
+      set.add(r.sub.name);
+      sel.subs.set(key, set);
+    }
+  }
+  return sel;
+}
+
+type Mode = { kind: 'default' } | { kind: 'include'; sel: Selection } | { kind: 'exclude'; sel: Selection };
+
+function projectValue(def: AttributeDefinition, value: Json, key: string, mode: Mode, forced: boolean): Json | undefined {
+  if (def.type !== 'complex') return value;
+  const items = Array.isArray(value) ? value : [value];
+  const out = items
+    .map((item) => {
+      if (!isObject(item)) return item;
+      const o: JsonObject = {};
+      for (const sub of def.subAttributes ?? []) {
+        const v = item[sub.name];
+        if (v === undefined || sub.returned === 'never') continue;
+        if (includeSub(sub, key, mode, forced)) o[sub.name] = v;
+      }
+      return Object.keys(o).length > 0 ? o : undefined;
+    })
+    .filter((x): x is Json => x !== undefined);
+  if (out.length === 0) return undefined;
+  return Array.isArray(value) ? out : out[0];
+}
+
+function includeSub(sub: AttributeDefinition, parentKey: string, mode: Mode, parentWhole: boolean): boolean {
+  if (sub.returned === 'always') return true;
+  switch (mode.kind) {
+    case 'default':
+      return sub.returned === 'default';
+    case 'include': {
+      const named = mode.sel.subs.get(parentKey)?.has(sub.name) ?? false;
+      if (named) return true;
+      return parentWhole && sub.returned === 'default';
+    }
+    case 'exclude':
+      return sub.returned === 'default' && !(mode.sel.subs.get(parentKey)?.has(sub.name) ?? false);
+  }
+}
+
+function includeAttribute(def: AttributeDefinition, key: string, extUrn: string | undefined, mode: Mode): { yes: boolean; whole: boolean } {
+  if (def.returned === 'never') return { yes: false, whole: false };
+  if (def.returned === 'always') return { yes: true, whole: true };
+  switch (mode.kind) {
+    case 'default':
+      return { yes: def.returned === 'default', whole: true };
+    case 'include': {
+      const whole = mode.sel.whole.has(key) || (extUrn !== undefined && mode.sel.whole.has(extUrn));
+      return { yes: whole || mode.sel.subs.has(key), whole };
+    }
+    case 'exclude': {
+      const excluded = mode.sel.whole.has(key) || (extUrn !== undefined && mode.sel.whole.has(extUrn));
+      return { yes: def.returned === 'default' && !excluded, whole: true };
+    }
+  }
+}
+
+/** Applies `returned` and the request's attribute lists to a rendered resource. */
+export function project(schema: ResourceSchema, resource: JsonObject, request: ProjectionRequest = {}): JsonObject {
+  let mode: Mode = { kind: 'default' };
+  // RFC 7644 §3.9: `attributes` overrides the default set; when both are given, `attributes` wins.
+  if (request.attributes && request.attributes.length > 0) mode = { kind: 'include', sel: parseSelection(schema, request.attributes) };
+  else if (request.excludedAttributes && request.excludedAttributes.length > 0) {
+    mode = { kind: 'exclude', sel: parseSelection(schema, request.excludedAttributes) };
+  }
+  const out: JsonObject = {};
+  if (resource.schemas !== undefined) out.schemas = resource.schemas;
+  for (const [name, value] of Object.entries(resource)) {
+    if (name === 'schemas' || value === undefined) continue;
+    const extUrn = schema.extensionUrn(name);
+    if (extUrn) {
+      if (!isObject(value)) continue;
+      const inner: JsonObject = {};
+      for (const [k, v] of Object.entries(value)) {
+        const def = schema.attribute(extUrn, k);
+        if (!def) continue;
+        const key = keyOf(extUrn, true, def.name);
+        const inc = includeAttribute(def, key, extUrn, mode);
+        if (!inc.yes) continue;
+        const pv = projectValue(def, v, key, mode, inc.whole);
+        if (pv !== undefined) inner[def.name] = pv;
+      }
+      if (Object.keys(inner).length > 0) out[extUrn] = inner;
+      continue;
+    }
+    const def = schema.attribute(schema.core.id, name);
+    if (!def) continue;
+    const inc = includeAttribute(def, def.name, undefined, mode);
+    if (!inc.yes) continue;
+    const pv = projectValue(def, value, def.name, mode, inc.whole);
+    if (pv !== undefined) out[def.name] = pv;
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * The process: reads the environment (the only place that does), builds the app, listens, and closes gracefully
+ * on SIGINT/SIGTERM.
+ */
+import { randomBytes } from 'node:crypto';
+import { buildApp } from './app';
+import { ConfigError, loadConfig, Config } from './config';
+import { mintToken } from './cli/mint';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`scim-server: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+
+  let devToken: string | undefined;
+  if (!config.jwt.secret && !config.jwt.publicKey) {
+    // Development only (production refuses to start without a key, see config.ts): a fresh secret per start and a
+    // token to paste, so `npm start` is usable at once.
+    config = { ...config, jwt: { ...config.jwt, secret: randomBytes(32).toString('base64url') } };
+    devToken = await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev' });
+  }
+
+  const app = await buildApp({
+    config,
+    logger: { level: config.logLevel },
+  });
+  if (app.store.kind === 'memory') {
+    app.log.warn('No MONGODB_URI set: using the embedded in-process store. Data is NOT durable and is lost when the process stops.');
+  }
+  await app.listen({ port: config.port, host: config.host });
+  if (devToken) {
+    process.stdout.write(
+      [
+        '',
+        'No SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY set: generated a development key for this run.',
+        'Bearer token (scopes scim:read scim:write, valid 24h):',
+        '',
+        `  ${devToken}`,
+        '',
+        `Try: curl -H "Authorization: Bearer ${devToken.slice(0, 12)}..." http://localhost:${config.port}/scim/v2/Users`,
+        '',
+      ].join('\n'),
+    );
+  }
+
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    try {
+      await app.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'error while closing');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void close('SIGINT'));
+  process.on('SIGTERM', () => void close('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`scim-server: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

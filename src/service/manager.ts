@@ -1,0 +1,83 @@
+/**
+ * The enterprise extension's `manager` reference (RFC 7643 §4.3) kept honest:
+ * - `manager.value` must be the id of an existing User of this server, not the user itself, and must not close a
+ *   cycle in the reporting chain;
+ * - `manager.displayName` (readOnly) is filled by the server from the referenced user;
+ * - deleting a user removes it as manager from everyone who reported to it, so no entry points at a missing user.
+ */
+import { errors } from '../scim/errors';
+import type { ScimResource } from '../scim/resource';
+import { SCHEMA_URNS } from '../scim/schema';
+import { isObject, JsonObject } from '../scim/values';
+import { parseFilter } from '../scim/filter/parse';
+import type { ResourceStore } from '../store/store';
+import type { ResourceService } from './resources';
+
+const EXT = SCHEMA_URNS.enterpriseUser;
+/** Reporting chains deeper than this are refused rather than walked forever. */
+const MAX_CHAIN = 256;
+
+function managerOf(resource: JsonObject | undefined): JsonObject | undefined {
+  const ext = resource?.[EXT];
+  return isObject(ext) && isObject(ext.manager) ? ext.manager : undefined;
+}
+
+export function installManagerRules(users: ResourceService, store: ResourceStore): void {
+  const schema = users.schema;
+
+  users.hooks.beforeWrite = async (next: ScimResource, current) => {
+    const manager = managerOf(next);
+    if (!manager) return;
+    const value = manager.value;
+    if (typeof value !== 'string' || value === '') {
+      throw errors.invalidValue(`'${EXT}:manager.value' is required when a manager is set`);
+    }
+    const before = managerOf(current?.resource);
+    if (before && before.value === value && typeof before.displayName === 'string' && manager.displayName === before.displayName) return;
+    if (value === next.id) throw errors.invalidValue(`'${EXT}:manager.value': a user cannot be their own manager`);
+    const target = await store.get(schema, value);
+    if (!target) throw errors.invalidValue(`'${EXT}:manager.value': no User with id ${JSON.stringify(value)} exists`);
+    // Walk up from the new manager: reaching this user again means the change would close a cycle.
+    let cursor: ScimResource | undefined = target.resource;
+    for (let depth = 0; cursor; depth++) {
+      const up: unknown = managerOf(cursor)?.value;
+      if (typeof up !== 'string') break;
+      if (up === next.id) {
+        throw errors.invalidValue(`'${EXT}:manager.value': ${value} reports (directly or not) to this user; that would make a cycle`);
+      }
+      if (depth >= MAX_CHAIN) throw errors.invalidValue(`'${EXT}:manager.value': the reporting chain is deeper than ${MAX_CHAIN}`);
+      cursor = (await store.get(schema, up))?.resource;
+    }
+    const name = target.resource.displayName;
+    if (typeof name === 'string') manager.displayName = name;
+    else delete manager.displayName;
+  };
+
+  users.hooks.afterDelete = async (id: string) => {
+    const filter = parseFilter(schema, `${EXT}:manager.value eq ${JSON.stringify(id)}`);
+    // Page from the start each time: every update removes the user from the result set. A pass that repairs
+    // nothing (a concurrent writer re-pointing reports at the deleted id) ends the loop instead of spinning.
+    let lastTotal = Infinity;
+    for (;;) {
+      const { records, totalResults } = await store.query(schema, { filter, startIndex: 1, count: 100 });
+      if (records.length === 0 || totalResults >= lastTotal) return;
+      lastTotal = totalResults;
+      for (const report of records) {
+        try {
+          await users.update(report.id, undefined, async (cur) => {
+            const { schemas: _s, id: _i, meta: _m, ...attributes } = structuredClone(cur.resource);
+            const ext = attributes[EXT];
+            if (isObject(ext) && isObject(ext.manager) && ext.manager.value === id) {
+              delete ext.manager;
+              if (Object.keys(ext).length === 0) delete attributes[EXT];
+            }
+            return { attributes, secrets: cur.secrets };
+          });
+        } catch (e) {
+          // A report deleted meanwhile needs no repair.
+          if (!(e instanceof Error && 'status' in e && (e as { status: number }).status === 404)) throw e;
+        }
+      }
+    }
+  };
+}

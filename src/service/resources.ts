@@ -1,0 +1,186 @@
+/**
+ * The operations on one resource type, over any store. Knows SCIM (via ../scim) and the store contract, but not
+ * HTTP: routes are thin wrappers around this class.
+ */
+import { errors, ScimError } from '../scim/errors';
+import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource';
+import { ResourceSchema } from '../scim/schema';
+import { checkRequired, carryImmutable, readResourceBody, schemasOf } from '../scim/input';
+import { parseFilter } from '../scim/filter/parse';
+import type { Filter } from '../scim/filter/ast';
+import { JsonObject } from '../scim/values';
+import { jsonEqual } from '../scim/equal';
+import type { ResourceStore, SortSpec } from '../store/store';
+import { hashPassword } from './password';
+import { applyPatch } from '../scim/patch';
+
+/** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
+const MAX_ATTEMPTS = 25;
+
+export interface ListParams {
+  filter?: string;
+  startIndex: number;
+  count: number;
+  sortBy?: string;
+  sortOrder?: 'ascending' | 'descending';
+}
+
+export interface ListResult {
+  totalResults: number;
+  startIndex: number;
+  records: StoredRecord[];
+}
+
+/** Extension points for rules that span resources (manager references, group membership). */
+export interface ResourceHooks {
+  /** Called with the resource about to be written (created or changed); may adjust it or throw a ScimError. */
+  beforeWrite?(next: ScimResource, current: StoredRecord | undefined): Promise<void>;
+  /** Called after a resource was deleted. */
+  afterDelete?(id: string): Promise<void>;
+}
+
+/** A filter the current build can answer; narrowed until the full filter language lands. */
+export type FilterGate = (filter: Filter, text: string) => void;
+
+export class ResourceService {
+  readonly hooks: ResourceHooks = {};
+
+  constructor(
+    readonly schema: ResourceSchema,
+    private readonly store: ResourceStore,
+    private readonly now: () => Date = () => new Date(),
+    private readonly filterGate?: FilterGate,
+  ) {}
+
+  private timestamp(): string {
+    return this.now().toISOString();
+  }
+
+  async create(body: unknown): Promise<StoredRecord> {
+    const input = readResourceBody(this.schema, body);
+    checkRequired(this.schema, input.attributes);
+    const id = newId();
+    const at = this.timestamp();
+    const resource = {
+      ...input.attributes,
+      schemas: schemasOf(this.schema, input.attributes),
+      id,
+      meta: { resourceType: this.schema.type.id, created: at, lastModified: at, version: 'W/"1"' },
+    } as ScimResource;
+    await this.hooks.beforeWrite?.(resource, undefined);
+    const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
+    if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
+    await this.store.create(this.schema, record);
+    return record;
+  }
+
+  async get(id: string): Promise<StoredRecord> {
+    const record = await this.store.get(this.schema, id);
+    if (!record) throw this.notFound(id);
+    return record;
+  }
+
+  /** RFC 7644 §3.5.1 PUT: the body replaces every readWrite attribute; readOnly ones are kept by the server. */
+  async replace(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
+    const input = readResourceBody(this.schema, body);
+    const password = input.password === undefined ? undefined : await hashPassword(input.password);
+    return this.update(id, ifMatch, async (current) => {
+      const next: JsonObject = structuredClone(input.attributes);
+      carryImmutable(this.schema, current.resource, next);
+      checkRequired(this.schema, next);
+      // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
+      // the writeOnly password, so an omitted password is kept rather than wiped.
+      const secrets = password === undefined ? current.secrets : { ...current.secrets, password };
+      return { attributes: next, secrets };
+    });
+  }
+
+  /**
+   * RFC 7644 §3.5.2 PATCH: the operations apply to the current resource, all or nothing. Without If-Match a lost
+   * version race re-applies them to the fresh resource, so concurrent PATCHes never lose an update.
+   */
+  async patch(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
+    return this.update(id, ifMatch, async (current) => {
+      const result = applyPatch(this.schema, current.resource, body);
+      const { schemas: _s, id: _i, meta: _m, ...attributes } = result.resource;
+      const secrets =
+        result.password === undefined ? current.secrets : { ...current.secrets, password: await hashPassword(result.password) };
+      return { attributes, secrets, changed: result.changed || result.password !== undefined };
+    });
+  }
+
+  /**
+   * Applies `change` to the current record and writes it if the version is unchanged. With If-Match the client
+   * asserted a version, so a lost race is 412; without it, the change is recomputed on the fresh record (bounded).
+   */
+  async update(
+    id: string,
+    ifMatch: string | undefined,
+    change: (current: StoredRecord) => Promise<{ attributes: JsonObject; secrets?: StoredRecord['secrets']; changed?: boolean }>,
+  ): Promise<StoredRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(id);
+      if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
+        throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
+      }
+      const { attributes, secrets, changed } = await change(current);
+      const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
+      const same = changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets);
+      // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
+      if (same) return current;
+      const version = current.version + 1;
+      candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
+      await this.hooks.beforeWrite?.(candidate, current);
+      const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
+      if (secrets) record.secrets = secrets;
+      const outcome = await this.store.replace(this.schema, record, current.version);
+      if (outcome === 'ok') return record;
+      if (outcome === 'missing') throw this.notFound(id);
+      if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
+      if (attempt >= MAX_ATTEMPTS) throw errors.conflict(`${this.schema.type.name} ${id} is being modified concurrently; retry`);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * Math.min(50, attempt * 5))));
+    }
+  }
+
+  async delete(id: string, ifMatch?: string): Promise<void> {
+    const current = await this.get(id);
+    if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
+      throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
+    }
+    const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined);
+    if (outcome === 'missing') throw this.notFound(id);
+    if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
+    await this.hooks.afterDelete?.(id);
+  }
+
+  async list(params: ListParams): Promise<ListResult> {
+    let filter: Filter | undefined;
+    if (params.filter !== undefined) {
+      filter = parseFilter(this.schema, params.filter);
+      this.filterGate?.(filter, params.filter);
+    }
+    let sort: SortSpec | undefined;
+    if (params.sortBy !== undefined) {
+      const r = this.schema.resolve(params.sortBy);
+      if (!r || r.attribute.returned === 'never') throw errors.invalidValue(`sortBy: unknown attribute '${params.sortBy}'`);
+      sort = { path: params.sortBy, order: params.sortOrder ?? 'ascending' };
+    }
+    const result = await this.store.query(this.schema, { filter, startIndex: params.startIndex, count: params.count, sort });
+    return { totalResults: result.totalResults, startIndex: params.startIndex, records: result.records };
+  }
+
+  notFound(id: string): ScimError {
+    return errors.notFound(`${this.schema.type.name} ${JSON.stringify(id)} not found`);
+  }
+}
+
+/** Puts schemas and id first and meta last, so stored and returned resources read like the RFC's examples. */
+export function ordered<T extends JsonObject>(resource: T): T {
+  const { schemas, id, meta, ...rest } = resource;
+  const out: JsonObject = {};
+  if (schemas !== undefined) out.schemas = schemas;
+  if (id !== undefined) out.id = id;
+  Object.assign(out, rest);
+  if (meta !== undefined) out.meta = meta;
+  return out as T;
+}

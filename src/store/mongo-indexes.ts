@@ -1,0 +1,58 @@
+/**
+ * The indexes of a resource type's collection, all over the normalised copy `q` (keys encoded by fieldPath, the
+ * same way the filter compiler addresses them).
+ *
+ * Unique attributes get a UNIQUE index: with userName lower-cased in `q`, that makes userName unique regardless of
+ * case, atomically, across any number of server instances and concurrent creates — the database decides, never a
+ * read-then-write. The indexes are sparse so that resources without an optional unique attribute do not collide
+ * on "missing" (FerretDB does not implement partialFilterExpression; sparse works on both).
+ *
+ * Lookup indexes cover the attributes clients filter and sort by most (Entra and Okta look users up by userName
+ * and externalId; incremental syncs sort by meta.lastModified). Each ends with `_id`, the tiebreak of every sort.
+ */
+import type { IndexDescription } from 'mongodb';
+import type { ResourceSchema } from '../scim/schema';
+import { SCHEMA_URNS } from '../scim/schema';
+import { fieldPath } from './mongo-document';
+import { uniqueAttributes, UniqueAttribute } from './unique';
+
+const LOOKUP_PATHS = [
+  'externalId',
+  'meta.lastModified',
+  'meta.created',
+  'emails.value',
+  'displayName',
+  'name.familyName',
+  `${SCHEMA_URNS.enterpriseUser}:manager.value`,
+  `${SCHEMA_URNS.enterpriseUser}:department`,
+  `${SCHEMA_URNS.enterpriseUser}:employeeNumber`,
+];
+
+export interface UniqueIndex {
+  name: string;
+  /** Field path in the document. */
+  path: string;
+  attribute: UniqueAttribute;
+}
+
+export interface IndexPlan {
+  unique: UniqueIndex[];
+  all: IndexDescription[];
+}
+
+export function indexPlan(schema: ResourceSchema): IndexPlan {
+  const unique = uniqueAttributes(schema).map((attribute) => ({
+    name: `unique:${attribute.label}`,
+    path: fieldPath(attribute.resolved),
+    attribute,
+  }));
+  const all: IndexDescription[] = unique.map((u) => ({ key: { [u.path]: 1 }, name: u.name, unique: true, sparse: true }));
+  for (const path of LOOKUP_PATHS) {
+    const resolved = schema.resolve(path);
+    if (!resolved) continue; // the resource type has no such attribute (Group has no emails)
+    const field = fieldPath(resolved);
+    if (unique.some((u) => u.path === field)) continue;
+    all.push({ key: { [field]: 1, _id: 1 }, name: `by:${path}` });
+  }
+  return { unique, all };
+}

@@ -1,0 +1,123 @@
+/**
+ * The order `sortBy`/`sortOrder` ask for (RFC 7644 §3.4.2.3), shared by both stores so they agree to the record.
+ *
+ * Sort values are read from the normalised copy (query-copy.ts), which already lower-cases caseExact=false strings
+ * ("for case-insensitive attributes, sort the result using case-insensitive Unicode alphabetic sort order") and
+ * turns dateTimes into sortable UTC strings, and which leaves out never-returned attributes (password).
+ */
+import type { ResolvedAttribute, ResourceSchema } from '../scim/schema';
+import { subAttribute } from '../scim/schema';
+import { errors } from '../scim/errors';
+import { isObject, Json, JsonObject } from '../scim/values';
+import type { SortSpec } from './store';
+
+export interface SortPlan {
+  /** The attribute to read; for a multi-valued complex attribute named without a sub-attribute, its `value`. */
+  resolved: ResolvedAttribute;
+  descending: boolean;
+  /**
+   * "if it's a multi-valued attribute, resources are sorted by the value of the primary attribute, if any, or else
+   * the first value in the list, if any": a value no plain index order gives, so stores sort these in memory.
+   */
+  multiValued: boolean;
+}
+
+export function sortPlan(schema: ResourceSchema, spec: SortSpec): SortPlan {
+  const resolved = schema.resolve(spec.path);
+  if (!resolved) throw errors.invalidValue(`sortBy names an unknown attribute '${spec.path}'`);
+  let target = resolved;
+  if (resolved.attribute.type === 'complex' && !resolved.sub) {
+    const value = resolved.attribute.multiValued ? subAttribute(resolved.attribute, 'value') : undefined;
+    // "If the attribute is complex, the attribute name must be a path to a sub-attribute in standard attribute
+    // notation (Section 3.10), e.g., "sortBy=name.givenName"." A multi-valued one sorts by its `value`.
+    if (!value) {
+      throw errors.invalidValue(`sortBy '${spec.path}' names a complex attribute; name a sub-attribute such as name.givenName`);
+    }
+    target = { ...resolved, sub: value };
+  }
+  return { resolved: target, descending: spec.order === 'descending', multiValued: resolved.attribute.multiValued };
+}
+
+function present(v: Json | undefined): v is Json {
+  return v !== undefined && v !== null;
+}
+
+/** The value a record sorts by, read from its normalised copy; undefined when it has none. */
+export function sortValue(plan: SortPlan, q: JsonObject): Json | undefined {
+  const { resolved } = plan;
+  const holder = resolved.extension ? q[resolved.schema] : q;
+  if (!isObject(holder)) return undefined;
+  let value: Json | undefined = holder[resolved.attribute.name];
+  if (Array.isArray(value)) {
+    const primary = value.find((e) => isObject(e) && e.primary === true);
+    value = primary ?? value[0];
+  }
+  if (resolved.sub) value = isObject(value) ? value[resolved.sub.name] : undefined;
+  return present(value) ? value : undefined;
+}
+
+/**
+ * Compares strings by Unicode code point, which is the order MongoDB gives (it compares UTF-8 bytes). JavaScript's
+ * `<` compares UTF-16 code units, which puts astral characters before U+E000–U+FFFF; shifting the code units
+ * fixes that without allocating.
+ */
+export function compareStrings(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  if (unit >= 0xe000) return unit - 0x800;
+  return unit;
+}
+
+/** MongoDB's order between BSON types, for the (schema-invalid) case of one attribute holding different types. */
+function typeRank(v: Json): number {
+  if (typeof v === 'number') return 1;
+  if (typeof v === 'string') return 2;
+  if (Array.isArray(v)) return 4;
+  if (typeof v === 'object') return 3;
+  return 5; // boolean
+}
+
+/** Ascending order between two present values. */
+export function compareValues(a: Json, b: Json): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  return compareStrings(JSON.stringify(a), JSON.stringify(b));
+}
+
+export interface Sortable {
+  id: string;
+  q: JsonObject;
+}
+
+/**
+ * The full order: by value, then by id. "if there is no data for the specified "sortBy" value, they are sorted via
+ * the "sortOrder" parameter, i.e., they are ordered last if ascending and first if descending": a missing value
+ * ranks above every present one, and descending reverses the whole ascending order (tiebreak included).
+ */
+export function comparator(plan: SortPlan | undefined): (a: Sortable, b: Sortable) => number {
+  if (!plan) return (a, b) => compareStrings(a.id, b.id);
+  const sign = plan.descending ? -1 : 1;
+  return (a, b) => {
+    const va = sortValue(plan, a.q);
+    const vb = sortValue(plan, b.q);
+    let c: number;
+    if (va === undefined || vb === undefined) c = va === vb ? 0 : va === undefined ? 1 : -1;
+    else c = compareValues(va, vb);
+    if (c === 0) c = compareStrings(a.id, b.id);
+    return sign * c;
+  };
+}

@@ -1,0 +1,47 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config';
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({});
+  t.match(c, { port: 8080, host: '0.0.0.0', mongodbDb: 'scim', logLevel: 'info', production: false, discoveryPublic: true });
+  t.equal(c.mongodbUri, undefined);
+  t.equal(c.baseUrl, undefined);
+});
+
+t.test('reads every setting', async (t) => {
+  const c = loadConfig({
+    PORT: '9000', HOST: '127.0.0.1', SCIM_BASE_URL: 'https://scim.example.com/scim/v2/', MONGODB_URI: 'mongodb://db:27017',
+    MONGODB_DB: 'dir', SCIM_JWT_SECRET: 'x'.repeat(32), SCIM_JWT_ISSUER: 'iss', SCIM_JWT_AUDIENCE: 'aud', LOG_LEVEL: 'warn',
+    SCIM_DISCOVERY_PUBLIC: 'false', SCIM_BODY_LIMIT: '2048', UNRELATED: 'ignored',
+  });
+  t.match(c, {
+    port: 9000, host: '127.0.0.1', baseUrl: 'https://scim.example.com/scim/v2', mongodbUri: 'mongodb://db:27017', mongodbDb: 'dir',
+    jwt: { secret: 'x'.repeat(32), issuer: 'iss', audience: 'aud' }, logLevel: 'warn', discoveryPublic: false, bodyLimit: 2048,
+  });
+});
+
+const bad: { env: Record<string, string>; message: RegExp }[] = [
+  { env: { PORT: 'eighty' }, message: /PORT must be a port number/ },
+  { env: { PORT: '70000' }, message: /PORT must be a port number/ },
+  { env: { MONGODB_URI: 'postgres://x' }, message: /MONGODB_URI must be a MongoDB connection string/ },
+  { env: { SCIM_JWT_SECRET: 'short' }, message: /SCIM_JWT_SECRET must be at least 32 characters/ },
+  { env: { SCIM_JWT_PUBLIC_KEY: 'not a pem' }, message: /SCIM_JWT_PUBLIC_KEY must be a PEM public key/ },
+  { env: { LOG_LEVEL: 'loud' }, message: /LOG_LEVEL must be one of/ },
+  { env: { SCIM_BASE_URL: 'scim.example.com' }, message: /SCIM_BASE_URL must be an absolute/ },
+  { env: { NODE_ENV: 'production', SCIM_JWT_SECRET: 'x'.repeat(32) }, message: /requires MONGODB_URI/ },
+  { env: { NODE_ENV: 'production', MONGODB_URI: 'mongodb://db' }, message: /requires SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY/ },
+];
+for (const b of bad) {
+  t.test(`rejects ${JSON.stringify(b.env)}`, async (t) => {
+    t.throws(() => loadConfig(b.env), ConfigError);
+    try {
+      loadConfig(b.env);
+    } catch (e) {
+      t.match((e as Error).message, b.message);
+    }
+  });
+}
+
+t.test('empty variables count as unset', async (t) => {
+  t.equal(loadConfig({ MONGODB_URI: '', PORT: '' }).port, 8080);
+});

@@ -1,0 +1,106 @@
+/**
+ * build(t) -> an app driven with `inject`, closed at teardown; one per store kind. Tests that need MongoDB get it
+ * from MONGODB_URI (test/run-tap.js starts FerretDB and sets it); each gets its own database, dropped afterwards.
+ */
+import 'tap';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { MongoClient } from 'mongodb';
+import { buildApp } from '../src/app';
+import { loadConfig, Config } from '../src/config';
+import { mintToken } from '../src/cli/mint';
+import { createStore } from '../src/store';
+import type { ResourceStore } from '../src/store/store';
+
+export const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+export type StoreKind = 'memory' | 'mongodb';
+
+type Tap = tap.Test;
+
+/** The store kinds this run covers: always memory; MongoDB when MONGODB_URI is set (mandatory in CI). */
+export function storeKinds(): StoreKind[] {
+  if (process.env.MONGODB_URI) return ['memory', 'mongodb'];
+  if (process.env.CI === 'true') throw new Error('CI=true but MONGODB_URI is not set: the MongoDB store run is mandatory in CI');
+  return ['memory'];
+}
+
+export async function makeStore(kind: StoreKind): Promise<{ store: ResourceStore; cleanup(): Promise<void> }> {
+  if (kind === 'memory') {
+    const store = await createStore({ mongodbDb: 'unused' });
+    return { store, cleanup: () => store.close() };
+  }
+  const uri = process.env.MONGODB_URI!;
+  const db = `scim_test_${randomBytes(6).toString('hex')}`;
+  const store = await createStore({ mongodbUri: uri, mongodbDb: db });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      const client = new MongoClient(uri);
+      try {
+        await client.db(db).dropDatabase();
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
+
+export interface Harness {
+  app: FastifyInstance;
+  store: ResourceStore;
+  config: Config;
+  token(scope?: string): Promise<string>;
+  /** inject with a bearer token for `scim:read scim:write` unless headers say otherwise. */
+  req(opts: InjectOptions & { scope?: string }): Promise<LightMyRequestResponse>;
+  json(res: LightMyRequestResponse): Record<string, unknown>;
+}
+
+export async function build(t: Tap, kind: StoreKind = 'memory', env: Record<string, string> = {}): Promise<Harness> {
+  const config = loadConfig({ SCIM_JWT_SECRET: SECRET, ...env });
+  const { store, cleanup } = await makeStore(kind);
+  const app = await buildApp({ config, store });
+  t.teardown(async () => {
+    await app.close();
+    await cleanup();
+  });
+  const tokens = new Map<string, string>();
+  const token = async (scope = 'scim:read scim:write') => {
+    let tok = tokens.get(scope);
+    if (!tok) tokens.set(scope, (tok = await mintToken(config.jwt, { scope, ttlSeconds: 600 })));
+    return tok;
+  };
+  return {
+    app,
+    store,
+    config,
+    token,
+    async req(opts) {
+      const { scope, ...rest } = opts;
+      const headers: Record<string, string> = { ...(rest.headers as Record<string, string> | undefined) };
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+        headers.authorization = `Bearer ${await token(scope)}`;
+      }
+      if (rest.payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['content-type'] = 'application/scim+json';
+      }
+      return app.inject({ ...rest, headers });
+    },
+    json(res) {
+      return res.json() as Record<string, unknown>;
+    },
+  };
+}
+
+/** Runs `fn` once per store kind as a subtest named after the store. */
+export function eachStore(t: Tap, fn: (t: Tap, kind: StoreKind) => Promise<void>): void {
+  for (const kind of storeKinds()) t.test(kind, (sub) => fn(sub, kind));
+}
+
+export const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+export function user(userName: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { schemas: [USER], userName, ...extra };
+}

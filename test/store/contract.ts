@@ -1,0 +1,357 @@
+/**
+ * The one contract both stores must keep (src/store/store.ts); memory.test.ts and mongo.test.ts run it.
+ */
+import tap from 'tap';
+import { SchemaRegistry, SCHEMA_URNS } from '../../src/scim/schema';
+import { etagOf, newId, ScimResource, StoredRecord } from '../../src/scim/resource';
+import { isScimError } from '../../src/scim/errors';
+import { parseFilter } from '../../src/scim/filter/parse';
+import type { JsonObject } from '../../src/scim/values';
+import type { Filter } from '../../src/scim/filter/ast';
+import type { QueryOptions, ResourceStore, SortSpec } from '../../src/store/store';
+
+/** The type of `t` inside `t.test(name, async (t) => …)`. */
+export type TapTest = Parameters<Parameters<typeof tap.test>[0]>[0];
+
+export interface StoreUnderTest {
+  store: ResourceStore;
+  cleanup(): Promise<void>;
+}
+
+export const registry = SchemaRegistry.fromDirectory();
+export const users = registry.resourceSchema('User');
+
+let clock = 0;
+
+/** A stored User at `version` with the given attributes; meta.created increases with every call. */
+export function userRecord(attributes: JsonObject, options: { id?: string; version?: number } = {}): StoredRecord {
+  const id = options.id ?? newId();
+  const version = options.version ?? 1;
+  const at = new Date(Date.UTC(2026, 0, 1) + 1000 * clock++).toISOString();
+  const schemas: string[] = [SCHEMA_URNS.user];
+  if (attributes[SCHEMA_URNS.enterpriseUser]) schemas.push(SCHEMA_URNS.enterpriseUser);
+  const resource = {
+    schemas,
+    id,
+    ...attributes,
+    meta: { resourceType: 'User', created: at, lastModified: at, version: etagOf(version) },
+  } as ScimResource;
+  return { resourceType: 'User', id, version, resource };
+}
+
+/** The next version of a record with some attributes changed (undefined removes one). */
+export function nextVersion(record: StoredRecord, changes: Record<string, JsonObject[string] | undefined>): StoredRecord {
+  const next = structuredClone(record);
+  next.version += 1;
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete next.resource[k];
+    else next.resource[k] = v;
+  }
+  next.resource.meta.version = etagOf(next.version);
+  next.resource.meta.lastModified = new Date(Date.UTC(2026, 6, 1) + 1000 * clock++).toISOString();
+  return next;
+}
+
+/** Asserts that `promise` rejects with a ScimError of the given status (and scimType). */
+export async function rejectsScim(
+  t: TapTest,
+  promise: Promise<unknown>,
+  status: number,
+  scimType?: string,
+  detail?: RegExp,
+): Promise<void> {
+  try {
+    await promise;
+    t.fail(`expected a ${status} ScimError, got success`);
+  } catch (e) {
+    if (!isScimError(e)) {
+      t.fail(`expected a ScimError, got ${String(e)}`);
+      return;
+    }
+    t.equal(e.status, status, `status ${status}: ${e.detail}`);
+    if (scimType !== undefined) t.equal(e.scimType, scimType, `scimType ${scimType}`);
+    if (detail) t.match(e.detail, detail);
+  }
+}
+
+function page(options: Partial<QueryOptions> = {}): QueryOptions {
+  return { startIndex: 1, count: 100, ...options };
+}
+
+const byUserName = (value: string) => parseFilter(users, `userName eq ${JSON.stringify(value)}`);
+
+export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTest>): void {
+  /** Runs `fn` with a fresh, empty store that is cleaned up when the subtest ends. */
+  const withStore = (name: string, fn: (t: TapTest, store: ResourceStore) => Promise<void>) =>
+    t.test(name, async (t) => {
+      const { store, cleanup } = await makeStore();
+      t.teardown(cleanup);
+      await fn(t, store);
+    });
+
+  withStore('create then get returns an equal, independent copy', async (t, store) => {
+    const record = userRecord({
+      userName: 'Alice',
+      name: { givenName: 'Alice', familyName: 'Liddell' },
+      emails: [{ value: 'alice@example.com', type: 'work', primary: true }],
+      [SCHEMA_URNS.enterpriseUser]: { department: 'R&D', manager: { value: 'boss-id', displayName: 'Boss' } },
+    });
+    record.secrets = { password: 'hash' };
+    const expected = structuredClone(record);
+    await store.create(users, record);
+    record.resource.userName = 'changed after create';
+    const got = await store.get(users, record.id);
+    t.same(got, expected, 'round trip');
+    t.not(got?.resource, record.resource);
+    if (got) got.resource.userName = 'changed after get';
+    t.equal((await store.get(users, record.id))?.resource.userName, 'Alice', 'stored state untouched');
+    const listed = await store.query(users, page());
+    t.same(listed.records, [expected], 'query returns the same record');
+    listed.records[0]!.resource.userName = 'changed after query';
+    t.equal((await store.get(users, record.id))?.resource.userName, 'Alice', 'query results are copies');
+  });
+
+  withStore('get of an unknown id is undefined', async (t, store) => {
+    t.equal(await store.get(users, newId()), undefined);
+  });
+
+  withStore('replace needs the current version and stores the next', async (t, store) => {
+    const v1 = userRecord({ userName: 'bob', title: 'one' });
+    await store.create(users, v1);
+    const v2 = nextVersion(v1, { title: 'two' });
+    t.equal(await store.replace(users, v2, 1), 'ok');
+    t.same(await store.get(users, v1.id), v2);
+    const v3 = nextVersion(v2, { title: undefined, displayName: 'Bob' });
+    t.equal(await store.replace(users, v3, 2), 'ok');
+    const got = await store.get(users, v1.id);
+    t.equal(got?.version, 3);
+    t.equal(got?.resource.title, undefined, 'a removed attribute is gone');
+    t.same(got, v3);
+
+    const stale = nextVersion(v1, { title: 'stale' });
+    t.equal(await store.replace(users, stale, 1), 'conflict', 'stale version');
+    t.same(await store.get(users, v1.id), v3, 'a conflict writes nothing');
+    t.equal(await store.replace(users, userRecord({ userName: 'ghost' }, { version: 2 }), 1), 'missing');
+  });
+
+  withStore('delete, with and without an expected version', async (t, store) => {
+    const a = userRecord({ userName: 'a' });
+    const b = userRecord({ userName: 'b' });
+    await store.create(users, a);
+    await store.create(users, b);
+    t.equal(await store.delete(users, a.id, 2), 'conflict', 'wrong version');
+    t.ok(await store.get(users, a.id), 'still there after a conflict');
+    t.equal(await store.delete(users, a.id, 1), 'ok');
+    t.equal(await store.get(users, a.id), undefined);
+    t.equal(await store.delete(users, a.id, 1), 'missing');
+    t.equal(await store.delete(users, b.id), 'ok', 'unconditional');
+    t.equal(await store.delete(users, b.id), 'missing');
+    t.equal((await store.query(users, page())).totalResults, 0);
+  });
+
+  withStore('userName is unique regardless of case, on create', async (t, store) => {
+    const alice = userRecord({ userName: 'Alice' });
+    await store.create(users, alice);
+    const twin = userRecord({ userName: 'aLICE' });
+    await rejectsScim(t, store.create(users, twin), 409, 'uniqueness', /userName 'aLICE'/);
+    t.equal(await store.get(users, twin.id), undefined, 'nothing written');
+    t.equal((await store.query(users, page())).totalResults, 1);
+    await rejectsScim(t, store.create(users, userRecord({ userName: 'other' }, { id: alice.id })), 409, 'uniqueness');
+    t.equal((await store.get(users, alice.id))?.resource.userName, 'Alice', 'a duplicate id overwrites nothing');
+  });
+
+  withStore('userName is unique regardless of case, on replace', async (t, store) => {
+    const alice = userRecord({ userName: 'alice' });
+    const bob = userRecord({ userName: 'bob' });
+    await store.create(users, alice);
+    await store.create(users, bob);
+    await rejectsScim(t, store.replace(users, nextVersion(bob, { userName: 'ALICE' }), 1), 409, 'uniqueness', /userName/);
+    t.same(await store.get(users, bob.id), bob, 'nothing written');
+    t.equal(await store.replace(users, nextVersion(alice, { userName: 'ALICE' }), 1), 'ok', 'own value in another case');
+    t.equal(await store.replace(users, nextVersion(bob, { userName: 'robert' }), 1), 'ok');
+    await store.create(users, userRecord({ userName: 'Bob' }));
+    t.pass('a userName given up by a replace is free again');
+    t.equal(await store.delete(users, alice.id), 'ok');
+    await store.create(users, userRecord({ userName: 'alice' }));
+    t.pass('a userName given up by a delete is free again');
+  });
+
+  withStore('concurrent creates of one userName: exactly one succeeds', async (t, store) => {
+    const names = ['race', 'RACE', 'Race', 'rAcE'];
+    const attempts = Array.from({ length: 24 }, (_, i) => store.create(users, userRecord({ userName: names[i % 4]! })));
+    const results = await Promise.allSettled(attempts);
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one winner');
+    const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    t.ok(
+      losers.every((r) => isScimError(r.reason) && r.reason.scimType === 'uniqueness'),
+      'every other attempt is a uniqueness error',
+    );
+    t.equal((await store.query(users, page({ filter: byUserName('race') }))).totalResults, 1);
+  });
+
+  withStore('concurrent replaces of one version: exactly one succeeds', async (t, store) => {
+    const v1 = userRecord({ userName: 'carol' });
+    await store.create(users, v1);
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => store.replace(users, nextVersion(v1, { title: `writer ${i}` }), 1)),
+    );
+    t.equal(outcomes.filter((o) => o === 'ok').length, 1, 'one ok');
+    t.equal(outcomes.filter((o) => o === 'conflict').length, outcomes.length - 1, 'the rest conflict');
+    const got = await store.get(users, v1.id);
+    t.equal(got?.version, 2);
+    t.equal(got?.resource.title, `writer ${outcomes.indexOf('ok')}`, 'the winner was written');
+  });
+
+  withStore('filters: userName ignores case, externalId does not', async (t, store) => {
+    const dana = userRecord({ userName: 'Dana', externalId: 'Ext-1' });
+    await store.create(users, dana);
+    await store.create(users, userRecord({ userName: 'erin', externalId: 'ext-1' }));
+    const cases: { filter: string; ids: number }[] = [
+      { filter: 'userName eq "dANA"', ids: 1 },
+      { filter: 'userName eq "nobody"', ids: 0 },
+      { filter: 'externalId eq "Ext-1"', ids: 1 },
+      { filter: 'externalId eq "EXT-1"', ids: 0 },
+    ];
+    for (const c of cases) {
+      const result = await store.query(users, page({ filter: parseFilter(users, c.filter) }));
+      t.equal(result.totalResults, c.ids, c.filter);
+      t.equal(result.records.length, c.ids, c.filter);
+    }
+    const found = await store.query(users, page({ filter: byUserName('DANA') }));
+    t.equal(found.records[0]?.id, dana.id);
+  });
+
+  withStore('paging: totals, 1-based startIndex, stable pages, count 0', async (t, store) => {
+    const created: StoredRecord[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = userRecord({ userName: `user${i}`, title: i % 2 === 0 ? 'even' : 'odd' });
+      created.push(r);
+      await store.create(users, r);
+    }
+    const all = await store.query(users, page());
+    t.equal(all.totalResults, 7);
+    t.same(
+      all.records.map((r) => r.id),
+      created.map((r) => r.id).sort(),
+      'unsorted queries come in id order',
+    );
+    const seen: string[] = [];
+    for (const startIndex of [1, 4, 7]) {
+      const p = await store.query(users, page({ startIndex, count: 3 }));
+      t.equal(p.totalResults, 7, `total at startIndex ${startIndex}`);
+      seen.push(...p.records.map((r) => r.id));
+    }
+    t.same(seen, all.records.map((r) => r.id), 'pages add up to the whole, no duplicates or gaps');
+    const beyond = await store.query(users, page({ startIndex: 8, count: 3 }));
+    t.same([beyond.totalResults, beyond.records.length], [7, 0], 'past the end');
+    const zero = await store.query(users, page({ count: 0 }));
+    t.same([zero.totalResults, zero.records.length], [7, 0], 'count 0 gives only the total');
+    const odd = await store.query(users, page({ filter: parseFilter(users, 'title eq "odd"'), startIndex: 2, count: 2 }));
+    t.equal(odd.totalResults, 3, 'total of a filtered query');
+    t.same(
+      odd.records.map((r) => r.resource.userName),
+      created.filter((r) => r.resource.title === 'odd').sort((a, b) => (a.id < b.id ? -1 : 1)).slice(1, 3).map((r) => r.resource.userName),
+      'filtered page',
+    );
+  });
+
+  withStore('filters the database can only narrow down still give exact totals and pages', async (t, store) => {
+    // emails[type eq "work" and value eq "a@x.org"]: both conditions on one element. A MongoDB query over dotted
+    // paths cannot tie them to one element, so the compiled query is a superset and the store post-filters.
+    const emails = users.resolve('emails')!;
+    const sub = (name: string) => ({ text: name, resolved: { ...emails, sub: users.resolve(`emails.${name}`)!.sub } });
+    const filter: Filter = {
+      op: 'valuePath',
+      path: { text: 'emails', resolved: emails },
+      filter: {
+        op: 'and',
+        left: { op: 'eq', path: sub('type'), value: 'work' },
+        right: { op: 'eq', path: sub('value'), value: 'A@x.org' },
+      },
+    };
+    const rows: [string, JsonObject[]][] = [
+      ['id-1', [{ type: 'work', value: 'a@x.org' }]],
+      ['id-2', [{ type: 'work', value: 'b@x.org' }, { type: 'home', value: 'a@x.org' }]], // decoy: two elements
+      ['id-3', [{ type: 'home', value: 'c@x.org' }, { type: 'work', value: 'A@X.org' }]],
+      ['id-4', [{ type: 'home', value: 'a@x.org' }]],
+      ['id-5', [{ type: 'work', value: 'a@x.org', primary: true }]],
+      ['id-6', [{ type: 'home', value: 'd@x.org' }, { type: 'work', value: 'b@x.org' }, { type: 'other', value: 'a@x.org' }]],
+    ];
+    for (const [id, list] of rows) await store.create(users, userRecord({ userName: `u${id}`, emails: list }, { id }));
+    const ids = async (options: Partial<QueryOptions>) => {
+      const r = await store.query(users, page({ filter, ...options }));
+      return { total: r.totalResults, ids: r.records.map((x) => x.id) };
+    };
+    t.same(await ids({}), { total: 3, ids: ['id-1', 'id-3', 'id-5'] });
+    t.same(await ids({ startIndex: 2, count: 1 }), { total: 3, ids: ['id-3'] }, 'second page of one');
+    t.same(await ids({ count: 0 }), { total: 3, ids: [] }, 'count 0');
+    t.same(
+      await ids({ sort: { path: 'userName', order: 'descending' }, startIndex: 1, count: 2 }),
+      { total: 3, ids: ['id-5', 'id-3'] },
+      'sorted page',
+    );
+  });
+
+  withStore('sorting: type-aware, missing values last ascending and first descending, id tiebreak', async (t, store) => {
+    // Fixed ids so that the id tiebreak is predictable.
+    const rows: [string, JsonObject][] = [
+      ['id-5', { userName: 'u5', displayName: 'bob' }],
+      ['id-2', { userName: 'u2', displayName: 'Alice' }],
+      ['id-7', { userName: 'u7' }],
+      ['id-4', { userName: 'u4', displayName: 'dup' }],
+      ['id-1', { userName: 'u1', displayName: 'DUP' }],
+      ['id-3', { userName: 'u3' }],
+      ['id-6', { userName: 'u6', displayName: 'Carol' }],
+    ];
+    for (const [id, attrs] of rows) await store.create(users, userRecord(attrs, { id }));
+    const order = async (sort: SortSpec, options: Partial<QueryOptions> = {}) =>
+      (await store.query(users, page({ sort, ...options }))).records.map((r) => r.id);
+    const ascending = ['id-2', 'id-5', 'id-6', 'id-1', 'id-4', 'id-3', 'id-7'];
+    t.same(await order({ path: 'displayName', order: 'ascending' }), ascending, 'ascending: case-insensitive, missing last');
+    t.same(await order({ path: 'displayName', order: 'descending' }), [...ascending].reverse(), 'descending is the reverse');
+    t.same(await order({ path: 'DISPLAYNAME', order: 'ascending' }), ascending, 'attribute names ignore case');
+
+    // Pages that straddle the boundary between records with and without a value.
+    for (const dir of ['ascending', 'descending'] as const) {
+      const whole = dir === 'ascending' ? ascending : [...ascending].reverse();
+      const pieces: string[] = [];
+      for (let startIndex = 1; startIndex <= 7; startIndex += 2) {
+        pieces.push(...(await order({ path: 'displayName', order: dir }, { startIndex, count: 2 })));
+      }
+      t.same(pieces, whole, `${dir} in pages of 2`);
+    }
+    const filtered = await store.query(users, {
+      filter: parseFilter(users, 'displayName eq "dup"'),
+      sort: { path: 'displayName', order: 'descending' },
+      startIndex: 1,
+      count: 10,
+    });
+    t.same(filtered.records.map((r) => r.id), ['id-4', 'id-1'], 'filter and sort together');
+    await rejectsScim(t, store.query(users, page({ sort: { path: 'nope', order: 'ascending' } })), 400, 'invalidValue');
+    await rejectsScim(t, store.query(users, page({ sort: { path: 'name', order: 'ascending' } })), 400, 'invalidValue');
+  });
+
+  withStore('sorting by sub-attributes, extension attributes, dateTimes and multi-valued attributes', async (t, store) => {
+    const ent = SCHEMA_URNS.enterpriseUser;
+    const rows: [string, JsonObject][] = [
+      ['id-1', { userName: 'u1', name: { familyName: 'Young' }, [ent]: { department: 'sales' }, emails: [{ value: 'c@x.org', primary: true }, { value: 'a@x.org' }] }],
+      ['id-2', { userName: 'u2', name: { givenName: 'No family' }, [ent]: { department: 'Engineering' }, emails: [{ value: 'b@x.org' }] }],
+      ['id-3', { userName: 'u3', name: { familyName: 'adams' } }],
+    ];
+    for (const [id, attrs] of rows) await store.create(users, userRecord(attrs, { id }));
+    const order = async (path: string, dir: 'ascending' | 'descending' = 'ascending') =>
+      (await store.query(users, page({ sort: { path, order: dir } }))).records.map((r) => r.id);
+    t.same(await order('name.familyName'), ['id-3', 'id-1', 'id-2'], 'sub-attribute, missing last');
+    t.same(await order(`${ent}:department`), ['id-2', 'id-1', 'id-3'], 'extension attribute');
+    t.same(await order('meta.created', 'descending'), ['id-3', 'id-2', 'id-1'], 'dateTime');
+    // The primary value, else the first: id-1 sorts by c@x.org although it also has a@x.org.
+    t.same(await order('emails.value'), ['id-2', 'id-1', 'id-3'], 'multi-valued: primary, else first');
+    t.same(await order('emails'), ['id-2', 'id-1', 'id-3'], 'multi-valued complex without a sub-attribute: value');
+    t.same(await order('emails.value', 'descending'), ['id-3', 'id-1', 'id-2'], 'multi-valued descending');
+  });
+
+  withStore('ping answers', async (t, store) => {
+    await store.ping();
+    t.pass('ping resolved');
+  });
+}
