@@ -1,0 +1,9 @@
+/** The PATCH engine (RFC 7644 §3.5.2): pure, no fastify, no mongodb. */
+export { applyPatch, applyOperations } from './apply';
+export type { PatchResult } from './apply';
+export { parsePatchBody, operationPrefix } from './envelope';
+export type { PatchOperation, PatchOpName } from './envelope';
+export { translate, elementFromFilter, pointer } from './translate';
+export type { Translation } from './translate';
+export { checkOperation, validateResource } from './validate';
+export { jsonEqual, sameValue, sameElement, containsComplex } from './compare';
