@@ -1,8 +1,18 @@
 /**
  * The typed tree of a SCIM filter (RFC 7644 §3.4.2.2). Parsed once (parse.ts), then interpreted twice: in memory
  * (evaluate.ts, embedded store) and compiled to a MongoDB query (../../store/mongo-filter.ts).
+ *
+ * Both interpreters give every node the same meaning; the differential test (test/scim/filter/differential.test.ts)
+ * holds them to it. The meaning, shared by both:
+ * - A comparison matches when ANY value at the path matches (RFC 7644 §3.4.2.2: "If the specified attribute in a
+ *   filter expression is a multi-valued attribute, the filter matches if any of the values of the specified
+ *   attribute match the specified criterion").
+ * - `ne` is the negation of `eq`: it matches when no value equals the operand, so an absent attribute matches `ne`.
+ * - `eq null` means "not present" (the negation of `pr`); `ne null` means "present".
+ * - Values are compared after normaliseSimple (../query-copy.ts): caseExact=false strings folded, dateTimes as UTC
+ *   instants; a value of another JSON type than the operand never matches (as in MongoDB's type bracketing).
  */
-import type { ResolvedAttribute } from '../schema';
+import type { AttributeDefinition, ResolvedAttribute } from '../schema';
 
 export type CompareOperator = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
 export type FilterValue = string | number | boolean | null;
@@ -11,6 +21,11 @@ export type FilterValue = string | number | boolean | null;
 export interface AttributePath {
   /** The path as the client wrote it, for error messages. */
   text: string;
+  /**
+   * For a comparison on a complex attribute written without a sub-attribute (`emails co "@x.com"`,
+   * `manager eq "42"`), the parser resolves the path to its `value` sub-attribute, so `sub` is set even though
+   * `text` names no sub-attribute.
+   */
   resolved: ResolvedAttribute;
 }
 
@@ -25,3 +40,10 @@ export type Filter =
    * sub-attribute), and all of it must hold for one and the same element.
    */
   | { op: 'valuePath'; path: AttributePath; filter: Filter };
+
+export const COMPARE_OPERATORS: readonly CompareOperator[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'];
+
+/** The definition the comparison looks at: the sub-attribute when the path names one, else the attribute. */
+export function targetOf(path: AttributePath): AttributeDefinition {
+  return path.resolved.sub ?? path.resolved.attribute;
+}
