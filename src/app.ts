@@ -10,12 +10,13 @@ import type { ResourceStore } from './store/store';
 import { createStore } from './store';
 import { ResourceService } from './service/resources';
 import { installManagerRules } from './service/manager';
+import { CursorCodec } from './scim/cursor';
 import scimJson from './http/scim-json';
 import scimErrors from './http/errors';
 import auth from './http/auth';
 import { discoveryRoutes } from './http/discovery';
 import { healthRoutes } from './http/health';
-import { resourceRoutes } from './http/resources';
+import { resourceRoutes, rootSearchRoute } from './http/resources';
 
 export interface AppOptions {
   config: Config;
@@ -35,14 +36,17 @@ declare module 'fastify' {
 }
 
 export const PAGING = { defaultCount: 100, maxCount: 1000 };
+/** How long a cursor stays valid (RFC 9865 cursorTimeout), in seconds. */
+export const CURSOR_TIMEOUT = 3600;
 
 export function features(): Features {
   return {
     patch: true,
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: PAGING.maxCount },
-    sort: false,
+    sort: true,
     paging: PAGING,
+    cursorTimeout: CURSOR_TIMEOUT,
   };
 }
 
@@ -59,7 +63,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const ownsStore = !opts.store;
   const store = opts.store ?? (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb }));
   if (ownsStore) app.addHook('onClose', async () => store.close());
-  const users = new ResourceService(registry.resourceSchema('User'), store, opts.now);
+  // Cursors are signed with a key derived from the token key, so every instance behind a load balancer accepts them.
+  const cursors = new CursorCodec(config.jwt.secret ?? config.jwt.publicKey ?? '', CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
+  const users = new ResourceService(registry.resourceSchema('User'), store, opts.now, cursors);
   await store.init([users.schema]);
   installManagerRules(users, store);
   app.decorate('store', store);
@@ -80,7 +86,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         baseUrl: config.baseUrl,
         preHandler: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
       });
-      resourceRoutes(scim, { service: users, registry, baseUrl: config.baseUrl, paging: PAGING });
+      const lists = [resourceRoutes(scim, { service: users, registry, baseUrl: config.baseUrl, paging: PAGING })];
+      rootSearchRoute(scim, lists, PAGING);
     },
     { prefix: '/scim/v2' },
   );

@@ -43,6 +43,15 @@ export function readProjection(query: Query): ProjectionRequest {
   };
 }
 
+/** RFC 9865: `cursor` (empty for the first page) selects cursor paging; it cannot be mixed with startIndex. */
+export function readCursor(query: Query): string | undefined {
+  const cursor = param(query, 'cursor');
+  if (cursor !== undefined && param(query, 'startIndex') !== undefined) {
+    throw errors.invalidValue('use either cursor or startIndex, not both');
+  }
+  return cursor;
+}
+
 export function readSort(query: Query): { sortBy?: string; sortOrder?: 'ascending' | 'descending' } {
   const sortBy = param(query, 'sortBy');
   const order = param(query, 'sortOrder');

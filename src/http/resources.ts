@@ -3,10 +3,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, etagOf, StoredRecord } from '../scim/resource';
 import { project, ProjectionRequest } from '../scim/projection';
 import { render } from '../scim/render';
-import { SCHEMA_URNS, SchemaRegistry } from '../scim/schema';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SCHEMA_URNS, SCHEMAS_DIR, SchemaRegistry } from '../scim/schema';
 import type { ResourceService } from '../service/resources';
+import { errors } from '../scim/errors';
+import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
-import { baseUrlOf, PagingLimits, readPaging, readProjection, readSort, param } from './request';
+import { baseUrlOf, PagingLimits, readCursor, readPaging, readProjection, readSort, param } from './request';
 
 export interface ResourceRoutesOptions {
   service: ResourceService;
@@ -19,7 +23,9 @@ interface IdRoute {
   Params: { id: string };
 }
 
-export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): void {
+export type ListHandler = (request: FastifyRequest, query: Record<string, unknown>) => Promise<JsonObject>;
+
+export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): ListHandler {
   const { service, registry } = opts;
   const schema = service.schema;
   const endpoint = schema.type.endpoint;
@@ -38,20 +44,35 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   const read = app.requireScope('scim:read');
   const write = app.requireScope('scim:write');
 
-  app.get(endpoint, { preHandler: read }, async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
-    const paging = readPaging(query, opts.paging);
-    const result = await service.list({ filter: param(query, 'filter'), ...paging, ...readSort(query) });
+  /** GET with query parameters and POST /.search with a SearchRequest body share this (RFC 7644 §3.4.3). */
+  const list: ListHandler = async (request, query) => {
+    const result = await service.list({
+      filter: param(query, 'filter'),
+      ...readPaging(query, opts.paging),
+      ...readSort(query),
+      cursor: readCursor(query),
+    });
     const projection = readProjection(query);
     const resources = result.records.map((r) => representation(request, r, projection));
-    return reply.send({
+    return {
       schemas: [SCHEMA_URNS.listResponse],
       totalResults: result.totalResults,
       itemsPerPage: resources.length,
-      startIndex: result.startIndex,
+      ...(result.startIndex !== undefined ? { startIndex: result.startIndex } : {}),
+      ...(result.nextCursor !== undefined ? { nextCursor: result.nextCursor } : {}),
+      ...(result.previousCursor !== undefined ? { previousCursor: result.previousCursor } : {}),
       Resources: resources,
-    });
-  });
+    };
+  };
+
+  app.get(endpoint, { preHandler: read }, async (request) => list(request, request.query as Record<string, unknown>));
+
+  app.post(
+    `${endpoint}/.search`,
+    // RFC 7644 §3.4.3: a search is a read, whatever its method.
+    { preHandler: read, schema: { body: searchRequestSchema } },
+    async (request, reply) => reply.code(200).send(await list(request, searchBodyAsQuery(request.body))),
+  );
 
   app.post(endpoint, { preHandler: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body), 201));
 
@@ -79,7 +100,57 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   });
 
   methodNotAllowed(app, endpoint, ['GET', 'POST']);
+  methodNotAllowed(app, `${endpoint}/.search`, ['POST']);
   methodNotAllowed(app, `${endpoint}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE']);
+  return list;
+}
+
+/**
+ * POST /.search at the service root (RFC 7644 §3.4.3): "the search is performed against all resource types". With
+ * several types, results are their lists one after the other (in resource-type order), paged by index.
+ */
+export function rootSearchRoute(app: FastifyInstance, lists: ListHandler[], paging: PagingLimits): void {
+  app.post('/.search', { preHandler: app.requireScope('scim:read'), schema: { body: searchRequestSchema } }, async (request) => {
+    const query = searchBodyAsQuery(request.body);
+    if (lists.length === 1) return lists[0]!(request, query);
+    if (readCursor(query) !== undefined) throw errors.invalidValue('cursor paging is not offered across resource types; search one endpoint');
+    const { startIndex, count } = readPaging(query, paging);
+    const totals = await Promise.all(lists.map(async (l) => (await l(request, { ...query, startIndex: '1', count: '0' })).totalResults as number));
+    const resources: Json[] = [];
+    let offset = startIndex - 1;
+    for (const [i, l] of lists.entries()) {
+      const total = totals[i]!;
+      if (resources.length >= count) break;
+      if (offset >= total) {
+        offset -= total;
+        continue;
+      }
+      const page = await l(request, { ...query, startIndex: String(offset + 1), count: String(count - resources.length) });
+      resources.push(...(page.Resources as Json[]));
+      offset = 0;
+    }
+    return {
+      schemas: [SCHEMA_URNS.listResponse],
+      totalResults: totals.reduce((a, b) => a + b, 0),
+      itemsPerPage: resources.length,
+      startIndex,
+      Resources: resources,
+    };
+  });
+  methodNotAllowed(app, '/.search', ['POST']);
+}
+
+/** The SearchRequest body (RFC 7644 §3.4.3), validated by ajv from schemas/requests/SearchRequest.json. */
+export const searchRequestSchema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'requests', 'SearchRequest.json'), 'utf8')) as object;
+
+/** A SearchRequest body carries the same parameters as a GET query string; lists become comma-separated. */
+export function searchBodyAsQuery(body: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries((body ?? {}) as Record<string, unknown>)) {
+    if (k === 'schemas' || v === undefined || v === null) continue;
+    out[k] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
 }
 
 function ifMatchOf(request: FastifyRequest): string | undefined {

@@ -10,8 +10,10 @@ export interface Features {
   bulk: { supported: boolean; maxOperations: number; maxPayloadSize: number };
   filter: { supported: boolean; maxResults: number };
   sort: boolean;
-  /** Default and maximum page size for index paging. */
+  /** Default and maximum page size. */
   paging: { defaultCount: number; maxCount: number };
+  /** Cursor lifetime in seconds (RFC 9865), or 0 when cursor paging is off. */
+  cursorTimeout: number;
 }
 
 export function serviceProviderConfig(features: Features, baseUrl: string): JsonObject {
@@ -25,6 +27,15 @@ export function serviceProviderConfig(features: Features, baseUrl: string): Json
     changePassword: { supported: true },
     sort: { supported: features.sort },
     etag: { supported: true },
+    // RFC 9865 §4: which paging methods the server offers and their limits.
+    pagination: {
+      cursor: features.cursorTimeout > 0,
+      index: true,
+      defaultPaginationMethod: 'index',
+      defaultPageSize: features.paging.defaultCount,
+      maxPageSize: features.paging.maxCount,
+      ...(features.cursorTimeout > 0 ? { cursorTimeout: features.cursorTimeout } : {}),
+    },
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',

@@ -12,6 +12,7 @@ import { JsonObject } from '../scim/values';
 import { jsonEqual } from '../scim/equal';
 import type { ResourceStore, SortSpec } from '../store/store';
 import { hashPassword } from './password';
+import { CursorCodec } from '../scim/cursor';
 import { applyPatch } from '../scim/patch';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
@@ -23,12 +24,17 @@ export interface ListParams {
   count: number;
   sortBy?: string;
   sortOrder?: 'ascending' | 'descending';
+  /** RFC 9865: present (possibly empty, meaning the first page) to page by cursor instead of by index. */
+  cursor?: string;
 }
 
 export interface ListResult {
   totalResults: number;
-  startIndex: number;
+  /** Index paging only. */
+  startIndex?: number;
   records: StoredRecord[];
+  nextCursor?: string;
+  previousCursor?: string;
 }
 
 /** Extension points for rules that span resources (manager references, group membership). */
@@ -39,9 +45,6 @@ export interface ResourceHooks {
   afterDelete?(id: string): Promise<void>;
 }
 
-/** A filter the current build can answer; narrowed until the full filter language lands. */
-export type FilterGate = (filter: Filter, text: string) => void;
-
 export class ResourceService {
   readonly hooks: ResourceHooks = {};
 
@@ -49,7 +52,7 @@ export class ResourceService {
     readonly schema: ResourceSchema,
     private readonly store: ResourceStore,
     private readonly now: () => Date = () => new Date(),
-    private readonly filterGate?: FilterGate,
+    private readonly cursors?: CursorCodec,
   ) {}
 
   private timestamp(): string {
@@ -154,11 +157,8 @@ export class ResourceService {
   }
 
   async list(params: ListParams): Promise<ListResult> {
-    let filter: Filter | undefined;
-    if (params.filter !== undefined) {
-      filter = parseFilter(this.schema, params.filter);
-      this.filterGate?.(filter, params.filter);
-    }
+    const filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter) : undefined;
+    if (params.cursor !== undefined) return this.listByCursor(filter, params);
     let sort: SortSpec | undefined;
     if (params.sortBy !== undefined) {
       const r = this.schema.resolve(params.sortBy);
@@ -167,6 +167,29 @@ export class ResourceService {
     }
     const result = await this.store.query(this.schema, { filter, startIndex: params.startIndex, count: params.count, sort });
     return { totalResults: result.totalResults, startIndex: params.startIndex, records: result.records };
+  }
+
+  /** RFC 9865 cursor paging: keyset pages in id order, with signed next/previous cursors. */
+  private async listByCursor(filter: Filter | undefined, params: ListParams): Promise<ListResult> {
+    if (!this.cursors) throw errors.invalidValue('cursor paging is not enabled');
+    if (params.sortBy !== undefined) {
+      throw errors.invalidValue('sortBy cannot be combined with cursor paging: cursors page in a fixed (id) order; use startIndex to sort');
+    }
+    const context = `${this.schema.type.id}\0${params.filter ?? ''}`;
+    const position = params.cursor === '' ? undefined : this.cursors.decode(params.cursor!, context);
+    const keyset = position ? { [position.direction]: position.id } : {};
+    const result = await this.store.query(this.schema, { filter, startIndex: 1, count: params.count, keyset });
+    const first = result.records[0];
+    const last = result.records[result.records.length - 1];
+    const backwards = position?.direction === 'before';
+    const hasNext = backwards ? position !== undefined : result.more === true;
+    const hasPrevious = backwards ? result.more === true : position !== undefined;
+    return {
+      totalResults: result.totalResults,
+      records: result.records,
+      nextCursor: hasNext && last ? this.cursors.encode({ direction: 'after', id: last.id }, context) : undefined,
+      previousCursor: hasPrevious && first ? this.cursors.encode({ direction: 'before', id: first.id }, context) : undefined,
+    };
   }
 
   notFound(id: string): ScimError {

@@ -102,6 +102,7 @@ export class MemoryStore implements ResourceStore {
     }
     const order = comparator(plan);
     matched.sort((a, b) => order({ id: a.record.id, q: a.q }, { id: b.record.id, q: b.q }));
+    if (options.keyset) return keysetPage(matched, options.keyset, Math.max(0, Math.floor(options.count)));
     // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1"; "A negative value SHALL be interpreted
     // as "0"" for count.
     const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
@@ -155,4 +156,16 @@ export class MemoryStore implements ResourceStore {
       if (values?.get(k.key) === id) values.delete(k.key);
     }
   }
+}
+
+/** Keyset page over entries already ordered by id (see QueryOptions.keyset). */
+function keysetPage(ordered: Entry[], keyset: { after?: string; before?: string }, count: number): QueryResult {
+  const { after, before } = keyset;
+  const window =
+    before !== undefined
+      ? ordered.filter((e) => e.record.id < before).slice(-(count + 1))
+      : ordered.filter((e) => after === undefined || e.record.id > after).slice(0, count + 1);
+  const more = window.length > count;
+  const page = before !== undefined ? window.slice(more ? 1 : 0) : window.slice(0, count);
+  return { totalResults: ordered.length, records: page.map((e) => structuredClone(e.record)), more };
 }

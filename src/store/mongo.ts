@@ -174,6 +174,7 @@ export class MongoStore implements ResourceStore {
       // When the compiled query is only a superset, every candidate is checked against the filter itself.
       const keep =
         filter && !compiled.exact ? (r: StoredRecord) => evaluateFilter(filter, r.resource) : undefined;
+      if (options.keyset) return this.keysetPage(schema, coll, compiled.query, keep, options.keyset, count);
       const plan = options.sort ? sortPlan(schema, options.sort) : undefined;
       if (plan?.multiValued) return this.sortInMemory(schema, coll, compiled.query, keep, plan, skip, count);
       const segments = segmentsOf(plan);
@@ -262,6 +263,48 @@ export class MongoStore implements ResourceStore {
       // The generic message will do.
     }
     return undefined;
+  }
+
+  /**
+   * Keyset page by `_id` (see QueryOptions.keyset): the `_id` index serves both the range and the order, so a deep
+   * page costs what the first one does. One extra document is read to tell whether more follow.
+   */
+  private async keysetPage(
+    schema: ResourceSchema,
+    coll: Collection<ResourceDocument>,
+    query: Document,
+    keep: ((r: StoredRecord) => boolean) | undefined,
+    keyset: { after?: string; before?: string },
+    count: number,
+  ): Promise<QueryResult> {
+    const backwards = keyset.before !== undefined;
+    const range = backwards ? { _id: { $lt: keyset.before } } : keyset.after !== undefined ? { _id: { $gt: keyset.after } } : {};
+    const cursor = coll.find(and(query, range), { projection: RECORD_PROJECTION }).sort({ _id: backwards ? -1 : 1 });
+    if (!keep) cursor.limit(count + 1);
+    const records: StoredRecord[] = [];
+    for await (const doc of cursor) {
+      const record = fromDocument(schema, doc);
+      if (keep && !keep(record)) continue;
+      records.push(record);
+      if (records.length > count) break;
+    }
+    await cursor.close();
+    const more = records.length > count;
+    const page = records.slice(0, count);
+    if (backwards) page.reverse();
+    const totalResults = keep ? await this.countMatching(schema, coll, query, keep) : await coll.countDocuments(query);
+    return { totalResults, records: page, more };
+  }
+
+  private async countMatching(
+    schema: ResourceSchema,
+    coll: Collection<ResourceDocument>,
+    query: Document,
+    keep: (r: StoredRecord) => boolean,
+  ): Promise<number> {
+    let n = 0;
+    for await (const doc of coll.find(query, { projection: RECORD_PROJECTION })) if (keep(fromDocument(schema, doc))) n++;
+    return n;
   }
 
   /** Exact query: the database counts, sorts and pages. */

@@ -19,11 +19,19 @@ export interface QueryOptions {
   /** Page size; 0 asks only for the total. */
   count: number;
   sort?: SortSpec;
+  /**
+   * Keyset paging for cursors (RFC 9865): results ordered by id, strictly after (or before) the given id. Used
+   * instead of startIndex, and never together with `sort`. Stable while the data changes: a resource that exists
+   * throughout is returned exactly once, whatever is created or deleted meanwhile.
+   */
+  keyset?: { after?: string; before?: string };
 }
 
 export interface QueryResult {
   totalResults: number;
   records: StoredRecord[];
+  /** With keyset paging: whether more results follow the page (after) or precede it (before). */
+  more?: boolean;
 }
 
 /** Outcome of a version-guarded write. */
