@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         '',
         `  ${devToken}`,
         '',
-        `Try: curl -H "Authorization: Bearer ${devToken.slice(0, 12)}..." http://localhost:${config.port}/scim/v2/Users`,
+        `Try: curl -H "Authorization: Bearer <token>" http://localhost:${config.port}/scim/v2/Users`,
         '',
       ].join('\n'),
     );

@@ -23,7 +23,8 @@ export async function mintToken(jwt: JwtConfig, opts: MintOptions): Promise<stri
   const token = app.jwt.sign(
     { scope: opts.scope },
     {
-      expiresIn: opts.ttlSeconds * 1000,
+      // @fastify/jwt reads a numeric expiresIn as seconds.
+      expiresIn: opts.ttlSeconds,
       sub: opts.subject ?? 'scim-client',
       ...(jwt.issuer ? { iss: jwt.issuer } : {}),
       ...(jwt.audience ? { aud: jwt.audience } : {}),
