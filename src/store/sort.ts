@@ -5,6 +5,7 @@
  * ("for case-insensitive attributes, sort the result using case-insensitive Unicode alphabetic sort order") and
  * turns dateTimes into sortable UTC strings, and which leaves out never-returned attributes (password).
  */
+import { compareStrings } from '../scim/collation';
 import type { ResolvedAttribute, ResourceSchema } from '../scim/schema';
 import { subAttribute } from '../scim/schema';
 import { errors } from '../scim/errors';
@@ -56,27 +57,6 @@ export function sortValue(plan: SortPlan, q: JsonObject): Json | undefined {
   return present(value) ? value : undefined;
 }
 
-/**
- * Compares strings by Unicode code point, which is the order MongoDB gives (it compares UTF-8 bytes). JavaScript's
- * `<` compares UTF-16 code units, which puts astral characters before U+E000–U+FFFF; shifting the code units
- * fixes that without allocating.
- */
-export function compareStrings(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    return codePointRank(x) - codePointRank(y);
-  }
-  return a.length - b.length;
-}
-
-function codePointRank(unit: number): number {
-  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
-  if (unit >= 0xe000) return unit - 0x800;
-  return unit;
-}
 
 /** MongoDB's order between BSON types, for the (schema-invalid) case of one attribute holding different types. */
 function typeRank(v: Json): number {

@@ -6,6 +6,7 @@
  * described in ast.ts. In particular comparisons are type-aware like MongoDB's type bracketing: a string operand
  * only ever matches string values, a number only numbers, a boolean only booleans.
  */
+import { compareStrings } from '../collation';
 import type { AttributeDefinition, ResolvedAttribute } from '../schema';
 import { normaliseSimple } from '../query-copy';
 import { isObject, Json, JsonObject } from '../values';
@@ -85,21 +86,6 @@ function isPresent(def: AttributeDefinition, v: Json): boolean {
   }
 }
 
-/** Compares strings by Unicode code point, as MongoDB (UTF-8 bytes) does; JS `<` compares UTF-16 code units. */
-export function compareStrings(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (0xD800-0xDFFF) encode code points above 0xFFFF: they sort after every BMP character.
-    const sx = x >= 0xd800 && x <= 0xdfff;
-    const sy = y >= 0xd800 && y <= 0xdfff;
-    if (sx !== sy) return sx ? 1 : -1;
-    return x < y ? -1 : 1;
-  }
-  return a.length - b.length;
-}
 
 function ordered(op: 'gt' | 'ge' | 'lt' | 'le', c: number): boolean {
   switch (op) {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { parseFilter, parseValueFilter } from '../../../src/scim/filter/parse';
-import { compareStrings, evaluateFilter, evaluateOnElement } from '../../../src/scim/filter/evaluate';
+import { evaluateFilter, evaluateOnElement } from '../../../src/scim/filter/evaluate';
+import { compareStrings } from '../../../src/scim/collation';
 import { isScimError } from '../../../src/scim/errors';
 import type { JsonObject } from '../../../src/scim/values';
 import { cases, letterCases, userSchema, users } from '../../fixtures/filters/users';

@@ -3,8 +3,7 @@
  * costCenter, employeeNumber, division, organization, manager) through every path form.
  */
 import t, { Test } from 'tap';
-import { isScimError } from '../../../src/scim/errors';
-import { applyPatch } from '../../../src/scim/patch';
+import { PatchCase, runPatchCases } from './harness';
 import type { ScimResource } from '../../../src/scim/resource';
 import { SchemaRegistry, SCHEMA_URNS } from '../../../src/scim/schema';
 import type { JsonObject } from '../../../src/scim/values';
@@ -12,7 +11,6 @@ import type { JsonObject } from '../../../src/scim/values';
 const users = SchemaRegistry.fromDirectory().resourceSchema('User');
 const CORE = SCHEMA_URNS.user;
 const ENT = SCHEMA_URNS.enterpriseUser;
-const PATCH_OP = SCHEMA_URNS.patchOp;
 const MANAGER_ID = '26118915-6090-4610-87e4-49d8ca9f808d';
 const OTHER_MANAGER_ID = 'b1e2c3d4-0000-4000-8000-000000000001';
 
@@ -43,42 +41,7 @@ function enterprise(ext: JsonObject, from: ScimResource = BASE): ScimResource {
   return user({ schemas: [CORE, ENT], [ENT]: ext }, from);
 }
 
-interface Case {
-  name: string;
-  source?: ScimResource;
-  operations: unknown[];
-  expected?: ScimResource;
-  changed?: boolean;
-  error?: { scimType: string; detail: RegExp };
-}
-
-function run(t: Test, cases: Case[]): void {
-  for (const c of cases) {
-    t.test(c.name, async (t) => {
-      const source = c.source ?? BASE;
-      const snapshot = structuredClone(source);
-      const body = { schemas: [PATCH_OP], Operations: c.operations };
-      if (c.error) {
-        try {
-          applyPatch(users, source, body);
-          t.fail(`expected ${c.error.scimType}`);
-        } catch (e) {
-          t.ok(isScimError(e), 'a ScimError');
-          if (isScimError(e)) {
-            t.equal(e.scimType, c.error.scimType, 'scimType');
-            t.match(e.detail, c.error.detail, 'detail');
-          }
-        }
-      } else {
-        const result = applyPatch(users, source, body);
-        t.strictSame(result.resource, c.expected, 'resource');
-        t.equal(result.changed, c.changed ?? JSON.stringify(c.expected) !== JSON.stringify(source), 'changed');
-        t.equal(result.password, undefined, 'no password');
-      }
-      t.strictSame(source, snapshot, 'source unchanged');
-    });
-  }
-}
+const run = (t: Test, cases: PatchCase[]): void => runPatchCases(t, users, BASE, cases);
 
 t.test('Microsoft Entra ID', async (t) => {
   run(t, [
@@ -244,7 +207,7 @@ t.test('job information: core title through every path form', async (t) => {
     { name: 'path-less core-URN key', op: (v) => ({ op: 'add', value: { [`${CORE}:title`]: v } }) },
     { name: 'path-less core-URN object', op: (v) => ({ op: 'replace', value: { [CORE]: { Title: v } } }) },
   ];
-  const cases: Case[] = [];
+  const cases: PatchCase[] = [];
   for (const f of forms) {
     cases.push({ name: `set by ${f.name}`, operations: [f.op('Tour Guide')], expected: user({ title: 'Tour Guide' }) });
     cases.push({ name: `change by ${f.name}`, source: user({ title: 'Old' }), operations: [f.op('New')], expected: user({ title: 'New' }) });
@@ -270,7 +233,7 @@ t.test('job information: enterprise attributes through every path form', async (
     { name: 'path-less extension object', op: (n, v) => ({ op: 'add', value: { [ENT]: { [n]: v } } }) },
     { name: 'extension URN as path', op: (n, v) => ({ op: 'replace', path: ENT, value: { [n]: v } }) },
   ];
-  const cases: Case[] = [];
+  const cases: PatchCase[] = [];
   for (const a of attributes) {
     for (const f of forms) {
       cases.push({ name: `${a}: set by ${f.name}`, operations: [f.op(a, 'X-1')], expected: enterprise({ [a]: 'X-1' }) });
@@ -392,7 +355,7 @@ t.test('job information: manager', async (t) => {
       op: { op: 'replace', value: { [M]: { value: MANAGER_ID }, [`${M}.displayName`]: 'Boss' } },
     },
   ];
-  const cases: Case[] = [];
+  const cases: PatchCase[] = [];
   for (const s of setShapes) {
     cases.push({ name: `set by ${s.name}`, operations: [s.op], expected: enterprise({ manager: { value: MANAGER_ID } }) });
     cases.push({

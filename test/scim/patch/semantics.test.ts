@@ -4,8 +4,7 @@
  * `changed` says whether the result differs from it.
  */
 import t, { Test } from 'tap';
-import { isScimError } from '../../../src/scim/errors';
-import { applyPatch } from '../../../src/scim/patch';
+import { PatchCase, runPatchCases } from './harness';
 import type { ScimResource } from '../../../src/scim/resource';
 import { SchemaRegistry, SCHEMA_URNS } from '../../../src/scim/schema';
 import type { JsonObject } from '../../../src/scim/values';
@@ -13,7 +12,6 @@ import type { JsonObject } from '../../../src/scim/values';
 const users = SchemaRegistry.fromDirectory().resourceSchema('User');
 const CORE = SCHEMA_URNS.user;
 const ENT = SCHEMA_URNS.enterpriseUser;
-const PATCH_OP = SCHEMA_URNS.patchOp;
 
 const BASE: ScimResource = {
   schemas: [CORE],
@@ -40,44 +38,7 @@ function user(changes: JsonObject | Record<string, unknown> = {}, from: ScimReso
   return out as ScimResource;
 }
 
-interface Case {
-  name: string;
-  source?: ScimResource;
-  operations: unknown[];
-  expected?: ScimResource;
-  password?: string;
-  /** Defaults to whether expected differs from source. */
-  changed?: boolean;
-  error?: { scimType: string; detail: RegExp };
-}
-
-function run(t: Test, cases: Case[]): void {
-  for (const c of cases) {
-    t.test(c.name, async (t) => {
-      const source = c.source ?? BASE;
-      const snapshot = structuredClone(source);
-      const body = { schemas: [PATCH_OP], Operations: c.operations };
-      if (c.error) {
-        try {
-          applyPatch(users, source, body);
-          t.fail(`expected ${c.error.scimType}`);
-        } catch (e) {
-          t.ok(isScimError(e), 'a ScimError');
-          if (isScimError(e)) {
-            t.equal(e.scimType, c.error.scimType, 'scimType');
-            t.match(e.detail, c.error.detail, 'detail');
-          }
-        }
-      } else {
-        const result = applyPatch(users, source, body);
-        t.strictSame(result.resource, c.expected, 'resource');
-        t.equal(result.password, c.password, 'password');
-        t.equal(result.changed, c.changed ?? JSON.stringify(c.expected) !== JSON.stringify(source), 'changed');
-      }
-      t.strictSame(source, snapshot, 'source unchanged');
-    });
-  }
-}
+const run = (t: Test, cases: PatchCase[]): void => runPatchCases(t, users, BASE, cases);
 
 t.test('add (RFC 7644 §3.5.2.1)', async (t) => {
   run(t, [
