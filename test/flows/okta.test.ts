@@ -39,7 +39,7 @@ eachStore(t, async (t, kind) => {
     t.same(fetched.json(), user);
 
     // Custom apps: GET, then a full PUT of what they got back with changes.
-    const put = await h.req({ method: 'PUT', url: `/scim/v2/Users/${user.id}`, payload: { ...fetched.json(), name: { givenName: 'Isaac', familyName: 'Brock-Smith' } } });
+    const put = await h.req({ method: 'PUT', url: `/scim/v2/Users/${user.id}`, payload: { ...(fetched.json() as Record<string, unknown>), name: { givenName: 'Isaac', familyName: 'Brock-Smith' } } });
     t.equal(put.statusCode, 200);
     t.equal(put.json().name.familyName, 'Brock-Smith');
     t.equal(put.json().id, user.id, 'id never changes');
