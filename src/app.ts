@@ -12,10 +12,13 @@ import { ResourceService } from './service/resources';
 import { installManagerRules } from './service/manager';
 import { CursorCodec } from './scim/cursor';
 import scimJson from './http/scim-json';
-import scimErrors from './http/errors';
+import scimErrors, { sendScimError } from './http/errors';
+import { errors, ERROR_SCHEMA } from './scim/errors';
+import { SCIM_CONTENT_TYPE } from './http/scim-json';
 import auth from './http/auth';
 import { discoveryRoutes } from './http/discovery';
 import { healthRoutes } from './http/health';
+import { notImplementedRoutes } from './http/not-implemented';
 import { resourceRoutes, rootSearchRoute } from './http/resources';
 
 export interface AppOptions {
@@ -58,7 +61,33 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify's default would answer 503 with a plain body during shutdown; requests then still get SCIM errors.
     return503OnClosing: false,
+    // Malformed URLs (bad percent-encoding, over-long ids) are answered before routing; make them SCIM errors too.
+    frameworkErrors: (err, _request, reply) => {
+      const scim = err.code === 'FST_ERR_BAD_URL' ? errors.invalidSyntax(`the URL is malformed: ${err.message}`) : errors.notFound(err.message);
+      void sendScimError(reply, scim);
+    },
+    // A filter may be 8192 characters (see filter/parse.ts); percent-encoded multi-byte text makes that up to ~74 KB
+    // of request line, past Node's 16 KiB default, which would answer 431 before any SCIM code runs.
+    http: { maxHeaderSize: 128 * 1024 },
+    // Errors Node raises before a request exists (a request line still too long, a malformed request) get a SCIM body.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({
+        schemas: [ERROR_SCHEMA],
+        status: String(status),
+        detail: status === 431 ? 'request line and headers are larger than 128 KiB' : 'malformed HTTP request',
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `Content-Type: ${SCIM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+    // Request bodies are validated as their JSON Schemas say: no silent dropping of unknown members, no coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
+  // text/plain is not a SCIM media type: such bodies get 415 rather than a parse attempt.
+  app.removeContentTypeParser('text/plain');
   const registry = opts.registry ?? SchemaRegistry.fromDirectory();
   const ownsStore = !opts.store;
   const store = opts.store ?? (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb }));
@@ -84,10 +113,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         registry,
         features: feats,
         baseUrl: config.baseUrl,
-        preHandler: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
+        onRequest: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
       });
       const lists = [resourceRoutes(scim, { service: users, registry, baseUrl: config.baseUrl, paging: PAGING })];
       rootSearchRoute(scim, lists, PAGING);
+      notImplementedRoutes(scim);
     },
     { prefix: '/scim/v2' },
   );

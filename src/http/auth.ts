@@ -7,7 +7,7 @@
  */
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors } from '../scim/errors';
 import type { JwtConfig } from '../config';
 
@@ -19,8 +19,11 @@ export interface AuthOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** A preHandler that requires a valid bearer token carrying `scope`. */
-    requireScope(scope: Scope): preHandlerAsyncHookHandler;
+    /**
+     * An onRequest hook that requires a valid bearer token carrying `scope`. It runs before the body is read, so
+     * an anonymous request gets 401 rather than a parse error, and its body is never parsed.
+     */
+    requireScope(scope: Scope): onRequestAsyncHookHandler;
   }
 }
 
@@ -63,7 +66,7 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     },
   } as Parameters<typeof fastifyJwt>[1]);
 
-  app.decorate('requireScope', function requireScope(scope: Scope): preHandlerAsyncHookHandler {
+  app.decorate('requireScope', function requireScope(scope: Scope): onRequestAsyncHookHandler {
     return async function checkScope(request) {
       const header = request.headers.authorization;
       if (!header) throw errors.unauthorized('a bearer token is required', 'Bearer realm="scim"');

@@ -1,5 +1,5 @@
 /** RFC 7644 §4 discovery: /ServiceProviderConfig, /ResourceTypes, /Schemas, all read from schemas/. */
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { errors } from '../scim/errors';
 import { SCHEMA_URNS, SchemaRegistry } from '../scim/schema';
 import { Features, serviceProviderConfig } from '../scim/service-provider-config';
@@ -12,7 +12,7 @@ export interface DiscoveryOptions {
   features: Features;
   baseUrl?: string;
   /** Absent when discovery is public. */
-  preHandler?: preHandlerAsyncHookHandler;
+  onRequest?: onRequestAsyncHookHandler;
 }
 
 function withLocation<T extends { meta?: { resourceType: string; location: string } }>(doc: T, base: string): T {
@@ -31,7 +31,16 @@ function listResponse(resources: unknown[]): JsonObject {
 
 export function discoveryRoutes(app: FastifyInstance, opts: DiscoveryOptions): void {
   const { registry } = opts;
-  const route = opts.preHandler ? { preHandler: opts.preHandler } : {};
+  // RFC 7644 §4: "If a "filter" is provided, the service provider SHOULD respond with HTTP status code 403
+  // (Forbidden) to ensure that clients cannot incorrectly assume that any matching conditions specified in a filter
+  // are true."
+  const noFilter = async (request: { query: unknown }) => {
+    const q = (request.query ?? {}) as Record<string, unknown>;
+    if (Object.keys(q).some((k) => k.toLowerCase() === 'filter')) {
+      throw errors.forbidden('discovery endpoints do not take a filter (RFC 7644 §4)');
+    }
+  };
+  const route = { ...(opts.onRequest ? { onRequest: opts.onRequest } : {}), preHandler: noFilter };
   const base = (request: Parameters<typeof baseUrlOf>[0]) => baseUrlOf(request, opts.baseUrl);
 
   app.get('/ServiceProviderConfig', route, async (request) => serviceProviderConfig(opts.features, base(request)));

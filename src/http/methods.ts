@@ -5,18 +5,19 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { errors } from '../scim/errors';
 
-const ALL: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-
 export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[]): void {
   const allow = allowed.includes('GET') && !allowed.includes('HEAD') ? [...allowed, 'HEAD' as const] : allowed;
-  const others = ALL.filter((m) => !allow.includes(m));
+  // Every method the server can route (TRACE and QUERY included), so none falls through to 404.
+  const others = (app.supportedMethods as HTTPMethods[]).filter((m) => !allow.includes(m));
   if (others.length === 0) return;
   app.route({
     method: others,
     url,
-    // No auth here: telling a client which methods exist leaks nothing and helps it fix its request.
-    handler: async (request) => {
+    // No auth here: telling a client which methods exist leaks nothing and helps it fix its request. Answered in
+    // onRequest, before any body is read (a QUERY or TRACE body is never parsed).
+    onRequest: async (request) => {
       throw errors.methodNotAllowed(request.method, allow);
     },
+    handler: async () => undefined,
   });
 }

@@ -65,18 +65,18 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     };
   };
 
-  app.get(endpoint, { preHandler: read }, async (request) => list(request, request.query as Record<string, unknown>));
+  app.get(endpoint, { onRequest: read }, async (request) => list(request, request.query as Record<string, unknown>));
 
   app.post(
     `${endpoint}/.search`,
     // RFC 7644 §3.4.3: a search is a read, whatever its method.
-    { preHandler: read, schema: { body: searchRequestSchema } },
+    { onRequest: read, schema: { body: searchRequestSchema } },
     async (request, reply) => reply.code(200).send(await list(request, searchBodyAsQuery(request.body))),
   );
 
-  app.post(endpoint, { preHandler: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body), 201));
+  app.post(endpoint, { onRequest: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body), 201));
 
-  app.get<IdRoute>(`${endpoint}/:id`, { preHandler: read }, async (request, reply) => {
+  app.get<IdRoute>(`${endpoint}/:id`, { onRequest: read }, async (request, reply) => {
     const record = await service.get(request.params.id);
     // RFC 7644 §3.14: a matching If-None-Match on GET answers 304 Not Modified.
     const inm = request.headers['if-none-match'];
@@ -86,15 +86,15 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     return sendOne(request, reply, record);
   });
 
-  app.put<IdRoute>(`${endpoint}/:id`, { preHandler: write }, async (request, reply) =>
+  app.put<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) =>
     sendOne(request, reply, await service.replace(request.params.id, request.body, ifMatchOf(request))),
   );
 
-  app.patch<IdRoute>(`${endpoint}/:id`, { preHandler: write }, async (request, reply) =>
+  app.patch<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) =>
     sendOne(request, reply, await service.patch(request.params.id, request.body, ifMatchOf(request))),
   );
 
-  app.delete<IdRoute>(`${endpoint}/:id`, { preHandler: write }, async (request, reply) => {
+  app.delete<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) => {
     await service.delete(request.params.id, ifMatchOf(request));
     return reply.code(204).send();
   });
@@ -110,7 +110,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
  * several types, results are their lists one after the other (in resource-type order), paged by index.
  */
 export function rootSearchRoute(app: FastifyInstance, lists: ListHandler[], paging: PagingLimits): void {
-  app.post('/.search', { preHandler: app.requireScope('scim:read'), schema: { body: searchRequestSchema } }, async (request) => {
+  app.post('/.search', { onRequest: app.requireScope('scim:read'), schema: { body: searchRequestSchema } }, async (request) => {
     const query = searchBodyAsQuery(request.body);
     if (lists.length === 1) return lists[0]!(request, query);
     if (readCursor(query) !== undefined) throw errors.invalidValue('cursor paging is not offered across resource types; search one endpoint');

@@ -51,7 +51,9 @@ function setIn(target: JsonObject, t: Target, value: Json, ext: JsonObject): voi
  */
 export function readResourceBody(schema: ResourceSchema, body: unknown): ResourceInput {
   if (!isObject(body)) throw errors.invalidSyntax('request body must be a JSON object');
-  const declared = body.schemas ?? body.Schemas;
+  const schemaKeys = Object.keys(body).filter((k) => k.toLowerCase() === 'schemas');
+  if (schemaKeys.length > 1) throw errors.invalidSyntax(`'schemas' is given twice (as ${schemaKeys.map((k) => `'${k}'`).join(' and ')})`);
+  const declared = schemaKeys.length === 1 ? body[schemaKeys[0]!] : undefined;
   if (declared !== undefined && declared !== null) {
     if (!Array.isArray(declared) || declared.some((s) => typeof s !== 'string')) {
       throw errors.invalidSyntax("'schemas' must be an array of schema URNs");
@@ -77,7 +79,14 @@ export function readResourceBody(schema: ResourceSchema, body: unknown): Resourc
   const unknownKeys: string[] = [];
   let password: string | undefined;
 
+  // Attribute names are case-insensitive (RFC 7643 §2.1), so `userName` and `USERNAME` in one body name the same
+  // attribute twice; JSON would keep both and one would silently win. Refuse instead.
+  const seen = new Map<string, string>();
   const readInto = (t: Target, raw: unknown, where: string): void => {
+    const canonical = `${t.extension ? t.schema + ':' : ''}${t.attribute.name}${t.sub ? '.' + t.sub.name : ''}`;
+    const earlier = seen.get(canonical.toLowerCase());
+    if (earlier !== undefined) throw errors.invalidSyntax(`attribute '${canonical}' is given twice (as '${earlier}' and '${where}')`);
+    seen.set(canonical.toLowerCase(), where);
     const def = t.sub ?? t.attribute;
     // RFC 7643 §2.2 readOnly: "The attribute SHALL NOT be modified." Values a client sends are ignored
     // (RFC 7644 §3.5.1: "Any values provided SHALL be ignored"), which is also what lets clients echo id and meta.
@@ -100,6 +109,8 @@ export function readResourceBody(schema: ResourceSchema, body: unknown): Resourc
       if (isUnassigned(raw)) continue;
       if (!isObject(raw)) throw errors.invalidValue(`'${key}' must be an object of ${extUrn} attributes`);
       for (const [k, v] of Object.entries(raw)) {
+        // Some clients (scim2-models) repeat `schemas` inside extension objects; it carries nothing here.
+        if (k.toLowerCase() === 'schemas') continue;
         const t = schema.resolve(`${extUrn}:${k}`);
         if (!t) unknownKeys.push(`${extUrn}:${k}`);
         else readInto(t, v, `${extUrn}:${t.attribute.name}${t.sub ? '.' + t.sub.name : ''}`);

@@ -55,6 +55,8 @@ export function readSimple(def: AttributeDefinition, v: unknown, where: string):
             `'${where}' must be one of ${def.canonicalValues.map((c) => `"${c}"`).join(', ')}, got ${JSON.stringify(v)}`,
           );
         }
+        // Stored in the canonical spelling: "Work" from one client and "work" from another are the same type.
+        return canon;
       }
       return v;
     }
@@ -99,12 +101,16 @@ export function readComplex(def: AttributeDefinition, v: unknown, where: string,
   if (!isObject(obj)) throw errors.invalidValue(`'${where}' must be an object, got ${typeName(v)}`);
   const out: JsonObject = {};
   const unknown: string[] = [];
+  const seen = new Set<string>();
   for (const [key, raw] of Object.entries(obj)) {
     const sub = subAttribute(def, key);
     if (!sub) {
       unknown.push(key);
       continue;
     }
+    // Sub-attribute names are case-insensitive: `value` and `Value` in one object name one sub-attribute twice.
+    if (seen.has(sub.name)) throw errors.invalidSyntax(`'${where}' gives sub-attribute '${sub.name}' twice`);
+    seen.add(sub.name);
     if (isUnassigned(raw)) continue;
     if (opts.dropReadOnly && sub.mutability === 'readOnly') continue;
     out[sub.name] = readSimple(sub, raw, `${where}.${sub.name}`);

@@ -28,6 +28,16 @@ export function installManagerRules(users: ResourceService, store: ResourceStore
   users.hooks.beforeWrite = async (next: ScimResource, current) => {
     const manager = managerOf(next);
     if (!manager) return;
+    // RFC 7643 §8.7.2 lets a client write manager.$ref. It is never stored (rendered from value for the URL the
+    // client used), but it may name the manager: its last path segment is the id.
+    if (typeof manager.$ref === 'string') {
+      const fromRef = decodeURIComponent(manager.$ref.replace(/\/+$/, '').split('/').pop() ?? '');
+      if (manager.value === undefined) manager.value = fromRef;
+      else if (manager.value !== fromRef) {
+        throw errors.invalidValue(`'${EXT}:manager': $ref ${JSON.stringify(manager.$ref)} and value ${JSON.stringify(manager.value)} name different users`);
+      }
+    }
+    delete manager.$ref;
     const value = manager.value;
     if (typeof value !== 'string' || value === '') {
       throw errors.invalidValue(`'${EXT}:manager.value' is required when a manager is set`);

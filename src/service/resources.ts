@@ -128,12 +128,14 @@ export class ResourceService {
       }
       const { attributes, secrets, changed } = await change(current);
       const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
+      // Hooks first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
+      if (changed !== false) await this.hooks.beforeWrite?.(candidate, current);
+      candidate.schemas = schemasOf(this.schema, candidate);
       const same = changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets);
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
       if (same) return current;
       const version = current.version + 1;
       candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
-      await this.hooks.beforeWrite?.(candidate, current);
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
       const outcome = await this.store.replace(this.schema, record, current.version);

@@ -49,3 +49,40 @@ t.test('no body shape produces a 500', async (t) => {
     t.ok(res.statusCode < 500, `${JSON.stringify(b).slice(0, 80)} -> ${res.statusCode} ${res.body.slice(0, 120)}`);
   }
 });
+
+t.test('conformance findings: every answer is a SCIM error with the right status', async (t) => {
+  const h = await build(t);
+  const longFilter = 'userName eq "' + 'é'.repeat(8000) + '"';
+  const cases: { name: string; method: string; url: string; payload?: string; headers?: Record<string, string>; auth?: boolean; status: number; scimType?: string; allow?: RegExp }[] = [
+    { name: 'TRACE on a GET-only path', method: 'TRACE', url: '/scim/v2/Schemas', status: 405, allow: /^GET, HEAD$/ },
+    { name: 'QUERY on a collection', method: 'QUERY', url: '/scim/v2/Users', status: 405, allow: /^GET, POST, HEAD$/ },
+    { name: 'POST on /healthz', method: 'POST', url: '/healthz', status: 405, allow: /^GET, HEAD$/ },
+    { name: 'TRACE on /readyz', method: 'TRACE', url: '/readyz', status: 405 },
+    { name: '/Bulk is not implemented', method: 'POST', url: '/scim/v2/Bulk', payload: '{}', status: 501 },
+    { name: '/Me is not implemented', method: 'GET', url: '/scim/v2/Me', status: 501 },
+    { name: 'filter on discovery', method: 'GET', url: '/scim/v2/Schemas?filter=id%20pr', status: 403 },
+    { name: 'text/plain body', method: 'POST', url: '/scim/v2/Users', payload: 'userName', headers: { 'content-type': 'text/plain' }, status: 415 },
+    { name: 'bad percent-encoding in the path', method: 'GET', url: '/scim/v2/Users/%zz', status: 400, scimType: 'invalidSyntax' },
+    { name: 'anonymous with a malformed body gets 401, not a parse error', method: 'POST', url: '/scim/v2/Users', payload: '{', auth: false, status: 401 },
+    { name: 'anonymous with a huge body gets 401', method: 'POST', url: '/scim/v2/Users', payload: JSON.stringify({ userName: 'x'.repeat(2 * 1024 * 1024) }), auth: false, status: 401 },
+    { name: 'keys differing only in case', method: 'POST', url: '/scim/v2/Users', payload: '{"userName":"a","USERNAME":"b"}', status: 400, scimType: 'invalidSyntax' },
+    { name: 'schemas twice', method: 'POST', url: '/scim/v2/Users', payload: '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"Schemas":[],"userName":"a"}', status: 400, scimType: 'invalidSyntax' },
+    { name: 'sub-attribute twice', method: 'POST', url: '/scim/v2/Users', payload: '{"userName":"a","name":{"givenName":"x","GivenName":"y"}}', status: 400, scimType: 'invalidSyntax' },
+    { name: 'empty filter', method: 'GET', url: '/scim/v2/Users?filter=', status: 400, scimType: 'invalidFilter' },
+    { name: 'SearchRequest with an unknown member', method: 'POST', url: '/scim/v2/Users/.search', payload: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"extra":1}', status: 400, scimType: 'invalidSyntax' },
+    { name: 'SearchRequest with count as a string', method: 'POST', url: '/scim/v2/Users/.search', payload: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":"5"}', status: 400, scimType: 'invalidSyntax' },
+    { name: 'SearchRequest with cursor and startIndex', method: 'POST', url: '/scim/v2/.search', payload: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"cursor":"","startIndex":2}', status: 400, scimType: 'invalidSyntax' },
+  ];
+  for (const c of cases) {
+    const res = c.auth === false
+      ? await h.app.inject({ method: c.method as 'GET', url: c.url, payload: c.payload, headers: { 'content-type': 'application/scim+json', ...c.headers } })
+      : await h.req({ method: c.method as 'GET', url: c.url, payload: c.payload, headers: c.headers });
+    t.equal(res.statusCode, c.status, `${c.name}: ${res.body.slice(0, 200)}`);
+    t.match(res.json(), { schemas: [ERROR], status: String(c.status), detail: /\w/ }, c.name);
+    t.match(res.headers['content-type'], /application\/scim\+json/, c.name);
+    if (c.scimType) t.equal(res.json().scimType, c.scimType, c.name);
+    if (c.allow) t.match(res.headers.allow, c.allow, c.name);
+  }
+  const long = await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent(longFilter)}` });
+  t.equal(long.statusCode, 200, 'a filter at the length limit, percent-encoded, fits in the request line');
+});

@@ -220,6 +220,26 @@ eachStore(t, async (t, kind) => {
     t.match(self.json(), { scimType: 'invalidValue', detail: /own manager/ });
   });
 
+  t.test('manager.$ref (readWrite, RFC 7643 §8.7.2) names the manager; it is never stored, and a no-op echo keeps the version', async (t) => {
+    const boss = await create(h, { userName: 'ref-boss', displayName: 'Ref Boss' });
+    const report = await create(h, { userName: 'ref-report' });
+    const path = `${ENTERPRISE}:manager`;
+    const ref = `http://localhost:80/scim/v2/Users/${boss.id}`;
+    const set = await patch(h, report.id, ops({ op: 'replace', path, value: { $ref: ref } }));
+    t.equal(set.statusCode, 200, set.body);
+    t.same(set.json()[ENTERPRISE].manager, { value: boss.id, displayName: 'Ref Boss', $ref: ref });
+    const stored = await h.store.get(h.app.users.schema, report.id as string);
+    t.notOk('$ref' in (stored!.resource[ENTERPRISE] as { manager: object }).manager, '$ref is rendered, not stored');
+    const echo = await patch(h, report.id, ops({ op: 'replace', path, value: set.json()[ENTERPRISE].manager }));
+    t.equal(echo.headers.etag, set.headers.etag, 'echoing the rendered manager changes nothing');
+    const clash = await patch(h, report.id, ops({ op: 'replace', path, value: { value: boss.id, $ref: `http://x/Users/${report.id}` } }));
+    t.equal(clash.statusCode, 400);
+    t.match(clash.json(), { scimType: 'invalidValue', detail: /different users/ });
+    const posted = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: { schemas: [USER, ENTERPRISE], userName: 'ref-post', [ENTERPRISE]: { manager: { $ref: ref } } } });
+    t.equal(posted.statusCode, 201, posted.body);
+    t.equal(posted.json()[ENTERPRISE].manager.value, boss.id);
+  });
+
   t.test('manager: a chain that would make a cycle is rejected', async (t) => {
     const a = await create(h, { userName: 'cycle-a' });
     const b = await create(h, { userName: 'cycle-b', [ENTERPRISE]: { manager: { value: a.id } } });

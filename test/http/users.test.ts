@@ -139,7 +139,7 @@ eachStore(t, async (t, kind) => {
     t.equal(body.active, true);
     t.notOk('title' in body);
     t.same(body.name, { givenName: 'Li', familyName: 'Beral' });
-    t.same(body.emails, [{ value: 'lib@example.com', type: 'Work', primary: true }]);
+    t.same(body.emails, [{ value: 'lib@example.com', type: 'work', primary: true }], 'canonical values are stored in canonical spelling');
     t.same(body[ENTERPRISE], { department: 'R&D', employeeNumber: '42' });
     t.same(body.schemas, [USER, ENTERPRISE]);
     const off = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('disabled.user', { active: 'False' }) });

@@ -278,8 +278,9 @@ class Translator {
   private applyObject(op: PatchOperation['op'], value: unknown, schemaUrn: string | undefined): void {
     if (!isObject(value)) throw errors.invalidValue(`${schemaUrn ? `'${schemaUrn}'` : 'a path-less value'} must be an object of attributes`);
     for (const [key, v] of Object.entries(value)) {
-      // `schemas` is derived from the attributes present; clients that send a whole resource echo it.
-      if (!schemaUrn && key.toLowerCase() === 'schemas') continue;
+      // `schemas` is derived from the attributes present; clients that send a whole resource echo it, and some
+      // (scim2-models) put one inside extension objects too.
+      if (key.toLowerCase() === 'schemas') continue;
       const path = parsePath(this.schema, schemaUrn ? `${schemaUrn}:${key}` : key);
       if (path.kind === 'schema') {
         if (schemaUrn) throw errors.invalidPath(`'${schemaUrn}' has no attribute '${key}'`);

@@ -347,8 +347,8 @@ t.test('job information: manager', async (t) => {
     { name: 'a path-less extension object', op: { op: 'add', value: { [ENT]: { manager: MANAGER_ID } } } },
     { name: 'a path-less dotted URN key', op: { op: 'replace', value: { [`${M}.value`]: MANAGER_ID } } },
     {
-      name: 'an object echoing $ref and displayName (readOnly, ignored)',
-      op: { op: 'replace', path: M, value: { value: MANAGER_ID, $ref: `../Users/${MANAGER_ID}`, displayName: 'Boss' } },
+      name: 'an object echoing displayName (readOnly, ignored)',
+      op: { op: 'replace', path: M, value: { value: MANAGER_ID, displayName: 'Boss' } },
     },
     {
       name: 'a path-less object echoing manager.displayName',
@@ -412,10 +412,17 @@ t.test('job information: manager', async (t) => {
     operations: [{ op: 'replace', path: `${M}.displayName`, value: 'Boss' }],
     error: { scimType: 'mutability', detail: /^operation 1: path '.*manager\.displayName' targets 'manager\.displayName', which is readOnly/ },
   });
+  // RFC 7643 §8.7.2 makes manager.$ref readWrite: the engine keeps what the client wrote; the service derives the
+  // value from it and never stores it (test/http/patch.test.ts).
   cases.push({
-    name: 'manager.$ref path is readOnly',
+    name: 'manager.$ref is writable (the service turns it into the value)',
     operations: [{ op: 'add', path: `${M}.$ref`, value: 'https://example.com/Users/x' }],
-    error: { scimType: 'mutability', detail: /^operation 1: path '.*manager\.\$ref' targets 'manager\.\$ref', which is readOnly/ },
+    expected: enterprise({ manager: { $ref: 'https://example.com/Users/x' } }),
+  });
+  cases.push({
+    name: 'an object with value and $ref keeps both for the service to reconcile',
+    operations: [{ op: 'replace', path: M, value: { value: MANAGER_ID, $ref: `../Users/${MANAGER_ID}` } }],
+    expected: enterprise({ manager: { value: MANAGER_ID, $ref: `../Users/${MANAGER_ID}` } }),
   });
   cases.push({
     name: 'manager as an array of two',

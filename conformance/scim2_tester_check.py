@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Run scim2-tester (https://scim2-tester.readthedocs.io) against a running SCIM server.
+
+    python conformance/scim2_tester_check.py --base-url http://127.0.0.1:18080/scim/v2 \
+        --token-file TOKEN [--log-dir DIR]
+
+The bearer token is read from --token-file (or the SCIM_TOKEN environment variable) so that it never appears
+on a command line.
+
+What counts (one line per check result scim2-tester returns):
+  * SUCCESS, COMPLIANT, ACCEPTABLE          -> passed
+  * DEVIATION (a SHOULD not followed)        -> passed, but listed as a deviation
+  * ERROR, CRITICAL (a MUST broken)          -> failed
+  * SKIPPED whose check is in EXPECTED_SKIPS -> passed (the reason is printed)
+  * SKIPPED for any other check              -> failed ("unexpected skip")
+
+The last line is `scim2-tester: N passed, M failed`; the exit code is 0 only when M is 0.
+
+With --log-dir, the script also writes there:
+  scim2-tester-results.json    every result (status, check, resource type, reason, data)
+  scim2-tester-exchanges.jsonl every HTTP exchange (request and response), tagged with the check that sent it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from scim2_client.engines.httpx2 import SyncSCIMClient
+
+import scim2_tester
+from scim2_tester import Status, check_server
+from scim2_tester.checkers import __all__ as CHECKER_NAMES
+
+# Checks scim2-tester may report as SKIPPED on this server, and why that is expected. A SKIPPED check that is not
+# listed here fails the run: a new skip means the server (or the suite) changed and someone has to look at it.
+#
+# None is expected today. scim2-tester 0.5.2 skips a check only when:
+#   * check_add_attribute / check_remove_attribute / check_replace_attribute: the ServiceProviderConfig says
+#     patch.supported=false, or the resource type has no optional writable attribute (this server supports PATCH,
+#     and User has many);
+#   * object_query_with_attributes / object_list_with_attributes / search_with_attributes: the resource type has
+#     no optional, default-returned, writable attribute to project (User has many);
+#   * search_with_attributes: the server answers the root POST /.search (RFC 7644 §3.4.3) with 501 Not
+#     Implemented (this server implements it);
+#   * any check, when tags are filtered (this script filters none).
+# Add an entry (check name -> why the skip is right for this server) only with a reason that holds for the server.
+EXPECTED_SKIPS: dict[str, str] = {}
+
+PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE, Status.DEVIATION}
+FAILING = {Status.ERROR, Status.CRITICAL}
+
+_CHECKERS = set(CHECKER_NAMES) | {"_resource_types_endpoint", "_schemas_endpoint"}
+
+
+def _current_check() -> str:
+    """Name of the innermost scim2-tester check on the call stack (for tagging HTTP exchanges).
+
+    Every check runs inside the `wrapped` closure of scim2_tester.utils.checker, whose local `func` is the check;
+    the requests its resource clean-up sends afterwards are tagged "cleanup after <check>".
+    """
+    frame = sys._getframe(1)
+    cleanup = False
+    while frame is not None:
+        code = frame.f_code
+        if "scim2_tester" in code.co_filename:
+            if code.co_name == "cleanup":
+                cleanup = True
+            elif code.co_name == "wrapped" and callable(frame.f_locals.get("func")):
+                name = getattr(frame.f_locals["func"], "__name__", "?")
+                return f"cleanup after {name}" if cleanup else name
+            elif code.co_name in _CHECKERS:
+                return code.co_name
+        frame = frame.f_back
+    return "(setup)"
+
+
+def _body_of(content: bytes) -> Any:
+    if not content:
+        return None
+    text = content.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class ExchangeLog:
+    """httpx2 event hooks that record each request and its response."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.file = path.open("w", encoding="utf-8") if path else None
+        self.count = 0
+
+    def on_response(self, response: httpx2.Response) -> None:
+        response.read()
+        self.count += 1
+        if not self.file:
+            return
+        request = response.request
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "accept", "if-match", "if-none-match")}
+        entry = {
+            "n": self.count,
+            "check": _current_check(),
+            "request": {
+                "method": request.method,
+                "url": str(request.url),
+                "headers": headers,
+                "body": _body_of(request.content),
+            },
+            "response": {
+                "status": response.status_code,
+                "headers": {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "location", "etag", "allow")},
+                "body": _body_of(response.content),
+            },
+        }
+        self.file.write(json.dumps(entry, default=str) + "\n")
+        self.file.flush()
+
+
+def _short(text: Any, limit: int = 400) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        try:
+            return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+        except Exception:  # pragma: no cover - debugging output only
+            return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "status_code"):  # a raw HTTP response
+        return {"status": value.status_code, "body": getattr(value, "text", None)}
+    return repr(value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-url", required=True, help="SCIM base URL, e.g. http://127.0.0.1:18080/scim/v2")
+    parser.add_argument("--token-file", help="file holding the bearer token (else $SCIM_TOKEN)")
+    parser.add_argument("--log-dir", help="where to write the detailed results and the HTTP exchanges")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds")
+    args = parser.parse_args()
+
+    token = Path(args.token_file).read_text().strip() if args.token_file else os.environ.get("SCIM_TOKEN", "").strip()
+    if not token:
+        parser.error("no bearer token: pass --token-file or set SCIM_TOKEN")
+
+    log_dir = Path(args.log_dir) if args.log_dir else None
+    if log_dir:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    exchanges = ExchangeLog(log_dir / "scim2-tester-exchanges.jsonl" if log_dir else None)
+
+    base_url = args.base_url.rstrip("/") + "/"
+    http = httpx2.Client(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=args.timeout,
+        event_hooks={"response": [exchanges.on_response]},
+    )
+    client = SyncSCIMClient(http)
+
+    print(f"scim2-tester {getattr(scim2_tester, '__version__', '')} against {base_url}".replace("  ", " "))
+    try:
+        results = check_server(client, raise_exceptions=False)
+    finally:
+        http.close()
+
+    passed = failed = 0
+    rows: list[dict[str, Any]] = []
+    listed_skips_seen: set[str] = set()
+    statuses: Counter[str] = Counter()
+    for result in results:
+        title = result.title or "(untitled)"
+        status = result.status
+        statuses[status.name] += 1
+        verdict: str
+        note = result.reason or ""
+        if status in PASSING:
+            verdict = "pass"
+        elif status in FAILING:
+            verdict = "FAIL"
+        elif status == Status.SKIPPED and title in EXPECTED_SKIPS:
+            verdict = "pass"
+            listed_skips_seen.add(title)
+            note = f"expected skip: {EXPECTED_SKIPS[title]} (suite said: {result.reason})"
+        else:
+            verdict = "FAIL"
+            note = f"unexpected skip: {result.reason}"
+        if verdict == "pass":
+            passed += 1
+        else:
+            failed += 1
+        rows.append(
+            {
+                "verdict": verdict,
+                "status": status.name,
+                "check": title,
+                "resource_type": result.resource_type,
+                "tags": sorted(result.tags),
+                "reason": result.reason,
+                "note": note,
+                "data": _jsonable(result.data),
+            }
+        )
+
+    width = max((len(r["check"]) for r in rows), default=10)
+    print()
+    for r in rows:
+        where = f"[{r['resource_type']}] " if r["resource_type"] else ""
+        line = f"{r['verdict']:<4} {r['status']:<10} {r['check']:<{width}}  {where}{_short(r['note'], 300)}"
+        print(line)
+
+    deviations = [r for r in rows if r["status"] == "DEVIATION"]
+    if deviations:
+        print(f"\n{len(deviations)} DEVIATION result(s) (a SHOULD not followed; not counted as failures)")
+
+    print("\nFailures:" if failed else "\nNo failures.")
+    for r in rows:
+        if r["verdict"] == "FAIL":
+            where = f" [{r['resource_type']}]" if r["resource_type"] else ""
+            print(f"  - {r['status']} {r['check']}{where}: {_short(r['reason'], 1200)}")
+            if r["data"] is not None:
+                print(f"      data: {_short(json.dumps(r['data'], default=str), 1200)}")
+
+    unused = sorted(set(EXPECTED_SKIPS) - listed_skips_seen)
+    if unused:
+        print(f"\nnote: EXPECTED_SKIPS entries that were not skipped this run (remove them if stale): {', '.join(unused)}")
+
+    if log_dir:
+        (log_dir / "scim2-tester-results.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+        print(f"\ndetails: {log_dir / 'scim2-tester-results.json'}; HTTP exchanges ({exchanges.count}): "
+              f"{log_dir / 'scim2-tester-exchanges.jsonl'}")
+
+    print("statuses: " + ", ".join(f"{name}={n}" for name, n in sorted(statuses.items())))
+    print(f"scim2-tester: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
