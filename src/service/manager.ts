@@ -63,22 +63,19 @@ export function installManagerRules(users: ResourceService, store: ResourceStore
     else delete manager.displayName;
   };
 
-  users.hooks.afterDelete = async (id: string) => {
+  /** Applies `change` to every user whose manager is `id`, paging by id so edits never shift the pages. */
+  const forEachReport = async (id: string, change: (ext: JsonObject) => void): Promise<void> => {
     const filter = parseFilter(schema, `${EXT}:manager.value eq ${JSON.stringify(id)}`);
-    // Page from the start each time: every update removes the user from the result set. A pass that repairs
-    // nothing (a concurrent writer re-pointing reports at the deleted id) ends the loop instead of spinning.
-    let lastTotal = Infinity;
+    let after: string | undefined;
     for (;;) {
-      const { records, totalResults } = await store.query(schema, { filter, startIndex: 1, count: 100 });
-      if (records.length === 0 || totalResults >= lastTotal) return;
-      lastTotal = totalResults;
-      for (const report of records) {
+      const page = await store.query(schema, { filter, startIndex: 1, count: 100, keyset: after === undefined ? {} : { after } });
+      for (const report of page.records) {
         try {
           await users.update(report.id, undefined, async (cur) => {
             const { schemas: _s, id: _i, meta: _m, ...attributes } = structuredClone(cur.resource);
             const ext = attributes[EXT];
             if (isObject(ext) && isObject(ext.manager) && ext.manager.value === id) {
-              delete ext.manager;
+              change(ext);
               if (Object.keys(ext).length === 0) delete attributes[EXT];
             }
             return { attributes, secrets: cur.secrets };
@@ -88,6 +85,26 @@ export function installManagerRules(users: ResourceService, store: ResourceStore
           if (!(e instanceof Error && 'status' in e && (e as { status: number }).status === 404)) throw e;
         }
       }
+      const last = page.records[page.records.length - 1];
+      if (!page.more || !last) return;
+      after = last.id;
     }
+  };
+
+  // Deleting a user removes it as manager from its reports (and bumps their versions).
+  users.hooks.afterDelete = (id) =>
+    forEachReport(id, (ext) => {
+      delete ext.manager;
+    });
+
+  // manager.displayName mirrors the manager's displayName: a rename reaches every report (and bumps its version).
+  users.hooks.afterWrite = async (record, previous) => {
+    if (!previous || record.resource.displayName === previous.resource.displayName) return;
+    const name = record.resource.displayName;
+    await forEachReport(record.id, (ext) => {
+      const manager = ext.manager as JsonObject;
+      if (typeof name === 'string') manager.displayName = name;
+      else delete manager.displayName;
+    });
   };
 }

@@ -41,6 +41,8 @@ export interface ListResult {
 export interface ResourceHooks {
   /** Called with the resource about to be written (created or changed); may adjust it or throw a ScimError. */
   beforeWrite?(next: ScimResource, current: StoredRecord | undefined): Promise<void>;
+  /** Called after a change was stored, with the record before it. */
+  afterWrite?(record: StoredRecord, previous: StoredRecord): Promise<void>;
   /** Called after a resource was deleted. */
   afterDelete?(id: string): Promise<void>;
 }
@@ -139,7 +141,10 @@ export class ResourceService {
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
       const outcome = await this.store.replace(this.schema, record, current.version);
-      if (outcome === 'ok') return record;
+      if (outcome === 'ok') {
+        await this.hooks.afterWrite?.(record, current);
+        return record;
+      }
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
       if (attempt >= MAX_ATTEMPTS) throw errors.conflict(`${this.schema.type.name} ${id} is being modified concurrently; retry`);

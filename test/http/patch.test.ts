@@ -262,6 +262,22 @@ eachStore(t, async (t, kind) => {
     t.same(g2.json().schemas, [USER]);
   });
 
+  t.test('manager: renaming a manager refreshes manager.displayName on every report and bumps their versions', async (t) => {
+    const boss = await create(h, { userName: 'rename-boss', displayName: 'Old Name' });
+    const reports = [];
+    for (let i = 0; i < 3; i++) reports.push(await create(h, { userName: `rename-r${i}`, [ENTERPRISE]: { manager: { value: boss.id } } }));
+    for (const r of reports) t.equal(r[ENTERPRISE] && (r[ENTERPRISE] as { manager: { displayName: string } }).manager.displayName, 'Old Name');
+    t.equal((await patch(h, boss.id, ops({ op: 'replace', path: 'displayName', value: 'New Name' }))).statusCode, 200);
+    for (const r of reports) {
+      const g = await h.req({ method: 'GET', url: `/scim/v2/Users/${r.id}` });
+      t.equal(g.json()[ENTERPRISE].manager.displayName, 'New Name');
+      t.equal(g.headers.etag, 'W/"2"');
+    }
+    await patch(h, boss.id, ops({ op: 'remove', path: 'displayName' }));
+    const g = await h.req({ method: 'GET', url: `/scim/v2/Users/${reports[0]!.id}` });
+    t.same(g.json()[ENTERPRISE].manager, { value: boss.id, $ref: `http://localhost:80/scim/v2/Users/${boss.id}` });
+  });
+
   t.test('POST with a manager that does not exist -> 400, nothing created', async (t) => {
     const res = await h.req({
       method: 'POST',
