@@ -1,0 +1,136 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [options]` (npm run bench builds first, then runs dist/bench/run.js).
+ *
+ *   query   list queries at several directory sizes over HTTP (bench/query.ts); writes bench/REPORT.md
+ *
+ * Options of `query`:
+ *   --sizes 10000,100000   users to seed, one fresh database per size (the first and last are compared)
+ *   --concurrency 4        clients in the closed loop
+ *   --warmup 4             unmeasured requests per query first
+ *   --requests 2000        at most this many measured requests per query and size
+ *   --seconds 10           no new request after this long per query and size…
+ *   --min-requests 12      …once at least this many were measured
+ *   --slow-ms 2000         a query whose first request takes longer is measured one request at a time…
+ *   --slow-requests 3      …with at most this many samples…
+ *   --slow-budget 60       …that fit in this many seconds, at least one (bounds the run when every request reads
+ *                          the whole collection)
+ *   --count 100            page size of the list requests
+ *   --seed 42              seed of the generated users and of the queried values
+ *   --mongodb-uri URI      database to use (default: MONGODB_URI, else a FerretDB started for the run)
+ *   --report FILE          where to write the report (default bench/REPORT.md); --no-report writes none
+ */
+import { QUERY_DEFAULTS, queryBenchmark, QueryBenchOptions } from './query';
+
+class UsageError extends Error {}
+
+const USAGE = 'usage: npm run bench -- query [--sizes 10000,100000] [--concurrency 4] [--warmup 4] [--requests 2000] ' +
+  '[--seconds 10] [--min-requests 12] [--slow-ms 2000] [--slow-requests 3] [--slow-budget 60] [--count 100] [--seed 42] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+function positiveInt(name: string, text: string | undefined, min = 1): number {
+  if (text === undefined || !/^\d+$/.test(text.replace(/_/g, ''))) throw new UsageError(`${name} needs a whole number, got ${JSON.stringify(text)}`);
+  const n = Number(text.replace(/_/g, ''));
+  if (n < min) throw new UsageError(`${name} must be at least ${min}`);
+  return n;
+}
+
+export function parseQueryArgs(args: string[]): QueryBenchOptions {
+  const options: QueryBenchOptions = {
+    ...QUERY_DEFAULTS,
+    uri: process.env.MONGODB_URI || undefined,
+    report: 'bench/REPORT.md',
+    argv: ['query', ...args],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case '--sizes': {
+        const raw = value();
+        options.sizes = (raw ?? '').split(',').map((s) => positiveInt('--sizes', s.trim()));
+        if (options.sizes.length === 0) throw new UsageError('--sizes needs at least one size');
+        break;
+      }
+      case '--concurrency':
+        options.concurrency = positiveInt(flag, value());
+        break;
+      case '--warmup':
+        options.warmup = positiveInt(flag, value(), 0);
+        break;
+      case '--requests':
+        options.maxRequests = positiveInt(flag, value());
+        break;
+      case '--seconds':
+        options.seconds = positiveInt(flag, value());
+        break;
+      case '--min-requests':
+        options.minRequests = positiveInt(flag, value());
+        break;
+      case '--slow-ms':
+        options.slowMs = positiveInt(flag, value());
+        break;
+      case '--slow-requests':
+        options.slowRequests = positiveInt(flag, value());
+        break;
+      case '--slow-budget':
+        options.slowBudget = positiveInt(flag, value());
+        break;
+      case '--count':
+        options.count = positiveInt(flag, value());
+        break;
+      case '--seed':
+        options.seed = positiveInt(flag, value(), 0);
+        break;
+      case '--mongodb-uri': {
+        const uri = value();
+        if (!uri || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri needs a mongodb:// URI');
+        options.uri = uri;
+        break;
+      }
+      case '--report': {
+        const file = value();
+        if (!file) throw new UsageError('--report needs a file');
+        options.report = file;
+        break;
+      }
+      case '--no-report':
+        options.report = undefined;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}`);
+    }
+  }
+  if (options.count > 1000) throw new UsageError('--count: the server caps pages at 1000');
+  return options;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  switch (name) {
+    case 'query':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${USAGE}\n(options are described at the top of bench/run.ts)\n`);
+        return;
+      }
+      await queryBenchmark(parseQueryArgs(rest));
+      return;
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      if (name === undefined) process.exitCode = 2;
+      return;
+    default:
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,311 @@
+/**
+ * Processes and numbers for the benchmarks: a FerretDB of their own, the server as a child process (so the load
+ * generator does not share the server's event loop), a closed-loop load generator and percentiles.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The repository root: bench/*.ts runs compiled as dist/bench/*.js. */
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const gone = await Promise.race([exited(child).then(() => true), sleep(graceMs).then(() => false)]);
+  if (!gone) {
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+}
+
+/** Keeps the last few kilobytes a child wrote to stderr, for error messages. */
+function tailOf(child: ChildProcess): () => string {
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+  });
+  child.on('error', (e) => {
+    tail += `${e.message}\n`;
+  });
+  return () => tail.trim();
+}
+
+export interface Ferret {
+  uri: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export function ferretdbBinary(): string {
+  return process.env.FERRETDB_BIN || path.join(ROOT, '.tools', 'bin', 'ferretdb');
+}
+
+/** FerretDB with the SQLite handler on a free port, its data in a fresh temporary directory removed by stop(). */
+export async function startFerretDB(): Promise<Ferret> {
+  const bin = ferretdbBinary();
+  if (!existsSync(bin)) throw new Error(`FerretDB binary not found at ${bin}; run scripts/install-ferretdb.sh (or set MONGODB_URI)`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-ferretdb-'));
+  const port = await freePort();
+  const child = spawn(
+    bin,
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dir}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      '--telemetry=disable',
+      `--state-dir=${dir}`,
+      '--log-level=error',
+      '--debug-addr=-',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const tail = tailOf(child);
+  const stop = async () => {
+    forget();
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const forget = onInterrupt(stop);
+  const deadline = Date.now() + 20000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`FerretDB did not start on port ${port}: ${tail() || 'no output'}`);
+    }
+    await sleep(50);
+  }
+  return { uri: `mongodb://127.0.0.1:${port}/`, pid: child.pid, stop };
+}
+
+export interface Server {
+  base: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** The built server (dist/src/server.js) as its own process, bound to loopback, ready when /readyz says so. */
+export async function startServer(env: Record<string, string>): Promise<Server> {
+  const entry = path.join(ROOT, 'dist', 'src', 'server.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm run bench does)`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const tail = tailOf(child);
+  const stop = async () => {
+    forget();
+    await stopProcess(child);
+  };
+  const forget = onInterrupt(stop);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the server did not become ready: ${tail() || 'no output'}`);
+    }
+    try {
+      const res = await fetch(`${base}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  return { base, pid: child.pid, stop };
+}
+
+/**
+ * GET over keep-alive HTTP/1.1 connections, without the 300 s header/body timeouts of fetch: on a database that
+ * reads the whole collection per request, one request can take minutes.
+ */
+export class HttpClient {
+  private readonly agent: http.Agent;
+
+  constructor(
+    private readonly base: string,
+    private readonly headers: Record<string, string>,
+    sockets: number,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  }
+
+  get(path: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(`${this.base}${path}`, { agent: this.agent, headers: this.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Nearest-rank percentile of ascending `sorted` (p in 0..100). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export interface LoadOptions {
+  concurrency: number;
+  /** Requests made first and not measured (the first of them is the probe, see `slowMs`). */
+  warmup: number;
+  /** At most this many measured requests… */
+  maxRequests: number;
+  /** …and no new request after this many seconds, once `minRequests` are done. */
+  seconds: number;
+  minRequests: number;
+  /**
+   * A query whose first (probe) request takes longer than this is measured in slow mode: the probe counts as the
+   * first sample, and up to `slowRequests` - 1 more follow one at a time while they fit in `slowBudget`, so that a
+   * query that reads the whole collection at every request cannot make the run last hours. Latency is then measured without queueing; requests per
+   * second is 1 / mean latency of that single client.
+   */
+  slowMs: number;
+  slowRequests: number;
+  /** In slow mode, no further sample once the samples so far plus one more would exceed this many seconds. */
+  slowBudget: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  /** Clients actually used: `concurrency`, or 1 in slow mode. */
+  concurrency: number;
+  slow: boolean;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+function summarise(latencies: number[], seconds: number, concurrency: number, slow: boolean): LoadResult {
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    concurrency,
+    slow,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+    max: latencies[latencies.length - 1]!,
+  };
+}
+
+async function timed(one: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await one();
+  return performance.now() - t;
+}
+
+/**
+ * A closed loop: `concurrency` workers, each sending its next request when the previous answer is read. `one()`
+ * makes one request and returns when its body has been read and checked (it throws on a wrong answer).
+ */
+export async function runLoad(one: () => Promise<void>, opts: LoadOptions): Promise<LoadResult> {
+  const probe = await timed(one);
+  if (probe > opts.slowMs) {
+    const latencies = [probe];
+    let seconds = probe / 1000;
+    while (latencies.length < opts.slowRequests && seconds + latencies[latencies.length - 1]! / 1000 <= opts.slowBudget) {
+      const l = await timed(one);
+      latencies.push(l);
+      seconds += l / 1000;
+    }
+    return summarise(latencies, seconds, 1, true);
+  }
+  let warm = 1;
+  await Promise.all(
+    Array.from({ length: Math.min(opts.concurrency, Math.max(1, opts.warmup - 1)) }, async () => {
+      while (warm < opts.warmup) {
+        warm++;
+        await one();
+      }
+    }),
+  );
+  const latencies: number[] = [];
+  let started = 0;
+  const t0 = performance.now();
+  const mayStart = () => {
+    if (started >= opts.maxRequests) return false;
+    const elapsed = (performance.now() - t0) / 1000;
+    return elapsed < opts.seconds || started < opts.minRequests;
+  };
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (mayStart()) {
+        started++;
+        latencies.push(await timed(one));
+      }
+    }),
+  );
+  return summarise(latencies, (performance.now() - t0) / 1000, opts.concurrency, false);
+}
+
+/** Cleanups to run if the benchmark is interrupted (SIGINT/SIGTERM), so no child process outlives it. */
+const cleanups = new Set<() => Promise<void>>();
+let trapped = false;
+
+export function onInterrupt(cleanup: () => Promise<void>): () => void {
+  if (!trapped) {
+    trapped = true;
+    const handler = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\nbench: ${signal}, stopping the processes it started\n`);
+      void Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130));
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  }
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
