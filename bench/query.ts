@@ -493,7 +493,7 @@ async function backendFor(options: QueryBenchOptions, log: (s: string) => void):
   if (!uri) {
     ferret = await startFerretDB();
     uri = ferret.uri;
-    log(`FerretDB (SQLite handler) started at ${uri} (pid ${ferret.pid})`);
+    log(`FerretDB (SQLite handler) started at ${uri}`);
   }
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
   try {

@@ -2,11 +2,11 @@
  * Processes and numbers for the benchmarks: a FerretDB of their own, the server as a child process (so the load
  * generator does not share the server's event loop), a closed-loop load generator and percentiles.
  */
+import type { FerretDB } from '../test/support/ferretdb';
 import { ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -21,20 +21,6 @@ export function freePort(): Promise<number> {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
     });
   });
 }
@@ -67,51 +53,21 @@ function tailOf(child: ChildProcess): () => string {
   return () => tail.trim();
 }
 
-export interface Ferret {
-  uri: string;
-  pid: number | undefined;
-  stop(): Promise<void>;
-}
+/** FerretDB as the tests start it (test/support/ferretdb.js: SQLite handler, free port, throw-away data directory). */
+export type Ferret = FerretDB;
 
-export function ferretdbBinary(): string {
-  return process.env.FERRETDB_BIN || path.join(ROOT, '.tools', 'bin', 'ferretdb');
-}
-
-/** FerretDB with the SQLite handler on a free port, its data in a fresh temporary directory removed by stop(). */
+/**
+ * The one FerretDB starter of the repository. It is plain JS under test/, outside what tsc compiles into dist/, so it
+ * is loaded by path from the package root (typed by its .d.ts).
+ */
 export async function startFerretDB(): Promise<Ferret> {
-  const bin = ferretdbBinary();
-  if (!existsSync(bin)) throw new Error(`FerretDB binary not found at ${bin}; run scripts/install-ferretdb.sh (or set MONGODB_URI)`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-ferretdb-'));
-  const port = await freePort();
-  const child = spawn(
-    bin,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--listen-addr=127.0.0.1:${port}`,
-      '--telemetry=disable',
-      `--state-dir=${dir}`,
-      '--log-level=error',
-      '--debug-addr=-',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const tail = tailOf(child);
-  const stop = async () => {
-    forget();
-    await stopProcess(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const forget = onInterrupt(stop);
-  const deadline = Date.now() + 20000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`FerretDB did not start on port ${port}: ${tail() || 'no output'}`);
-    }
-    await sleep(50);
-  }
-  return { uri: `mongodb://127.0.0.1:${port}/`, pid: child.pid, stop };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const starter = require(path.join(ROOT, 'test', 'support', 'ferretdb.js')) as typeof import('../test/support/ferretdb');
+  const found = starter.locateFerretDB();
+  if (!('bin' in found)) throw new Error(`no FerretDB: ${found.reason} (or set MONGODB_URI)`);
+  const db = await starter.startFerretDB({ bin: found.bin });
+  const forget = onInterrupt(() => db.stop());
+  return { ...db, stop: async () => { forget(); await db.stop(); } };
 }
 
 export interface Server {
