@@ -9,7 +9,9 @@ set -euo pipefail
 VERSION=v1.24.2
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin/ferretdb"
-if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "version: $VERSION"; then
+# Capture the whole output first: with pipefail, `| grep -q` or `| head` can end the pipe early and make the
+# version command die of SIGPIPE, which reads as a failure.
+if [ -x "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"version: $VERSION"* ]]; then
   echo "ferretdb $VERSION already built at $bin"
   exit 0
 fi
@@ -23,4 +25,5 @@ chmod -R u+w "$work"
 echo "$VERSION" > "$work/build/version/version.txt"
 mkdir -p "$(dirname "$bin")"
 (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$bin" ./cmd/ferretdb)
-"$bin" --version | head -1
+built=$("$bin" --version)
+echo "${built%%$'\n'*}"
