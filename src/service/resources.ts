@@ -11,7 +11,7 @@ import type { Filter } from '../scim/filter/ast';
 import { JsonObject } from '../scim/values';
 import { jsonEqual } from '../scim/equal';
 import type { ResourceStore, SortSpec } from '../store/store';
-import { hashPassword } from './password';
+import { hashPassword, verifyPassword } from './password';
 import { CursorCodec } from '../scim/cursor';
 import { applyPatch } from '../scim/patch';
 
@@ -88,15 +88,13 @@ export class ResourceService {
   /** RFC 7644 §3.5.1 PUT: the body replaces every readWrite attribute; readOnly ones are kept by the server. */
   async replace(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
     const input = readResourceBody(this.schema, body);
-    const password = input.password === undefined ? undefined : await hashPassword(input.password);
     return this.update(id, ifMatch, async (current) => {
       const next: JsonObject = structuredClone(input.attributes);
       carryImmutable(this.schema, current.resource, next);
       checkRequired(this.schema, next);
       // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
       // the writeOnly password, so an omitted password is kept rather than wiped.
-      const secrets = password === undefined ? current.secrets : { ...current.secrets, password };
-      return { attributes: next, secrets };
+      return { attributes: next, secrets: await secretsWith(current, input.password) };
     });
   }
 
@@ -108,9 +106,8 @@ export class ResourceService {
     return this.update(id, ifMatch, async (current) => {
       const result = applyPatch(this.schema, current.resource, body);
       const { schemas: _s, id: _i, meta: _m, ...attributes } = result.resource;
-      const secrets =
-        result.password === undefined ? current.secrets : { ...current.secrets, password: await hashPassword(result.password) };
-      return { attributes, secrets, changed: result.changed || result.password !== undefined };
+      const secrets = await secretsWith(current, result.password);
+      return { attributes, secrets, changed: result.changed || secrets !== current.secrets };
     });
   }
 
@@ -202,6 +199,17 @@ export class ResourceService {
   notFound(id: string): ScimError {
     return errors.notFound(`${this.schema.type.name} ${JSON.stringify(id)} not found`);
   }
+}
+
+/**
+ * The secrets after a write that may carry a new password: the current ones when none was sent or when it is the
+ * password already stored (a fresh salt would otherwise make every re-sent password look like a change).
+ */
+async function secretsWith(current: StoredRecord, password: string | undefined): Promise<StoredRecord['secrets']> {
+  if (password === undefined) return current.secrets;
+  const stored = current.secrets?.password;
+  if (stored !== undefined && (await verifyPassword(password, stored))) return current.secrets;
+  return { ...current.secrets, password: await hashPassword(password) };
 }
 
 /** Puts schemas and id first and meta last, so stored and returned resources read like the RFC's examples. */

@@ -190,6 +190,8 @@ eachStore(t, async (t, kind) => {
     t.equal(res.headers.etag, 'W/"2"');
     const stored = await h.store.get(h.app.users.schema, u.id as string);
     t.match(stored?.secrets?.password, /^scrypt\$/);
+    const again = await patch(h, u.id, ops({ op: 'replace', path: 'password', value: 'N3w-passw0rd' }));
+    t.equal(again.headers.etag, 'W/"2"', 'the same password again changes nothing');
   });
 
   t.test('manager: every Entra shape sets it; $ref and displayName are the server’s; every removal shape clears it', async (t) => {

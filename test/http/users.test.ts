@@ -77,6 +77,10 @@ eachStore(t, async (t, kind) => {
     t.equal(same.headers.etag, 'W/"3"', 'a PUT that changes nothing keeps the version');
     const stored = await h.store.get(h.app.users.schema, created.id as string);
     t.match(stored?.secrets?.password, /^scrypt\$/, 'password omitted from PUT is kept');
+    const samePw = await h.req({ method: 'PUT', url, payload: user('put-me', { title: 'Director', password: 'S3cret!' }) });
+    t.equal(samePw.headers.etag, 'W/"3"', 're-sending the stored password changes nothing');
+    const newPw = await h.req({ method: 'PUT', url, payload: user('put-me', { title: 'Director', password: 'N3w!' }) });
+    t.equal(newPw.headers.etag, 'W/"4"', 'a new password is a change');
   });
 
   t.test('PUT to a userName another user holds -> 409, nothing written', async (t) => {
