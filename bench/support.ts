@@ -6,23 +6,23 @@ import type { FerretDB } from '../test/support/ferretdb';
 import { ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The repository root: bench/*.ts runs compiled as dist/bench/*.js. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 
+/**
+ * The one FerretDB starter of the repository (with its free-port helper). It is plain JS under test/, outside what
+ * tsc compiles into dist/, so it is loaded by path from the package root (typed by its .d.ts).
+ */
+function starter(): typeof import('../test/support/ferretdb') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(ROOT, 'test', 'support', 'ferretdb.js')) as typeof import('../test/support/ferretdb');
+}
+
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  return starter().freePort();
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -56,16 +56,11 @@ function tailOf(child: ChildProcess): () => string {
 /** FerretDB as the tests start it (test/support/ferretdb.js: SQLite handler, free port, throw-away data directory). */
 export type Ferret = FerretDB;
 
-/**
- * The one FerretDB starter of the repository. It is plain JS under test/, outside what tsc compiles into dist/, so it
- * is loaded by path from the package root (typed by its .d.ts).
- */
+/** FerretDB started the way the tests start it; stopped on Ctrl-C too. */
 export async function startFerretDB(): Promise<Ferret> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const starter = require(path.join(ROOT, 'test', 'support', 'ferretdb.js')) as typeof import('../test/support/ferretdb');
-  const found = starter.locateFerretDB();
+  const found = starter().locateFerretDB();
   if (!('bin' in found)) throw new Error(`no FerretDB: ${found.reason} (or set MONGODB_URI)`);
-  const db = await starter.startFerretDB({ bin: found.bin });
+  const db = await starter().startFerretDB({ bin: found.bin });
   const forget = onInterrupt(() => db.stop());
   return { ...db, stop: async () => { forget(); await db.stop(); } };
 }

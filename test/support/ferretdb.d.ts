@@ -23,4 +23,7 @@ export function ferretdbBinary(): string;
 /** Finds the binary, building it with scripts/install-ferretdb.sh when it is missing and Go is installed. */
 export function locateFerretDB(): { bin: string } | { reason: string };
 
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number>;
+
 export function startFerretDB(options?: StartOptions): Promise<FerretDB>;

@@ -134,4 +134,4 @@ async function startFerretDB(options = {}) {
   return { uri: `mongodb://127.0.0.1:${port}/`, port, dataDir, stop };
 }
 
-module.exports = { ferretdbBinary, locateFerretDB, startFerretDB };
+module.exports = { ferretdbBinary, freePort, locateFerretDB, startFerretDB };
