@@ -90,11 +90,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   const registry = opts.registry ?? SchemaRegistry.fromDirectory();
   const ownsStore = !opts.store;
-  const store = opts.store ?? (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb }));
+  const store = opts.store ?? (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs }));
   if (ownsStore) app.addHook('onClose', async () => store.close());
   // Cursors are signed with a key derived from the token key, so every instance behind a load balancer accepts them.
   const cursors = new CursorCodec(config.jwt.secret ?? config.jwt.publicKey ?? '', CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
-  const users = new ResourceService(registry.resourceSchema('User'), store, opts.now, cursors);
+  const users = new ResourceService(registry.resourceSchema('User'), store, opts.now, cursors, config.limits);
   await store.init([users.schema]);
   installManagerRules(users, store);
   app.decorate('store', store);
@@ -105,7 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(scimErrors);
   await app.register(auth, { jwt: config.jwt });
 
-  healthRoutes(app, store);
+  healthRoutes(app, store, { readyTimeoutMs: config.readyTimeoutMs });
   const feats = features();
   await app.register(
     async (scim) => {

@@ -3,6 +3,7 @@
  * environment here, so tests can build any configuration without touching the process.
  */
 import Ajv from 'ajv';
+import { DEFAULT_LIMITS, LIMIT_SETTINGS, Limits } from './scim/limits';
 
 export interface JwtConfig {
   /** HS256 shared secret. */
@@ -11,6 +12,8 @@ export interface JwtConfig {
   publicKey?: string;
   issuer?: string;
   audience?: string;
+  /** Tokens must carry `exp` (SCIM_JWT_REQUIRE_EXP; on by default in production). */
+  requireExp?: boolean;
 }
 
 export interface Config {
@@ -27,7 +30,16 @@ export interface Config {
   discoveryPublic: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Bounds on the work one request may ask for (scim/limits.ts). */
+  limits: Limits;
+  /** The longest one database call may take before the request gets 503 (SCIM_DB_TIMEOUT_MS). */
+  dbTimeoutMs: number;
+  /** The longest /readyz waits for the store before answering 503 (SCIM_READY_TIMEOUT_MS). */
+  readyTimeoutMs: number;
 }
+
+/** A database that has not answered in this long is treated as unavailable (503). */
+const DEFAULT_DB_TIMEOUT_MS = 5000;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -53,6 +65,13 @@ const envSchema = {
     NODE_ENV: { type: 'string' },
     SCIM_DISCOVERY_PUBLIC: { enum: ['true', 'false'] },
     SCIM_BODY_LIMIT: { type: 'string', pattern: '^[0-9]{1,10}$' },
+    SCIM_JWT_REQUIRE_EXP: { enum: ['true', 'false'] },
+    SCIM_MAX_PATCH_OPERATIONS: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
+    SCIM_MAX_VALUES: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
+    SCIM_MAX_FILTER_LENGTH: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
+    SCIM_MAX_FILTER_NODES: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    SCIM_DB_TIMEOUT_MS: { type: 'string', pattern: '^[1-9][0-9]{2,6}$' },
+    SCIM_READY_TIMEOUT_MS: { type: 'string', pattern: '^[1-9][0-9]{1,6}$' },
   },
 } as const;
 
@@ -66,6 +85,13 @@ const MESSAGES: Record<string, string> = {
   LOG_LEVEL: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   SCIM_DISCOVERY_PUBLIC: 'SCIM_DISCOVERY_PUBLIC must be true or false',
   SCIM_BODY_LIMIT: 'SCIM_BODY_LIMIT must be a number of bytes',
+  SCIM_JWT_REQUIRE_EXP: 'SCIM_JWT_REQUIRE_EXP must be true or false',
+  SCIM_MAX_PATCH_OPERATIONS: 'SCIM_MAX_PATCH_OPERATIONS must be a whole number from 1 to 9999999',
+  SCIM_MAX_VALUES: 'SCIM_MAX_VALUES must be a whole number from 1 to 9999999',
+  SCIM_MAX_FILTER_LENGTH: 'SCIM_MAX_FILTER_LENGTH must be a whole number of characters from 1 to 9999999',
+  SCIM_MAX_FILTER_NODES: 'SCIM_MAX_FILTER_NODES must be a whole number from 1 to 99999',
+  SCIM_DB_TIMEOUT_MS: 'SCIM_DB_TIMEOUT_MS must be a number of milliseconds from 100 to 9999999',
+  SCIM_READY_TIMEOUT_MS: 'SCIM_READY_TIMEOUT_MS must be a number of milliseconds from 10 to 9999999',
 };
 
 const validate = new Ajv({ allErrors: true }).compile(envSchema);
@@ -90,6 +116,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  const limit = (key: keyof Limits): number => {
+    const v = clean[LIMIT_SETTINGS[key] as keyof typeof clean];
+    return v === undefined ? DEFAULT_LIMITS[key] : Number(v);
+  };
   return {
     port,
     host: clean.HOST ?? '0.0.0.0',
@@ -101,10 +131,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       publicKey: clean.SCIM_JWT_PUBLIC_KEY,
       issuer: clean.SCIM_JWT_ISSUER,
       audience: clean.SCIM_JWT_AUDIENCE,
+      requireExp: clean.SCIM_JWT_REQUIRE_EXP === undefined ? production : clean.SCIM_JWT_REQUIRE_EXP === 'true',
     },
     logLevel: (clean.LOG_LEVEL as Config['logLevel']) ?? 'info',
     production,
     discoveryPublic: clean.SCIM_DISCOVERY_PUBLIC !== 'false',
     bodyLimit: clean.SCIM_BODY_LIMIT ? Number(clean.SCIM_BODY_LIMIT) : 1024 * 1024,
+    limits: {
+      patchOperations: limit('patchOperations'),
+      valuesPerAttribute: limit('valuesPerAttribute'),
+      filterLength: limit('filterLength'),
+      filterNodes: limit('filterNodes'),
+    },
+    dbTimeoutMs: clean.SCIM_DB_TIMEOUT_MS ? Number(clean.SCIM_DB_TIMEOUT_MS) : DEFAULT_DB_TIMEOUT_MS,
+    readyTimeoutMs: clean.SCIM_READY_TIMEOUT_MS ? Number(clean.SCIM_READY_TIMEOUT_MS) : 2000,
   };
 }

@@ -45,9 +45,13 @@ function challenge(error: string, description: string): string {
 }
 
 async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
-  const { secret, publicKey, issuer, audience } = opts.jwt;
+  const { secret, publicKey, issuer, audience, requireExp } = opts.jwt;
   if (!secret && !publicKey) throw new Error('auth: a JWT secret or public key is required');
   const algorithms = [...(secret ? HMAC : []), ...(publicKey ? ASYMMETRIC : [])];
+  // The verifier checks iss and aud against the allowed values only when the token carries them; a token without
+  // the claim would pass. Configuring an issuer or audience means requiring it (RFC 7519 §4.1.1, §4.1.3: the
+  // claims are optional in JWT, so the deployment has to say they are not). Likewise `exp` when required.
+  const requiredClaims = [...(issuer ? ['iss'] : []), ...(audience ? ['aud'] : []), ...(requireExp ? ['exp'] : [])];
 
   await app.register(fastifyJwt, {
     // With both keys configured the token's header picks one; each key only ever verifies its own algorithms.
@@ -63,6 +67,7 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
       algorithms: [...algorithms],
       ...(issuer ? { allowedIss: issuer } : {}),
       ...(audience ? { allowedAud: audience } : {}),
+      ...(requiredClaims.length > 0 ? { requiredClaims } : {}),
     },
   } as Parameters<typeof fastifyJwt>[1]);
 
@@ -78,7 +83,14 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
         payload = await request.jwtVerify();
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
-        const why = code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'the token has expired' : 'the token is not valid';
+        const message = (e as { message?: string }).message ?? '';
+        const missing = /The (\w+) claim is required/i.exec(message)?.[1];
+        const why =
+          code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
+            ? 'the token has expired'
+            : missing
+              ? `the token has no '${missing}' claim, which this server requires`
+              : 'the token is not valid';
         throw errors.unauthorized(`invalid bearer token: ${why}`, challenge('invalid_token', why));
       }
       if (!scopesOf(payload).has(scope)) {

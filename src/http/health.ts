@@ -2,16 +2,35 @@
 import type { FastifyInstance } from 'fastify';
 import type { ResourceStore } from '../store/store';
 import { methodNotAllowed } from './methods';
+import { RETRY_AFTER_SECONDS } from '../scim/errors';
 
-export function healthRoutes(app: FastifyInstance, store: ResourceStore): void {
+export interface HealthOptions {
+  /** /readyz answers 503 when the store has not answered a ping in this long. */
+  readyTimeoutMs: number;
+}
+
+export function healthRoutes(app: FastifyInstance, store: ResourceStore, opts: HealthOptions): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
+    // An orchestrator's probe has its own short timeout; a hung database must get a clear "not ready" in time,
+    // not a probe that times out. The ping goes on in the background and fails by the store's own deadline.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), opts.readyTimeoutMs);
+    });
     try {
-      await store.ping();
+      const ping = store.ping();
+      ping.catch(() => undefined);
+      if ((await Promise.race([ping, late])) === 'late') {
+        request.log.warn({ timeoutMs: opts.readyTimeoutMs }, 'store did not answer the readiness ping in time');
+        return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind, reason: 'timeout' });
+      }
       return { status: 'ready', store: store.kind };
     } catch (err) {
       request.log.warn({ err }, 'store not reachable');
-      return reply.code(503).send({ status: 'unavailable', store: store.kind });
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind });
+    } finally {
+      clearTimeout(timer);
     }
   });
   methodNotAllowed(app, '/healthz', ['GET']);

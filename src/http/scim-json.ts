@@ -3,14 +3,27 @@
  * `application/json`; responses are always `application/scim+json`.
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkWellFormed } from '../scim/unicode';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
 async function scimJson(app: FastifyInstance): Promise<void> {
-  // Parse application/scim+json exactly as Fastify parses application/json (same prototype-poisoning guards).
+  // Parse application/scim+json exactly as Fastify parses application/json (same prototype-poisoning guards), and
+  // refuse text no store can hold (scim/unicode.ts) before any route sees it.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, jsonParser);
+  const parse = (request: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) =>
+    jsonParser(request, body, (err: Error | null, value?: unknown) => {
+      if (err) return done(err);
+      try {
+        checkWellFormed(value);
+      } catch (e) {
+        return done(e as Error);
+      }
+      done(null, value);
+    });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, parse);
 
   app.addHook('onSend', async (request, reply, payload) => {
     const type = reply.getHeader('content-type');

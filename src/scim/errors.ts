@@ -7,6 +7,9 @@
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
+/** Seconds a client is asked to wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** RFC 7644 §3.12 Table 9, plus the cursor errors of RFC 9865 §5. */
 export type ScimType =
   | 'invalidFilter'
@@ -122,5 +125,7 @@ export const errors = {
   unsupportedMediaType: (detail: string) => new ScimError('unsupportedMediaType', detail),
   internal: (detail = 'internal server error') => new ScimError('internal', detail),
   notImplemented: (detail: string) => new ScimError('notImplemented', detail),
-  unavailable: (detail: string) => new ScimError('unavailable', detail),
+  // RFC 7231 §7.1.3: Retry-After with 503 tells the client how long the outage is expected to last; provisioning
+  // clients (Entra ID) back off by it instead of hammering a server that is waiting for its database.
+  unavailable: (detail: string) => new ScimError('unavailable', detail, { 'retry-after': String(RETRY_AFTER_SECONDS) }),
 };

@@ -4,7 +4,9 @@
  */
 import { errors } from './errors';
 import { AttributeDefinition, ResourceSchema } from './schema';
-import { isObject, isUnassigned, Json, JsonObject, readAttribute } from './values';
+import { isObject, isUnassigned, Json, JsonObject, readAttribute, ReadOptions } from './values';
+import { DEFAULT_LIMITS, Limits } from './limits';
+import { dedupeElements } from './elements';
 
 export interface ResourceInput {
   /** The attributes the client asserted, canonical; no id, no meta. */
@@ -13,7 +15,6 @@ export interface ResourceInput {
   password?: string;
 }
 
-const READ = { dropReadOnly: true };
 
 /**
  * Where one body key lands: a top-level attribute of the core schema (with the common ones) or of an extension,
@@ -49,7 +50,8 @@ function setIn(target: JsonObject, t: Target, value: Json, ext: JsonObject): voi
  * and the core schema must be among them) and inferred when absent. Unknown attributes are a client error
  * (invalidSyntax), never silently dropped: a typo would otherwise lose data without a word.
  */
-export function readResourceBody(schema: ResourceSchema, body: unknown): ResourceInput {
+export function readResourceBody(schema: ResourceSchema, body: unknown, limits: Limits = DEFAULT_LIMITS): ResourceInput {
+  const read: ReadOptions = { dropReadOnly: true, maxValues: limits.valuesPerAttribute };
   if (!isObject(body)) throw errors.invalidSyntax('request body must be a JSON object');
   const schemaKeys = Object.keys(body).filter((k) => k.toLowerCase() === 'schemas');
   if (schemaKeys.length > 1) throw errors.invalidSyntax(`'schemas' is given twice (as ${schemaKeys.map((k) => `'${k}'`).join(' and ')})`);
@@ -97,8 +99,10 @@ export function readResourceBody(schema: ResourceSchema, body: unknown): Resourc
       password = raw;
       return;
     }
-    const value = readAttribute(def, raw, where, READ);
+    let value = readAttribute(def, raw, where, read);
     if (value === undefined) return;
+    // RFC 7643 §2.4 values are identified by value (and type): a POST that lists one email twice stores it once.
+    if (def.multiValued && Array.isArray(value)) value = dedupeElements(def, value);
     setIn(attributes, t, value, t.extension ? extFor(t.schema) : attributes);
   };
 

@@ -13,7 +13,7 @@
  */
 import { errors, isScimError } from './errors';
 import type { Filter } from './filter/ast';
-import { parseValueFilter } from './filter/parse';
+import { FilterLimits, parseValueFilter } from './filter/parse';
 import { AttributeDefinition, ResolvedAttribute, ResourceSchema, subAttribute } from './schema';
 
 /** A bare schema URN: the core schema or one of the resource type's extensions. */
@@ -85,7 +85,7 @@ function resolveAttrPath(schema: ResourceSchema, attrText: string, pathText: str
 }
 
 /** Parses and resolves a PATCH path (RFC 7644 §3.5.2). Attribute names and URNs match in any case. */
-export function parsePath(schema: ResourceSchema, path: string): PatchPath {
+export function parsePath(schema: ResourceSchema, path: string, limits?: FilterLimits): PatchPath {
   const text = path.trim();
   if (text === '') throw errors.invalidPath('path is empty');
   const open = text.indexOf('[');
@@ -118,7 +118,7 @@ export function parsePath(schema: ResourceSchema, path: string): PatchPath {
   if (filterText.trim() === '') throw errors.invalidFilter(`path '${text}' has an empty value filter`);
   let filter: Filter;
   try {
-    filter = parseValueFilter(schema, { schema: resolved.schema, extension: resolved.extension, attribute }, filterText);
+    filter = parseValueFilter(schema, { schema: resolved.schema, extension: resolved.extension, attribute }, filterText, limits);
   } catch (e) {
     if (isScimError(e)) throw e.prefixed(`path '${text}': `);
     throw e;

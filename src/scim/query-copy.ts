@@ -11,9 +11,18 @@
 import { AttributeDefinition, ResourceSchema, isCaseInsensitive, subAttribute } from './schema';
 import { isObject, Json, JsonObject } from './values';
 
-/** Lower-cases the way every interpretation of a filter must (memory, MongoDB, unique indexes). */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * Folds a caseExact=false string the way every interpretation of a filter must (memory, MongoDB, unique indexes):
+ * Unicode NFC, then lower case. Without NFC, `café` typed as U+00E9 and as `e` + U+0301 (what a macOS form or an
+ * HR export may produce) are two userNames that look identical: two accounts for one person. The resource keeps
+ * what the client sent; only comparisons and unique keys use the folded form. NFC again after lower-casing, since
+ * a lower-case mapping may yield a sequence that composes. ASCII, by far the common case, needs neither.
+ */
 export function foldCase(s: string): string {
-  return s.toLowerCase();
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
+  return s.normalize('NFC').toLowerCase().normalize('NFC');
 }
 
 /** A dateTime as a sortable string; unparsable input is returned as is. */

@@ -7,6 +7,7 @@
  */
 import { errors } from './errors';
 import { AttributeDefinition, subAttribute } from './schema';
+import { LIMIT_SETTINGS } from './limits';
 
 /** RFC 3339 / xsd:dateTime as RFC 7643 §2.3.5 requires. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -90,6 +91,15 @@ export function readSimple(def: AttributeDefinition, v: unknown, where: string):
 export interface ReadOptions {
   /** Drop readOnly sub-attributes silently (request bodies); otherwise keep them (stored data). */
   dropReadOnly: boolean;
+  /** Request values: at most this many values for one multi-valued attribute (Limits.valuesPerAttribute). */
+  maxValues?: number;
+}
+
+/** Refuses a request that gives one multi-valued attribute more values than the server keeps (Limits.valuesPerAttribute). */
+export function checkValueCount(where: string, count: number, max: number | undefined): void {
+  if (max !== undefined && count > max) {
+    throw errors.invalidValue(`'${where}' has ${count} values; at most ${max} are allowed (${LIMIT_SETTINGS.valuesPerAttribute})`);
+  }
 }
 
 /** Reads one value of a complex attribute: an object of sub-attributes, names in any case. */
@@ -128,6 +138,7 @@ export function readAttribute(def: AttributeDefinition, v: unknown, where: strin
   if (isUnassigned(v)) return undefined;
   if (def.multiValued) {
     const items = Array.isArray(v) ? v : [v];
+    checkValueCount(where, items.length, opts.maxValues);
     const out: Json[] = [];
     items.forEach((item, i) => {
       if (isUnassigned(item)) return;

@@ -14,6 +14,8 @@ import type { ResourceStore, SortSpec } from '../store/store';
 import { hashPassword, verifyPassword } from './password';
 import { CursorCodec } from '../scim/cursor';
 import { applyPatch } from '../scim/patch';
+import { DEFAULT_LIMITS, Limits } from '../scim/limits';
+import { KeyedQueue } from './keyed-queue';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
 const MAX_ATTEMPTS = 25;
@@ -49,12 +51,15 @@ export interface ResourceHooks {
 
 export class ResourceService {
   readonly hooks: ResourceHooks = {};
+  /** Every read-modify-write of one resource in this process runs in its turn (see keyed-queue.ts). */
+  private readonly writes = new KeyedQueue();
 
   constructor(
     readonly schema: ResourceSchema,
     private readonly store: ResourceStore,
     private readonly now: () => Date = () => new Date(),
     private readonly cursors?: CursorCodec,
+    readonly limits: Limits = DEFAULT_LIMITS,
   ) {}
 
   private timestamp(): string {
@@ -62,7 +67,7 @@ export class ResourceService {
   }
 
   async create(body: unknown): Promise<StoredRecord> {
-    const input = readResourceBody(this.schema, body);
+    const input = readResourceBody(this.schema, body, this.limits);
     checkRequired(this.schema, input.attributes);
     const id = newId();
     const at = this.timestamp();
@@ -87,7 +92,7 @@ export class ResourceService {
 
   /** RFC 7644 §3.5.1 PUT: the body replaces every readWrite attribute; readOnly ones are kept by the server. */
   async replace(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
-    const input = readResourceBody(this.schema, body);
+    const input = readResourceBody(this.schema, body, this.limits);
     return this.update(id, ifMatch, async (current) => {
       const next: JsonObject = structuredClone(input.attributes);
       carryImmutable(this.schema, current.resource, next);
@@ -104,7 +109,7 @@ export class ResourceService {
    */
   async patch(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
     return this.update(id, ifMatch, async (current) => {
-      const result = applyPatch(this.schema, current.resource, body);
+      const result = applyPatch(this.schema, current.resource, body, this.limits);
       const { schemas: _s, id: _i, meta: _m, ...attributes } = result.resource;
       const secrets = await secretsWith(current, result.password);
       return { attributes, secrets, changed: result.changed || secrets !== current.secrets };
@@ -114,12 +119,21 @@ export class ResourceService {
   /**
    * Applies `change` to the current record and writes it if the version is unchanged. With If-Match the client
    * asserted a version, so a lost race is 412; without it, the change is recomputed on the fresh record (bounded).
+   * The read, the change and the write run in this resource's turn of the process-wide queue, so within one
+   * instance no write ever loses a race; only another instance's write can, and then the retry recomputes it.
+   * afterWrite hooks run after the turn: they write other resources, which must not wait on this one.
    */
-  async update(
+  async update(id: string, ifMatch: string | undefined, change: Change): Promise<StoredRecord> {
+    const { record, previous } = await this.writes.run(id, () => this.writeInTurn(id, ifMatch, change));
+    if (previous) await this.hooks.afterWrite?.(record, previous);
+    return record;
+  }
+
+  private async writeInTurn(
     id: string,
     ifMatch: string | undefined,
-    change: (current: StoredRecord) => Promise<{ attributes: JsonObject; secrets?: StoredRecord['secrets']; changed?: boolean }>,
-  ): Promise<StoredRecord> {
+    change: Change,
+  ): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(id);
       if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
@@ -132,16 +146,13 @@ export class ResourceService {
       candidate.schemas = schemasOf(this.schema, candidate);
       const same = changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets);
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
-      if (same) return current;
+      if (same) return { record: current };
       const version = current.version + 1;
       candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
       const outcome = await this.store.replace(this.schema, record, current.version);
-      if (outcome === 'ok') {
-        await this.hooks.afterWrite?.(record, current);
-        return record;
-      }
+      if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
       if (attempt >= MAX_ATTEMPTS) throw errors.conflict(`${this.schema.type.name} ${id} is being modified concurrently; retry`);
@@ -150,18 +161,20 @@ export class ResourceService {
   }
 
   async delete(id: string, ifMatch?: string): Promise<void> {
-    const current = await this.get(id);
-    if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
-      throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
-    }
-    const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined);
-    if (outcome === 'missing') throw this.notFound(id);
-    if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
+    await this.writes.run(id, async () => {
+      const current = await this.get(id);
+      if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
+        throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
+      }
+      const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined);
+      if (outcome === 'missing') throw this.notFound(id);
+      if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
+    });
     await this.hooks.afterDelete?.(id);
   }
 
   async list(params: ListParams): Promise<ListResult> {
-    const filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter) : undefined;
+    const filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter, this.limits) : undefined;
     if (params.cursor !== undefined) return this.listByCursor(filter, params);
     let sort: SortSpec | undefined;
     if (params.sortBy !== undefined) {
@@ -200,6 +213,9 @@ export class ResourceService {
     return errors.notFound(`${this.schema.type.name} ${JSON.stringify(id)} not found`);
   }
 }
+
+/** Computes the attributes (and secrets) of the next version from the current record. */
+type Change = (current: StoredRecord) => Promise<{ attributes: JsonObject; secrets?: StoredRecord['secrets']; changed?: boolean }>;
 
 /**
  * The secrets after a write that may carry a new password: the current ones when none was sent or when it is the

@@ -12,9 +12,13 @@ import type { ResourceStore } from './store';
 export interface StoreConfig {
   mongodbUri?: string;
   mongodbDb: string;
+  /** The longest one database call may take (SCIM_DB_TIMEOUT_MS). */
+  dbTimeoutMs?: number;
 }
 
 export async function createStore(config: StoreConfig): Promise<ResourceStore> {
-  if (config.mongodbUri) return new MongoStore({ uri: config.mongodbUri, dbName: config.mongodbDb });
+  if (config.mongodbUri) {
+    return new MongoStore({ uri: config.mongodbUri, dbName: config.mongodbDb, operationTimeoutMS: config.dbTimeoutMs });
+  }
   return new MemoryStore();
 }

@@ -6,7 +6,11 @@
  *  - lost updates: every replace/delete names the version it expects, `replaceOne({_id, v: expected}, doc)`.
  *
  * When the database cannot be reached, operations fail fast (serverSelectionTimeoutMS, 2 s unless the URI says
- * otherwise) with 503, and work again once it is back: the driver reconnects on its own.
+ * otherwise) with 503, and work again once it is back: the driver reconnects on its own. When it is reachable but
+ * does not answer (a frozen process, a network partition that drops packets), every store call is bounded by
+ * `operationTimeoutMS` (SCIM_DB_TIMEOUT_MS): the call fails with 503 at that deadline, and the socket is given up
+ * shortly after (socketTimeoutMS), so a hung database never hangs a client for longer than the bound. A write that
+ * timed out may still have been applied; 503 tells the client to retry, and the version guard keeps a retry safe.
  */
 import { Collection, Document, MongoClient, MongoClientOptions, MongoServerError, Sort } from 'mongodb';
 import type { StoredRecord } from '../scim/resource';
@@ -27,10 +31,13 @@ export interface MongoStoreOptions {
   dbName: string;
   /** How long an operation waits for a reachable server before failing with 503; a value in the URI wins. */
   serverSelectionTimeoutMS?: number;
+  /** The longest one store call may take before it fails with 503 (SCIM_DB_TIMEOUT_MS). */
+  operationTimeoutMS?: number;
   clientOptions?: MongoClientOptions;
 }
 
 const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
+export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
 
 /** Everything but the normalised copy, which only the database reads. */
 const RECORD_PROJECTION = { q: 0 } as const;
@@ -63,51 +70,35 @@ function segmentsOf(plan: SortPlan | undefined): Segment[] {
   return plan.descending ? [missing, present] : [present, missing];
 }
 
-/**
- * Runs tasks with the same key one after another. Replaces and deletes of one resource go through it, so the
- * version check and the write of two requests in this process never interleave. MongoDB makes
- * `replaceOne({_id, v})` atomic by itself, across instances; FerretDB 1.24 with SQLite does not (it reads, then
- * writes by `_id`), and this keeps at least a single server instance on FerretDB free of lost updates.
- */
-class KeyedQueue {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    try {
-      return await result;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-}
-
 export class MongoStore implements ResourceStore {
   readonly kind = 'mongodb' as const;
   readonly client: MongoClient;
   private readonly dbName: string;
   /** Collections whose indexes exist (or are being created), by name. */
   private readonly prepared = new Map<string, Promise<Collection<ResourceDocument>>>();
-  private readonly writes = new KeyedQueue();
+
+  private readonly operationTimeoutMS: number;
 
   constructor(options: MongoStoreOptions) {
     const clientOptions: MongoClientOptions = { ...options.clientOptions };
-    if (clientOptions.serverSelectionTimeoutMS === undefined && !/[?&]serverSelectionTimeoutMS=/i.test(options.uri)) {
-      clientOptions.serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS;
+    const inUri = (name: string) => new RegExp(`[?&]${name}=`, 'i').test(options.uri);
+    this.operationTimeoutMS = options.operationTimeoutMS ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    if (clientOptions.serverSelectionTimeoutMS === undefined && !inUri('serverSelectionTimeoutMS')) {
+      clientOptions.serverSelectionTimeoutMS = Math.min(options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS, this.operationTimeoutMS);
     }
+    // The driver's own bounds, so a hung connection is closed and replaced rather than kept: a socket that stays
+    // silent past the operation deadline, a connection that cannot be opened, a wait for a free connection.
+    if (clientOptions.socketTimeoutMS === undefined && !inUri('socketTimeoutMS')) clientOptions.socketTimeoutMS = this.operationTimeoutMS + 1000;
+    if (clientOptions.connectTimeoutMS === undefined && !inUri('connectTimeoutMS')) clientOptions.connectTimeoutMS = this.operationTimeoutMS;
+    if (clientOptions.waitQueueTimeoutMS === undefined && !inUri('waitQueueTimeoutMS')) clientOptions.waitQueueTimeoutMS = this.operationTimeoutMS;
     this.client = new MongoClient(options.uri, clientOptions);
     this.dbName = options.dbName;
   }
 
   async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
     await this.ping();
-    await this.guard('init', () => Promise.all(schemas.map((s) => this.collection(s))));
+    // Creating indexes over an existing large collection may take a while: start-up gets a longer deadline.
+    await this.guard('init', () => Promise.all(schemas.map((s) => this.collection(s))), this.operationTimeoutMS * 12);
   }
 
   async create(schema: ResourceSchema, record: StoredRecord): Promise<void> {
@@ -135,31 +126,27 @@ export class MongoStore implements ResourceStore {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
     const coll = await this.guard('replace', () => this.collection(schema));
-    return this.guard('replace', () =>
-      this.writes.run(`${coll.collectionName}/${record.id}`, async () => {
-        const { _id, ...replacement } = toDocument(schema, record);
-        try {
-          const result = await coll.replaceOne({ _id, v: expectedVersion }, replacement);
-          if (result.matchedCount === 1) return 'ok';
-        } catch (e) {
-          if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, false);
-          throw e;
-        }
-        return this.missOutcome(coll, record.id);
-      }),
-    );
+    return this.guard('replace', async () => {
+      const { _id, ...replacement } = toDocument(schema, record);
+      try {
+        const result = await coll.replaceOne({ _id, v: expectedVersion }, replacement);
+        if (result.matchedCount === 1) return 'ok';
+      } catch (e) {
+        if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, false);
+        throw e;
+      }
+      return this.missOutcome(coll, record.id);
+    });
   }
 
   async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
     const coll = await this.guard('delete', () => this.collection(schema));
-    return this.guard('delete', () =>
-      this.writes.run(`${coll.collectionName}/${id}`, async () => {
-        const guard = expectedVersion === undefined ? { _id: id } : { _id: id, v: expectedVersion };
-        const result = await coll.deleteOne(guard);
-        if (result.deletedCount === 1) return 'ok';
-        return expectedVersion === undefined ? 'missing' : this.missOutcome(coll, id);
-      }),
-    );
+    return this.guard('delete', async () => {
+      const guard = expectedVersion === undefined ? { _id: id } : { _id: id, v: expectedVersion };
+      const result = await coll.deleteOne(guard);
+      if (result.deletedCount === 1) return 'ok';
+      return expectedVersion === undefined ? 'missing' : this.missOutcome(coll, id);
+    });
   }
 
   async query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult> {
@@ -207,11 +194,27 @@ export class MongoStore implements ResourceStore {
     return ready;
   }
 
-  private async guard<T>(what: string, task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store call with its deadline: past `operationTimeoutMS` the caller gets a 503 at once, whatever the
+   * driver is still waiting for (the driver's socket timeout then closes the hung connection).
+   */
+  private async guard<T>(what: string, task: () => Promise<T>, timeoutMS = this.operationTimeoutMS): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(errors.unavailable(`the database did not answer within ${timeoutMS} ms (${what}); try again later`)),
+        timeoutMS,
+      );
+    });
+    const work = task();
+    // The work may still fail after the deadline has answered; that failure is nobody's to handle.
+    work.catch(() => undefined);
     try {
-      return await task();
+      return await Promise.race([work, deadline]);
     } catch (e) {
       throw translate(e, what);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

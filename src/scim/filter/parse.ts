@@ -56,9 +56,13 @@ import { errors } from '../errors';
 import { AttributeDefinition, ResolvedAttribute, ResourceSchema, subAttribute } from '../schema';
 import type { CompareOperator, Filter, FilterValue } from './ast';
 import { COMPARE_OPERATORS } from './ast';
+import { DEFAULT_LIMITS, LIMIT_SETTINGS, Limits } from '../limits';
+import { UNPAIRED_SURROGATE } from '../unicode';
 
-export const MAX_FILTER_LENGTH = 8192;
+export const MAX_FILTER_LENGTH = DEFAULT_LIMITS.filterLength;
 export const MAX_FILTER_DEPTH = 32;
+
+export type FilterLimits = Pick<Limits, 'filterLength' | 'filterNodes'>;
 
 /** RFC 3339 / xsd:dateTime, as RFC 7643 §2.3.5 requires (the same rule as values.ts). */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -66,7 +70,6 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** ATTRNAME = ALPHA *(nameChar); nameChar = "-" / "_" / DIGIT / ALPHA; subAttr = "." ATTRNAME. */
 const ATTRNAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const ATTRPATH = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)?$/;
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const ORDERING: ReadonlySet<string> = new Set(['gt', 'ge', 'lt', 'le']);
 const SUBSTRING: ReadonlySet<string> = new Set(['co', 'sw', 'ew']);
@@ -105,6 +108,8 @@ function typeLabel(def: AttributeDefinition): string {
 class Parser {
   private pos = 0;
   private depth = 0;
+  /** Comparisons parsed so far; bounded by limits.filterNodes (every one is evaluated against every candidate). */
+  private nodes = 0;
   /** Set while parsing inside `attr[…]` (or for parseValueFilter): paths are sub-attributes of it. */
   private parent: ResolvedAttribute | undefined;
 
@@ -112,6 +117,7 @@ class Parser {
     private readonly schema: ResourceSchema,
     private readonly text: string,
     parent?: ResolvedAttribute,
+    private readonly limits: FilterLimits = DEFAULT_LIMITS,
   ) {
     this.parent = parent;
   }
@@ -119,8 +125,10 @@ class Parser {
   parse(): Filter {
     // The type says string, but a query string can repeat `filter=` and hand over an array.
     if (typeof this.text !== 'string') throw errors.invalidFilter('filter: must be a single string');
-    if (this.text.length > MAX_FILTER_LENGTH) {
-      throw errors.invalidFilter(`filter: longer than ${MAX_FILTER_LENGTH} characters`);
+    if (this.text.length > this.limits.filterLength) {
+      throw errors.invalidFilter(
+        `filter: longer than ${this.limits.filterLength} characters (${this.text.length}; the limit is ${LIMIT_SETTINGS.filterLength})`,
+      );
     }
     const filter = this.parseOr();
     this.skipSpace();
@@ -226,6 +234,11 @@ class Parser {
 
   private parseAttrExp(): Filter {
     const { word, at, end } = this.peekWord();
+    if (++this.nodes > this.limits.filterNodes) {
+      throw errors.invalidFilter(
+        `filter: more than ${this.limits.filterNodes} comparisons (at position ${at}); the limit is ${LIMIT_SETTINGS.filterNodes}`,
+      );
+    }
     if (word === '') {
       const c = this.text[at];
       this.fail(
@@ -458,20 +471,20 @@ class Parser {
 }
 
 /** Parses a filter (RFC 7644 §3.4.2.2) against a resource schema. Throws invalidFilter naming the position. */
-export function parseFilter(schema: ResourceSchema, text: string): Filter {
-  return new Parser(schema, text).parse();
+export function parseFilter(schema: ResourceSchema, text: string, limits?: FilterLimits): Filter {
+  return new Parser(schema, text, undefined, limits).parse();
 }
 
 /**
  * Parses the filter inside a value path such as `emails[type eq "work"]`: its attribute paths resolve as
  * sub-attributes of `parent` (resolved.attribute = parent attribute, resolved.sub = sub-attribute).
  */
-export function parseValueFilter(schema: ResourceSchema, parent: ResolvedAttribute, text: string): Filter {
+export function parseValueFilter(schema: ResourceSchema, parent: ResolvedAttribute, text: string, limits?: FilterLimits): Filter {
   const def = parent.attribute;
   if (parent.sub || def.type !== 'complex' || !def.multiValued) {
     throw errors.invalidFilter(
       `filter: '${parent.sub ? `${def.name}.${parent.sub.name}` : def.name}' is not a multi-valued complex attribute, so it takes no '[…]' value filter`,
     );
   }
-  return new Parser(schema, text, { schema: parent.schema, extension: parent.extension, attribute: def }).parse();
+  return new Parser(schema, text, { schema: parent.schema, extension: parent.extension, attribute: def }, limits).parse();
 }

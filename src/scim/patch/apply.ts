@@ -1,21 +1,24 @@
 /**
  * PATCH (RFC 7644 §3.5.2): a PatchOp body and the current resource in, the new resource out.
  *
- * Each operation is translated into RFC 6902 operations (translate.ts) and applied with fast-json-patch to a copy;
- * the result of each is checked against the one before it (validate.ts). "Each operation ... is applied in
- * sequence"; any failure throws, and since only copies were touched, nothing is partially applied (RFC 7644
- * §3.5.2: "the entire PATCH request SHALL be treated as failed ... no changes SHALL be applied"). Pure: the
- * service layer does If-Match, versions, uniqueness, manager checks and meta.
+ * The operations are applied in order to one working copy (translate.ts: each SCIM operation becomes RFC 6902
+ * operations applied once, with the rules checked on what it wrote), then the result is validated once against the
+ * schema. "Each operation ... is applied in sequence"; any failure throws, and since only the copy was touched,
+ * nothing is partially applied (RFC 7644 §3.5.2: "the entire PATCH request SHALL be treated as failed ... no
+ * changes SHALL be applied"). The work is linear in the request and the resource: the operations count is bounded
+ * (Limits.patchOperations) and no operation copies or re-reads the whole resource. Pure: the service layer does
+ * If-Match, versions, uniqueness, manager checks and meta.
  */
 import { applyPatch as applyJsonPatch, deepClone, JsonPatchError, Operation } from 'fast-json-patch';
-import { errors, isScimError } from '../errors';
+import { errors } from '../errors';
+import { DEFAULT_LIMITS, Limits } from '../limits';
 import type { ScimResource } from '../resource';
 import type { ResourceSchema } from '../schema';
-import type { Json, JsonObject } from '../values';
+import { checkValueCount, isObject, JsonObject } from '../values';
 import { jsonEqual } from './compare';
-import { operationPrefix, parsePatchBody } from './envelope';
-import { translate } from './translate';
-import { checkOperation, validateResource } from './validate';
+import { parsePatchBody } from './envelope';
+import { Translator } from './translate';
+import { validateResource } from './validate';
 
 export interface PatchResult {
   resource: ScimResource;
@@ -35,24 +38,26 @@ export function applyOperations(doc: JsonObject, operations: Operation[]): JsonO
   }
 }
 
-export function applyPatch(schema: ResourceSchema, current: ScimResource, body: unknown): PatchResult {
-  const operations = parsePatchBody(body);
-  let working = deepClone(current) as JsonObject;
-  const writeOnly: Record<string, Json> = {};
-  operations.forEach((op, index) => {
-    const translation = translate(schema, working, op, index);
-    const next = applyOperations(working, translation.operations);
-    try {
-      checkOperation(schema, working, next);
-    } catch (e) {
-      if (isScimError(e)) throw e.prefixed(operationPrefix(index));
-      throw e;
-    }
-    working = next;
-    Object.assign(writeOnly, translation.writeOnly);
-  });
+export function applyPatch(schema: ResourceSchema, current: ScimResource, body: unknown, limits: Limits = DEFAULT_LIMITS): PatchResult {
+  const operations = parsePatchBody(body, limits);
+  const translator = new Translator(schema, structuredClone(current) as JsonObject, limits);
+  operations.forEach((op, index) => translator.run(op, index));
+  const working = translator.doc;
   validateResource(schema, working);
+  // Values per attribute are bounded where a request adds them; a list that was already longer (stored before the
+  // bound existed) may still shrink or be edited, just not grow.
+  for (const target of translator.written.values()) {
+    if (!target.attribute.multiValued) continue;
+    const holderNow = target.extension ? working[target.schema] : working;
+    const holderWas = target.extension ? current[target.schema] : current;
+    const now = isObject(holderNow) ? holderNow[target.attribute.name] : undefined;
+    const was = isObject(holderWas) ? holderWas[target.attribute.name] : undefined;
+    const n = Array.isArray(now) ? now.length : 0;
+    if (n > (Array.isArray(was) ? was.length : 0)) {
+      checkValueCount(target.extension ? `${target.schema}:${target.attribute.name}` : target.attribute.name, n, limits.valuesPerAttribute);
+    }
+  }
   const result: PatchResult = { resource: working as ScimResource, changed: !jsonEqual(working, current) };
-  if (typeof writeOnly.password === 'string') result.password = writeOnly.password;
+  if (typeof translator.writeOnly.password === 'string') result.password = translator.writeOnly.password;
   return result;
 }

@@ -5,6 +5,7 @@
  */
 import { AttributeDefinition, isCaseInsensitive, subAttribute } from '../schema';
 import { isObject, isUnassigned } from '../values';
+import { foldCase } from '../query-copy';
 
 export { jsonEqual } from '../equal';
 
@@ -15,7 +16,7 @@ function sameSimple(def: AttributeDefinition, a: unknown, b: unknown): boolean {
       const tb = Date.parse(b);
       if (!Number.isNaN(ta) && !Number.isNaN(tb)) return ta === tb;
     }
-    if (isCaseInsensitive(def)) return a.toLowerCase() === b.toLowerCase();
+    if (isCaseInsensitive(def)) return foldCase(a) === foldCase(b);
   }
   return a === b;
 }

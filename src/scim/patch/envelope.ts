@@ -9,6 +9,7 @@
 import { errors } from '../errors';
 import { SCHEMA_URNS } from '../schema';
 import { isObject, JsonObject } from '../values';
+import { DEFAULT_LIMITS, LIMIT_SETTINGS, Limits } from '../limits';
 
 export type PatchOpName = 'add' | 'replace' | 'remove';
 
@@ -64,7 +65,7 @@ function parseOperation(raw: unknown, index: number): PatchOperation {
 }
 
 /** Reads a PatchOp body; every failure is 400 invalidSyntax (or noTarget/invalidValue as the RFC says). */
-export function parsePatchBody(body: unknown): PatchOperation[] {
+export function parsePatchBody(body: unknown, limits: Pick<Limits, 'patchOperations'> = DEFAULT_LIMITS): PatchOperation[] {
   if (!isObject(body)) throw errors.invalidSyntax('a PatchOp request body must be a JSON object');
   const schemas = member(body, 'schemas', '');
   const patchOp = SCHEMA_URNS.patchOp.toLowerCase();
@@ -77,6 +78,13 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
   const ops = member(body, 'Operations', '');
   if (!Array.isArray(ops.value) || ops.value.length === 0) {
     throw errors.invalidSyntax('"Operations" must be a non-empty array');
+  }
+  // Bounded like a Bulk request's operations, and answered the same way (RFC 7644 §3.7.4: 413 when a request
+  // exceeds what the service provider will process).
+  if (ops.value.length > limits.patchOperations) {
+    throw errors.payloadTooLarge(
+      `"Operations" has ${ops.value.length} operations; at most ${limits.patchOperations} are allowed in one PATCH (${LIMIT_SETTINGS.patchOperations})`,
+    );
   }
   return ops.value.map((raw, i) => parseOperation(raw, i));
 }

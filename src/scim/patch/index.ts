@@ -5,5 +5,5 @@ export { parsePatchBody, operationPrefix } from './envelope';
 export type { PatchOperation, PatchOpName } from './envelope';
 export { translate, elementFromFilter, pointer } from './translate';
 export type { Translation } from './translate';
-export { checkOperation, validateResource } from './validate';
+export { validateResource } from './validate';
 export { jsonEqual, sameValue, sameElement, containsComplex } from './compare';

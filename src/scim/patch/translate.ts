@@ -44,7 +44,10 @@ import type { Filter } from '../filter/ast';
 import { evaluateOnElement } from '../filter/evaluate';
 import { parsePath, PatchPath, SchemaPath } from '../path';
 import { AttributeDefinition, ResolvedAttribute, ResourceSchema, subAttribute } from '../schema';
-import { isObject, isUnassigned, Json, JsonObject, readAttribute, readComplex, readSimple } from '../values';
+import { isObject, isUnassigned, Json, JsonObject, readAttribute, readComplex, readSimple, ReadOptions } from '../values';
+import { DEFAULT_LIMITS, Limits } from '../limits';
+import { pointer } from '../pointer';
+import { dedupeElements, ElementIndex, ElementRules } from '../elements';
 import { containsComplex, jsonEqual, sameElement, sameValue } from './compare';
 import { operationPrefix, PatchOperation } from './envelope';
 
@@ -55,16 +58,20 @@ export interface Translation {
   writeOnly: Record<string, Json>;
 }
 
-/** Request values: readOnly sub-attributes that clients echo are dropped. */
+/** Request values in module-level helpers: readOnly sub-attributes that clients echo are dropped. */
 const READ = { dropReadOnly: true };
 
 /** The attribute part of a resolved path, without a sub-attribute. */
 type Target = Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>;
 
-/** RFC 6901 JSON Pointer of the given reference tokens. */
-export function pointer(segments: readonly (string | number)[]): string {
-  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+/** An attribute one operation wrote to, with its value before the operation where a rule needs it. */
+interface Touched {
+  target: Target;
+  /** Snapshot before the operation: only for immutable attributes and singular complex ones (small). */
+  before?: Json;
 }
+
+export { pointer };
 
 function has(obj: JsonObject, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(obj, key);
@@ -120,32 +127,67 @@ export function elementFromFilter(filter: Filter | undefined): JsonObject | unde
   return out;
 }
 
-class Translator {
-  readonly doc: JsonObject;
+/**
+ * Applies SCIM operations, one after another, to one working copy of a resource (`doc`, changed in place): each
+ * is translated into RFC 6902 operations that are applied once, as they are emitted, and recorded. The cost of an
+ * operation follows its own size, not the resource's: no copy of the resource per operation, rules checked only on
+ * the attributes it wrote, duplicates found by hashing (../elements.ts). A failure leaves `doc` half-changed: the
+ * caller works on a copy it throws away (apply.ts).
+ */
+export class Translator {
   readonly operations: Operation[] = [];
   readonly writeOnly: Record<string, Json> = {};
+  /** Every attribute any operation wrote to, by JSON pointer. */
+  readonly written = new Map<string, Target>();
   /** Extensions this operation touched: their object and their URN in `schemas` are tidied at the end. */
-  private readonly extensions = new Set<string>();
+  private extensions = new Set<string>();
   /** Multi-valued attributes whose elements at these indexes were just given primary true. */
-  private readonly primaries = new Map<string, { target: Target; indexes: number[] }>();
+  private primaries = new Map<string, { target: Target; indexes: number[] }>();
+  /** Attributes this operation wrote to, by JSON pointer. */
+  private touched = new Map<string, Touched>();
+  /** Hash indexes of multi-valued attributes, by JSON pointer; dropped when the list changes other than by append. */
+  private readonly indexes = new Map<string, ElementIndex>();
+  /** How request values are read: readOnly sub-attributes that clients echo are dropped; value lists are bounded. */
+  private readonly read: ReadOptions;
 
   constructor(
     private readonly schema: ResourceSchema,
-    resource: JsonObject,
+    readonly doc: JsonObject,
+    private readonly limits: Limits = DEFAULT_LIMITS,
   ) {
-    this.doc = deepClone(resource) as JsonObject;
+    this.read = { dropReadOnly: true, maxValues: limits.valuesPerAttribute };
   }
 
   // ---- emitting -------------------------------------------------------------------------------------------------
 
-  private emit(op: Operation): void {
+  /** Set while emitting changes that leave every element in its hash bucket (primary, merged sub-attributes). */
+  private keepIndexes = false;
+
+  private emit(op: Operation, keepIndexes = this.keepIndexes): void {
     try {
+      // Copied: the recorded operation must not alias what the document holds from now on.
       applyOperation(this.doc, deepClone(op) as Operation, true, true);
     } catch (e) {
       if (e instanceof JsonPatchError) throw errors.internal(`PATCH translation produced an inapplicable ${op.op} at ${op.path}: ${e.message}`);
       throw e;
     }
     this.operations.push(op);
+    if (!keepIndexes && this.indexes.size > 0) {
+      for (const key of this.indexes.keys()) {
+        if (op.path === key || op.path.startsWith(`${key}/`) || key.startsWith(`${op.path}/`)) this.indexes.delete(key);
+      }
+    }
+  }
+
+  /** The hash index of a multi-valued attribute's current elements. */
+  private indexOf(t: Target): ElementIndex {
+    const key = pointer(this.segments(t));
+    let index = this.indexes.get(key);
+    if (!index) {
+      index = new ElementIndex(new ElementRules(t.attribute), this.list(t));
+      this.indexes.set(key, index);
+    }
+    return index;
   }
 
   private holder(t: Target): JsonObject | undefined {
@@ -169,6 +211,16 @@ class Translator {
 
   private touch(t: Target): void {
     if (t.extension) this.extensions.add(t.schema);
+    const key = pointer(this.segments(t));
+    if (this.touched.has(key)) return;
+    const entry: Touched = { target: t };
+    const def = t.attribute;
+    if (def.mutability === 'immutable' || (def.type === 'complex' && !def.multiValued)) {
+      const now = this.current(t);
+      entry.before = now === undefined ? undefined : structuredClone(now);
+    }
+    this.touched.set(key, entry);
+    this.written.set(key, t);
   }
 
   /** Sets the whole attribute (add when absent, replace when present). */
@@ -237,7 +289,9 @@ class Translator {
     this.touch(t);
     if (!Array.isArray(this.current(t))) this.setAttribute(t, []);
     const index = this.list(t).length;
-    this.emit({ op: 'add', path: pointer([...this.segments(t), index]), value: element });
+    const known = this.indexes.get(pointer(this.segments(t)));
+    this.emit({ op: 'add', path: pointer([...this.segments(t), index]), value: element }, true);
+    known?.add(this.list(t)[index]!, index);
     if (isPrimary(element)) this.markPrimary(t, index);
   }
 
@@ -264,14 +318,58 @@ class Translator {
 
   // ---- the operation --------------------------------------------------------------------------------------------
 
-  run(op: PatchOperation): void {
-    if (op.path === undefined) this.applyObject(op.op, op.value, undefined);
-    else {
-      const path = parsePath(this.schema, op.path);
-      if (path.kind === 'schema') this.applySchema(op.op, path, op.value);
-      else this.applyTarget(op.op, path, op.value);
+  /** Applies the operation at `index` (0-based); a ScimError is prefixed "operation index+1: ". */
+  run(op: PatchOperation, index: number): void {
+    this.extensions = new Set();
+    this.primaries = new Map();
+    this.touched = new Map();
+    try {
+      if (op.path === undefined) this.applyObject(op.op, op.value, undefined);
+      else {
+        const path = parsePath(this.schema, op.path, this.limits);
+        if (path.kind === 'schema') this.applySchema(op.op, path, op.value);
+        else this.applyTarget(op.op, path, op.value);
+      }
+      this.finish();
+      this.checkTouched();
+    } catch (e) {
+      if (isScimError(e)) throw e.prefixed(operationPrefix(index));
+      throw e;
     }
-    this.finish();
+  }
+
+  /**
+   * The rules on what one operation wrote. RFC 7644 §3.5.2: "If an attribute is removed or becomes unassigned and
+   * is defined as a required attribute or a read-only attribute, the server SHALL return ... a "scimType" error
+   * code of "mutability"", and "a client MAY "add" a value to an "immutable" attribute if the attribute had no
+   * previous value". readOnly targets never get here: applyTarget refuses them.
+   */
+  private checkTouched(): void {
+    for (const { target, before } of this.touched.values()) {
+      const { attribute } = target;
+      const now = this.current(target);
+      const name = target.extension ? `${target.schema}:${attribute.name}` : attribute.name;
+      const present = !target.extension || isObject(this.doc[target.schema]);
+      if (attribute.required && present && isUnassigned(now)) {
+        throw errors.mutability(`'${name}' is required and cannot be removed`);
+      }
+      if (attribute.mutability === 'immutable' && !isUnassigned(before) && !sameValue(attribute, before, now)) {
+        throw errors.mutability(`'${name}' is immutable: it may be given a value once, not changed`);
+      }
+      if (!attribute.multiValued && attribute.type === 'complex' && isObject(before)) {
+        for (const sub of attribute.subAttributes ?? []) {
+          const subWas = before[sub.name];
+          const subNow = isObject(now) ? now[sub.name] : undefined;
+          if (isUnassigned(subWas) || sameElement(sub, subWas, subNow)) continue;
+          if (sub.mutability === 'immutable') {
+            throw errors.mutability(`'${name}.${sub.name}' is immutable: it may be given a value once, not changed`);
+          }
+          if (sub.required && isObject(now) && isUnassigned(subNow)) {
+            throw errors.mutability(`'${name}.${sub.name}' is required and cannot be removed`);
+          }
+        }
+      }
+    }
   }
 
   /** A value object: each key is applied as if it were the path of its own operation (RFC 7644 §3.5.2.1, .3). */
@@ -281,7 +379,7 @@ class Translator {
       // `schemas` is derived from the attributes present; clients that send a whole resource echo it, and some
       // (scim2-models) put one inside extension objects too.
       if (key.toLowerCase() === 'schemas') continue;
-      const path = parsePath(this.schema, schemaUrn ? `${schemaUrn}:${key}` : key);
+      const path = parsePath(this.schema, schemaUrn ? `${schemaUrn}:${key}` : key, this.limits);
       if (path.kind === 'schema') {
         if (schemaUrn) throw errors.invalidPath(`'${schemaUrn}' has no attribute '${key}'`);
         this.applySchema(op, path, v);
@@ -298,7 +396,7 @@ class Translator {
       if (!path.extension) throw errors.invalidPath(`path '${path.text}': the core schema cannot be removed`);
       const ext = this.schema.extension(path.schema)!;
       for (const attribute of ext.attributes) {
-        const p = parsePath(this.schema, `${path.schema}:${attribute.name}`);
+        const p = parsePath(this.schema, `${path.schema}:${attribute.name}`, this.limits);
         if (p.kind === 'attrPath' && !isUnassigned(this.current(p.target))) this.applyTarget('remove', p, undefined);
       }
       this.extensions.add(path.schema);
@@ -316,9 +414,9 @@ class Translator {
     const sub = path.kind === 'attrPath' ? path.target.sub : path.sub;
     if (sub?.mutability === 'readOnly') return true;
     if (attribute.mutability !== 'readOnly' || path.kind !== 'attrPath' || sub) return false;
-    const read = readAttribute(attribute, value, path.text, READ);
+    const read = readAttribute(attribute, value, path.text, this.read);
     if (read === undefined) return true;
-    const current = readAttribute(attribute, this.current(path.target), attribute.name, READ);
+    const current = readAttribute(attribute, this.current(path.target), attribute.name, this.read);
     if (sameValue(attribute, read, current)) return true;
     throw errors.mutability(`attribute '${attribute.name}' is readOnly; the value given differs from the current one`);
   }
@@ -351,7 +449,7 @@ class Translator {
     if (op === 'remove' || isUnassigned(value)) {
       throw errors.mutability(`'${attribute.name}' is writeOnly: it can be replaced but not removed`);
     }
-    this.writeOnly[attribute.name] = readAttribute(attribute, value, path.text, READ)!;
+    this.writeOnly[attribute.name] = readAttribute(attribute, value, path.text, this.read)!;
   }
 
   /** `attr` (no filter, no sub-attribute). */
@@ -366,7 +464,9 @@ class Translator {
       return this.removeAttribute(t);
     }
     if (def.multiValued) {
-      const items = readAttribute(def, value, where, READ) as Json[] | undefined;
+      const read = readAttribute(def, value, where, this.read) as Json[] | undefined;
+      // RFC 7643 §2.4 values are identified by value (and type): the same value twice in one request is one value.
+      const items = read && dedupeElements(def, read);
       if (op === 'replace') {
         if (!items) return this.removeAttribute(t);
         this.setAttribute(t, items);
@@ -375,11 +475,22 @@ class Translator {
         });
         return;
       }
+      // RFC 7644 §3.5.2.1: "If the target location already contains the value specified, no changes SHOULD be made
+      // to the resource". A value that names an element but carries more (primary, display) is merged into it.
       for (const item of items ?? []) {
-        const present = this.list(t).some((e) =>
-          def.type === 'complex' ? containsComplex(def, e, item) : sameElement(def, e, item),
-        );
-        if (!present) this.append(t, item);
+        const list = this.list(t);
+        const at = list.length === 0 ? -1 : this.indexOf(t).find(list, item);
+        if (at < 0) this.append(t, item);
+        else if (def.type === 'complex' && isObject(list[at]) && !containsComplex(def, list[at], item)) {
+          const merged = { ...(list[at] as JsonObject), ...(item as JsonObject) };
+          const index = this.indexOf(t);
+          this.keepIndexes = index.rules.bucket(list[at]!) === index.rules.bucket(merged);
+          try {
+            this.writeElement(t, at, merged, where);
+          } finally {
+            this.keepIndexes = false;
+          }
+        }
       }
       return;
     }
@@ -387,7 +498,7 @@ class Translator {
       const { set, clear } = partialComplex(def, value, where);
       return this.writeSingular(t, set, clear);
     }
-    const v = readAttribute(def, value, where, READ);
+    const v = readAttribute(def, value, where, this.read);
     if (v === undefined) return this.removeAttribute(t);
     this.setAttribute(t, v);
   }
@@ -418,14 +529,20 @@ class Translator {
     (Array.isArray(value) ? value : [value]).forEach((raw, i) => {
       if (isUnassigned(raw)) return;
       const w = `${where}[${i}]`;
-      const item = def.type === 'complex' ? readComplex(def, raw, w, READ) : readSimple(def, raw, w);
+      const item = def.type === 'complex' ? readComplex(def, raw, w, this.read) : readSimple(def, raw, w);
       if (item !== undefined) items.push(item);
     });
     const list = this.list(t);
-    const matches = list
-      .map((e, i) => (items.some((item) => (def.type === 'complex' ? containsComplex(def, e, item) : sameElement(def, e, item))) ? i : -1))
-      .filter((i) => i >= 0);
-    this.removeElements(t, matches);
+    const holds = (e: Json, item: Json) => (def.type === 'complex' ? containsComplex(def, e, item) : sameElement(def, e, item));
+    const matches = new Set<number>();
+    const index = list.length > 0 ? this.indexOf(t) : undefined;
+    for (const item of items) {
+      // Hashed when the item names its value (Entra removes members by value); otherwise every element is looked at.
+      const key = index?.rules.bucket(item) ?? '';
+      const candidates = key !== '' ? index!.candidates(key) : list.keys();
+      for (const i of candidates) if (holds(list[i]!, item)) matches.add(i);
+    }
+    this.removeElements(t, [...matches]);
   }
 
   /** `attr[filter]`, `attr[filter].sub`, and `attr.sub` of a multi-valued attribute (filter undefined: every element). */
@@ -467,7 +584,7 @@ class Translator {
     if (sub) set = { [sub.name]: readSimple(sub, value, where) };
     else if (op === 'replace') {
       // RFC 7644 §3.5.2.3: "all matching record values SHALL be replaced".
-      const element = readComplex(def, complexValue(def, value, where), where, READ);
+      const element = readComplex(def, complexValue(def, value, where), where, this.read);
       if (!element) throw errors.invalidValue(`'${where}' gives no sub-attribute to set`);
       set = element;
       whole = true;
@@ -490,12 +607,17 @@ class Translator {
   private finish(): void {
     for (const { target, indexes } of this.primaries.values()) {
       const keep = new Set(indexes);
+      // RFC 7643 §2.4: "The primary attribute value "true" MUST appear no more than once."
+      if (keep.size > 1) {
+        const name = target.extension ? `${target.schema}:${target.attribute.name}` : target.attribute.name;
+        throw errors.invalidValue(`'${name}' has ${keep.size} values with primary true; at most one is allowed`);
+      }
       const list = this.list(target);
       for (let j = list.length - 1; j >= 0; j--) {
         const e = list[j];
         if (keep.has(j) || !isObject(e) || e.primary !== true) continue;
         if (Object.keys(e).length === 1) this.removeElements(target, [j]);
-        else this.emit({ op: 'remove', path: pointer([...this.segments(target), j, 'primary']) });
+        else this.emit({ op: 'remove', path: pointer([...this.segments(target), j, 'primary']) }, true);
       }
     }
     for (const urn of this.extensions) {
@@ -517,13 +639,14 @@ class Translator {
  * Translates the operation at `index` (0-based; messages say "operation index+1") against `resource`, the state
  * before it. Throws a ScimError prefixed with "operation N: ". `resource` is not modified.
  */
-export function translate(schema: ResourceSchema, resource: JsonObject, op: PatchOperation, index: number): Translation {
-  const t = new Translator(schema, resource);
-  try {
-    t.run(op);
-  } catch (e) {
-    if (isScimError(e)) throw e.prefixed(operationPrefix(index));
-    throw e;
-  }
+export function translate(
+  schema: ResourceSchema,
+  resource: JsonObject,
+  op: PatchOperation,
+  index: number,
+  limits: Limits = DEFAULT_LIMITS,
+): Translation {
+  const t = new Translator(schema, structuredClone(resource), limits);
+  t.run(op, index);
   return { operations: t.operations, writeOnly: t.writeOnly };
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter, parseValueFilter } from '../../../src/scim/filter/parse';
+import { FilterLimits, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter, parseValueFilter } from '../../../src/scim/filter/parse';
+import { DEFAULT_LIMITS } from '../../../src/scim/limits';
 import { evaluateFilter } from '../../../src/scim/filter/evaluate';
 import type { Filter } from '../../../src/scim/filter/ast';
 import { compileFilter } from '../../../src/store/mongo-filter';
@@ -29,9 +30,9 @@ function show(f: Filter): unknown {
   }
 }
 
-function refusal(text: string): ScimError {
+function refusal(text: string, limits?: FilterLimits): ScimError {
   try {
-    parseFilter(userSchema, text);
+    parseFilter(userSchema, text, limits);
   } catch (e) {
     if (isScimError(e)) return e;
     throw e;
@@ -138,6 +139,19 @@ t.test('limits: length and nesting depth', async (t) => {
   const justFits = 'userName eq "' + 'a'.repeat(MAX_FILTER_LENGTH - 14) + '"';
   t.equal(justFits.length, MAX_FILTER_LENGTH);
   t.ok(parseFilter(userSchema, justFits));
+});
+
+t.test('limits: comparisons per filter, value filters counted inside, each a setting', async (t) => {
+  const chain = (n: number) => Array.from({ length: n }, (_, i) => `userName eq "u${i}"`).join(' or ');
+  t.ok(parseFilter(userSchema, chain(DEFAULT_LIMITS.filterNodes)), 'exactly the default bound');
+  const over = refusal(chain(DEFAULT_LIMITS.filterNodes + 1));
+  t.equal(over.scimType, 'invalidFilter');
+  t.match(over.detail, `more than ${DEFAULT_LIMITS.filterNodes} comparisons`);
+  t.match(over.detail, 'SCIM_MAX_FILTER_NODES', 'names the setting');
+  const inBrackets = `emails[${Array.from({ length: 3 }, (_, i) => `value eq "${i}"`).join(' or ')}] and userName pr`;
+  t.ok(parseFilter(userSchema, inBrackets, { filterLength: 8192, filterNodes: 5 }), "the value path counts as one, and so does each comparison inside");
+  t.throws(() => parseFilter(userSchema, inBrackets, { filterLength: 8192, filterNodes: 4 }), { code: 'invalidFilter' });
+  t.match(refusal('userName pr', { filterLength: 5, filterNodes: 10 }).detail, 'longer than 5 characters (11; the limit is SCIM_MAX_FILTER_LENGTH)');
 });
 
 t.test('a non-string (a repeated query parameter) is invalidFilter too', async (t) => {
