@@ -1,7 +1,10 @@
 /**
  * Benchmarks: `npm run bench -- <name> [options]` (npm run bench builds first, then runs dist/bench/run.js).
  *
- *   query   list queries at several directory sizes over HTTP (bench/query.ts); writes bench/REPORT.md
+ *   query       list queries at several directory sizes over HTTP (bench/query.ts); writes bench/REPORT.md
+ *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
+ *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
+ *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
  *
  * Options of `query`:
  *   --sizes 10000,100000   users to seed, one fresh database per size (the first and last are compared)
@@ -20,6 +23,7 @@
  *   --report FILE          where to write the report (default bench/REPORT.md); --no-report writes none
  */
 import { QUERY_DEFAULTS, queryBenchmark, QueryBenchOptions } from './query';
+import { HARDENING_DEFAULTS, hardeningBenchmark, HardeningOptions } from './hardening';
 
 class UsageError extends Error {}
 
@@ -104,9 +108,48 @@ export function parseQueryArgs(args: string[]): QueryBenchOptions {
   return options;
 }
 
+const HARDENING_USAGE = 'usage: npm run bench -- hardening [--repeat 3] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseHardeningArgs(args: string[]): HardeningOptions {
+  const options: HardeningOptions = { ...HARDENING_DEFAULTS, uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['hardening', ...args] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--repeat':
+        options.repeat = positiveInt(arg, args[++i]);
+        break;
+      case '--mongodb-uri': {
+        const uri = args[++i];
+        if (!uri || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri needs a mongodb:// URI');
+        options.uri = uri;
+        break;
+      }
+      case '--report': {
+        const file = args[++i];
+        if (!file) throw new UsageError('--report needs a file');
+        options.report = file;
+        break;
+      }
+      case '--no-report':
+        options.report = undefined;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}\n${HARDENING_USAGE}`);
+    }
+  }
+  return options;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
+    case 'hardening':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${HARDENING_USAGE}\n`);
+        return;
+      }
+      await hardeningBenchmark(parseHardeningArgs(rest));
+      return;
     case 'query':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${USAGE}\n(options are described at the top of bench/run.ts)\n`);
@@ -121,7 +164,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening`);
   }
 }
 

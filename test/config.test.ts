@@ -20,7 +20,28 @@ t.test('reads every setting', async (t) => {
   });
 });
 
+t.test('request bounds, database deadlines and the exp requirement: defaults and settings', async (t) => {
+  const d = loadConfig({});
+  t.same(d.limits, { patchOperations: 1000, valuesPerAttribute: 1000, filterLength: 8192, filterNodes: 200 });
+  t.equal(d.dbTimeoutMs, 5000);
+  t.equal(d.readyTimeoutMs, 2000);
+  t.equal(d.jwt.requireExp, false, 'exp optional outside production');
+  const prod = loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db', SCIM_JWT_SECRET: 'x'.repeat(32) });
+  t.equal(prod.jwt.requireExp, true, 'exp required in production by default');
+  const set = loadConfig({
+    SCIM_MAX_PATCH_OPERATIONS: '50', SCIM_MAX_VALUES: '20', SCIM_MAX_FILTER_LENGTH: '1000', SCIM_MAX_FILTER_NODES: '10',
+    SCIM_DB_TIMEOUT_MS: '1500', SCIM_READY_TIMEOUT_MS: '300', SCIM_JWT_REQUIRE_EXP: 'true',
+  });
+  t.same(set.limits, { patchOperations: 50, valuesPerAttribute: 20, filterLength: 1000, filterNodes: 10 });
+  t.match(set, { dbTimeoutMs: 1500, readyTimeoutMs: 300, jwt: { requireExp: true } });
+});
+
 const bad: { env: Record<string, string>; message: RegExp }[] = [
+  { env: { SCIM_MAX_PATCH_OPERATIONS: '0' }, message: /SCIM_MAX_PATCH_OPERATIONS must be a whole number/ },
+  { env: { SCIM_MAX_VALUES: 'many' }, message: /SCIM_MAX_VALUES must be a whole number/ },
+  { env: { SCIM_MAX_FILTER_NODES: '-1' }, message: /SCIM_MAX_FILTER_NODES must be a whole number/ },
+  { env: { SCIM_DB_TIMEOUT_MS: '5' }, message: /SCIM_DB_TIMEOUT_MS must be a number of milliseconds/ },
+  { env: { SCIM_JWT_REQUIRE_EXP: 'yes' }, message: /SCIM_JWT_REQUIRE_EXP must be true or false/ },
   { env: { PORT: 'eighty' }, message: /PORT must be a port number/ },
   { env: { PORT: '70000' }, message: /PORT must be a port number/ },
   { env: { MONGODB_URI: 'postgres://x' }, message: /MONGODB_URI must be a MongoDB connection string/ },

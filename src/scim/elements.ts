@@ -17,6 +17,7 @@
 import { AttributeDefinition, isCaseInsensitive, subAttribute } from './schema';
 import { normaliseSimple } from './query-copy';
 import { isObject, isUnassigned, Json, JsonObject } from './values';
+import type { Filter } from './filter/ast';
 
 function sameSimple(def: AttributeDefinition, a: Json | undefined, b: Json | undefined): boolean {
   if (a === b) return true;
@@ -59,6 +60,35 @@ export class ElementRules {
     const v = e[sub.name];
     if (v === undefined || v === null) return '';
     return typeof v === 'string' ? `s${String(normaliseSimple(sub, v))}` : JSON.stringify(v);
+  }
+
+  /**
+   * The bucket of every element a value filter can match, when the filter requires an equality on the sub-attribute
+   * buckets are made of (`emails[value eq "a@x.t"]`, `addresses[type eq "work" and …]`); undefined otherwise.
+   */
+  bucketOfFilter(filter: Filter): string | undefined {
+    const sub = this.valueSub ?? this.typeSub;
+    if (!sub) return undefined;
+    const find = (f: Filter): string | undefined => {
+      if (f.op === 'and') return find(f.left) ?? find(f.right);
+      if (f.op === 'eq' && typeof f.value === 'string' && f.path.resolved.sub?.name === sub.name) {
+        return `s${String(normaliseSimple(sub, f.value))}`;
+      }
+      return undefined;
+    };
+    return find(filter);
+  }
+
+  /**
+   * `item`, which names `existing`, merged into it: the item's sub-attributes win, but the identity (value and
+   * type) keeps the spelling already there, so a re-sent "A@X.T" does not rewrite "a@x.t".
+   */
+  merge(existing: JsonObject, item: JsonObject): JsonObject {
+    const out: JsonObject = { ...existing, ...item };
+    for (const sub of [this.valueSub, this.typeSub]) {
+      if (sub && existing[sub.name] !== undefined) out[sub.name] = existing[sub.name]!;
+    }
+    return out;
   }
 
   /**
@@ -127,7 +157,7 @@ export function dedupeElements(def: AttributeDefinition, items: Json[]): Json[] 
       index.add(item, out.length);
       out.push(item);
     } else if (isObject(out[at]) && isObject(item)) {
-      out[at] = { ...(out[at] as JsonObject), ...item };
+      out[at] = rules.merge(out[at] as JsonObject, item);
     }
   }
   return out;

@@ -37,6 +37,42 @@ t.test('bearer JWT (HS256): every failure is a 401 SCIM error with WWW-Authentic
   }
 });
 
+t.test('configured iss and aud are required claims, not only checked when present (issue 8)', async (t) => {
+  const h = await build(t, 'memory', { SCIM_JWT_ISSUER: 'https://idp.example', SCIM_JWT_AUDIENCE: 'scim' });
+  const good = { scope: 'scim:read', iss: 'https://idp.example', aud: 'scim', exp: now() + 60 };
+  const cases = [
+    { name: 'no iss', payload: { ...good, iss: undefined }, status: 401, detail: /no 'iss' claim/ },
+    { name: 'no aud', payload: { ...good, aud: undefined }, status: 401, detail: /no 'aud' claim/ },
+    { name: 'neither', payload: { scope: 'scim:read', exp: now() + 60 }, status: 401, detail: /no '(iss|aud)' claim/ },
+    { name: 'aud as an array holding it', payload: { ...good, aud: ['other', 'scim'] }, status: 200 },
+    { name: 'no exp (not required outside production)', payload: { ...good, exp: undefined }, status: 200 },
+  ];
+  for (const c of cases) {
+    const res = await h.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${hs256(c.payload)}` } });
+    t.equal(res.statusCode, c.status, c.name);
+    if (c.detail) t.match(res.json().detail, c.detail, `${c.name}: the detail says which claim`);
+  }
+  const write = await h.app.inject({
+    method: 'POST',
+    url: '/scim/v2/Users',
+    headers: { authorization: `Bearer ${hs256({ scope: 'scim:write', exp: now() + 60 })}`, 'content-type': 'application/scim+json' },
+    payload: { userName: 'never-created' },
+  });
+  t.equal(write.statusCode, 401, 'a write with neither claim is refused');
+});
+
+t.test('exp: required with SCIM_JWT_REQUIRE_EXP=true (and by default in production), optional otherwise', async (t) => {
+  const noExp = `Bearer ${hs256({ scope: 'scim:read' })}`;
+  const withExp = `Bearer ${hs256({ scope: 'scim:read', exp: now() + 60 })}`;
+  const strict = await build(t, 'memory', { SCIM_JWT_REQUIRE_EXP: 'true' });
+  const refused = await strict.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: noExp } });
+  t.equal(refused.statusCode, 401);
+  t.match(refused.json().detail, /no 'exp' claim/);
+  t.equal((await strict.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: withExp } })).statusCode, 200);
+  const lax = await build(t, 'memory', { SCIM_JWT_REQUIRE_EXP: 'false' });
+  t.equal((await lax.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: noExp } })).statusCode, 200);
+});
+
 t.test('scim:read reads but cannot write; scim:write writes', async (t) => {
   const h = await build(t);
   const read = await h.req({ method: 'GET', url: '/scim/v2/Users', scope: 'scim:read' });

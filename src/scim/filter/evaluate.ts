@@ -123,12 +123,66 @@ function compareOne(op: Exclude<CompareOperator, 'ne'>, def: AttributeDefinition
   }
 }
 
+/**
+ * An or-chain, flattened: equalities with a string operand on the same path become one set, so `emails.value eq
+ * "a" or emails.value eq "b" or …` reads the values once and looks each up, instead of comparing every value with
+ * every operand (200 operands against 1,000 emails was 200,000 comparisons per resource). Same meaning as the
+ * chain: a string value equals an operand exactly when its normalised form is in the set of normalised operands.
+ */
+interface OrPlan {
+  sets: { resolved: ResolvedAttribute; def: AttributeDefinition; operands: Set<Json> }[];
+  rest: Filter[];
+}
+
+const orPlans = new WeakMap<Filter, OrPlan>();
+
+function orPlan(filter: Filter): OrPlan {
+  let plan = orPlans.get(filter);
+  if (plan) return plan;
+  const branches: Filter[] = [];
+  const pending: Filter[] = [filter];
+  while (pending.length > 0) {
+    const f = pending.pop()!;
+    if (f.op === 'or') pending.push(f.right, f.left);
+    else branches.push(f);
+  }
+  const groups = new Map<string, { resolved: ResolvedAttribute; def: AttributeDefinition; filters: Filter[] }>();
+  const rest: Filter[] = [];
+  for (const f of branches) {
+    if (f.op !== 'eq' || typeof f.value !== 'string') {
+      rest.push(f);
+      continue;
+    }
+    const { resolved } = f.path;
+    const key = `${resolved.schema}\0${resolved.attribute.name}\0${resolved.sub?.name ?? ''}`;
+    const group = groups.get(key) ?? { resolved, def: resolved.sub ?? resolved.attribute, filters: [] };
+    group.filters.push(f);
+    groups.set(key, group);
+  }
+  plan = { sets: [], rest };
+  for (const g of groups.values()) {
+    if (g.filters.length < 2) {
+      rest.push(...g.filters);
+      continue;
+    }
+    const operands = new Set<Json>(g.filters.map((f) => normaliseSimple(g.def, (f as { value: string }).value)));
+    plan.sets.push({ resolved: g.resolved, def: g.def, operands });
+  }
+  orPlans.set(filter, plan);
+  return plan;
+}
+
 function matches(filter: Filter, values: (resolved: ResolvedAttribute) => Json[], element?: JsonObject): boolean {
   switch (filter.op) {
     case 'and':
       return matches(filter.left, values, element) && matches(filter.right, values, element);
-    case 'or':
-      return matches(filter.left, values, element) || matches(filter.right, values, element);
+    case 'or': {
+      const plan = orPlan(filter);
+      for (const { resolved, def, operands } of plan.sets) {
+        if (values(resolved).some((v) => typeof v === 'string' && operands.has(normaliseSimple(def, v)))) return true;
+      }
+      return plan.rest.some((f) => matches(f, values, element));
+    }
     case 'not':
       return !matches(filter.filter, values, element);
     case 'valuePath': {

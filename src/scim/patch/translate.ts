@@ -165,8 +165,10 @@ export class Translator {
 
   private emit(op: Operation, keepIndexes = this.keepIndexes): void {
     try {
-      // Copied: the recorded operation must not alias what the document holds from now on.
-      applyOperation(this.doc, deepClone(op) as Operation, true, true);
+      // A value object is copied: the recorded operation must not alias what the document holds from now on.
+      const value = (op as { value?: unknown }).value;
+      const applied = typeof value === 'object' && value !== null ? (deepClone(op) as Operation) : op;
+      applyOperation(this.doc, applied, true, true);
     } catch (e) {
       if (e instanceof JsonPatchError) throw errors.internal(`PATCH translation produced an inapplicable ${op.op} at ${op.path}: ${e.message}`);
       throw e;
@@ -311,8 +313,15 @@ export class Translator {
     if (!isObject(before) || jsonEqual(before, after)) return;
     this.checkImmutable(t, before, after, where);
     const becomesPrimary = isPrimary(after) && !isPrimary(before);
-    // diffObject mutates `before`: it is the element in the scratch copy.
-    this.diffObject([...this.segments(t), index], { ...before }, after);
+    // An element that stays in its hash bucket (its value and type unchanged) keeps the index valid.
+    const known = this.indexes.get(pointer(this.segments(t)));
+    this.keepIndexes = known !== undefined && known.rules.bucket(before) === known.rules.bucket(after);
+    try {
+      // diffObject mutates `before`: it is the element in the working copy.
+      this.diffObject([...this.segments(t), index], { ...before }, after);
+    } finally {
+      this.keepIndexes = false;
+    }
     if (becomesPrimary) this.markPrimary(t, index);
   }
 
@@ -482,14 +491,7 @@ export class Translator {
         const at = list.length === 0 ? -1 : this.indexOf(t).find(list, item);
         if (at < 0) this.append(t, item);
         else if (def.type === 'complex' && isObject(list[at]) && !containsComplex(def, list[at], item)) {
-          const merged = { ...(list[at] as JsonObject), ...(item as JsonObject) };
-          const index = this.indexOf(t);
-          this.keepIndexes = index.rules.bucket(list[at]!) === index.rules.bucket(merged);
-          try {
-            this.writeElement(t, at, merged, where);
-          } finally {
-            this.keepIndexes = false;
-          }
+          this.writeElement(t, at, this.indexOf(t).rules.merge(list[at] as JsonObject, item as JsonObject), where);
         }
       }
       return;
@@ -557,9 +559,15 @@ export class Translator {
     const def = t.attribute;
     const list = this.list(t);
     const matches: number[] = [];
-    list.forEach((e, i) => {
+    // A filter that pins the value (or type) only looks in that hash bucket: a thousand `emails[value eq …]`
+    // operations on a thousand emails would otherwise compare a million elements.
+    const index = filter && list.length > 0 ? this.indexOf(t) : undefined;
+    const bucket = index && filter ? index.rules.bucketOfFilter(filter) : undefined;
+    const candidates = bucket !== undefined ? [...index!.candidates(bucket)].sort((a, b) => a - b) : list.keys();
+    for (const i of candidates) {
+      const e = list[i];
       if (isObject(e) && (!filter || evaluateOnElement(filter, e))) matches.push(i);
-    });
+    }
 
     if (op === 'remove' || isUnassigned(value)) {
       // RFC 7644 §3.5.2.2: matching records are removed; with a sub-attribute, that sub-attribute of each. No match

@@ -1,0 +1,70 @@
+/**
+ * A loopback TCP proxy that can freeze: while frozen it forwards nothing in either direction and leaves new
+ * connections hanging, which is what a client sees of a database process stopped with SIGSTOP or of a network
+ * partition that drops packets. Engine-agnostic: it works in front of any MongoDB wire-protocol server.
+ */
+import net from 'node:net';
+
+export interface FreezableProxy {
+  port: number;
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function startFreezableProxy(target: { host: string; port: number }): Promise<FreezableProxy> {
+  let frozen = false;
+  const sockets = new Set<net.Socket>();
+  /** Work held back while frozen, run in order on thaw. */
+  let held: (() => void)[] = [];
+  const whenThawed = (fn: () => void) => (frozen ? held.push(fn) : fn());
+
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    client.pause();
+    whenThawed(() => {
+      const upstream = net.connect(target);
+      sockets.add(upstream);
+      upstream.on('close', () => {
+        sockets.delete(upstream);
+        client.destroy();
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      const forward = (from: net.Socket, to: net.Socket) =>
+        from.on('data', (chunk) => {
+          if (!frozen) to.write(chunk);
+          else {
+            from.pause();
+            held.push(() => {
+              to.write(chunk);
+              from.resume();
+            });
+          }
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      client.resume();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as net.AddressInfo;
+  return {
+    port: address.port,
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      const work = held;
+      held = [];
+      for (const fn of work) fn();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
