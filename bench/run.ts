@@ -37,6 +37,29 @@ function positiveInt(name: string, text: string | undefined, min = 1): number {
   return n;
 }
 
+/** The options every benchmark takes (the database, the report); false when `flag` is none of them. */
+function commonOption(flag: string, value: () => string | undefined, options: { uri?: string; report?: string }): boolean {
+  switch (flag) {
+    case '--mongodb-uri': {
+      const uri = value();
+      if (!uri || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri needs a mongodb:// URI');
+      options.uri = uri;
+      return true;
+    }
+    case '--report': {
+      const file = value();
+      if (!file) throw new UsageError('--report needs a file');
+      options.report = file;
+      return true;
+    }
+    case '--no-report':
+      options.report = undefined;
+      return true;
+    default:
+      return false;
+  }
+}
+
 export function parseQueryArgs(args: string[]): QueryBenchOptions {
   const options: QueryBenchOptions = {
     ...QUERY_DEFAULTS,
@@ -85,23 +108,8 @@ export function parseQueryArgs(args: string[]): QueryBenchOptions {
       case '--seed':
         options.seed = positiveInt(flag, value(), 0);
         break;
-      case '--mongodb-uri': {
-        const uri = value();
-        if (!uri || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri needs a mongodb:// URI');
-        options.uri = uri;
-        break;
-      }
-      case '--report': {
-        const file = value();
-        if (!file) throw new UsageError('--report needs a file');
-        options.report = file;
-        break;
-      }
-      case '--no-report':
-        options.report = undefined;
-        break;
       default:
-        throw new UsageError(`unknown option ${arg}`);
+        if (!commonOption(flag, value, options)) throw new UsageError(`unknown option ${arg}`);
     }
   }
   if (options.count > 1000) throw new UsageError('--count: the server caps pages at 1000');
@@ -118,23 +126,8 @@ export function parseHardeningArgs(args: string[]): HardeningOptions {
       case '--repeat':
         options.repeat = positiveInt(arg, args[++i]);
         break;
-      case '--mongodb-uri': {
-        const uri = args[++i];
-        if (!uri || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri needs a mongodb:// URI');
-        options.uri = uri;
-        break;
-      }
-      case '--report': {
-        const file = args[++i];
-        if (!file) throw new UsageError('--report needs a file');
-        options.report = file;
-        break;
-      }
-      case '--no-report':
-        options.report = undefined;
-        break;
       default:
-        throw new UsageError(`unknown option ${arg}\n${HARDENING_USAGE}`);
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${HARDENING_USAGE}`);
     }
   }
   return options;
