@@ -59,6 +59,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 logging_collector = off
+# DocumentDB enforces unique indexes with exclusion constraints, and concurrent inserts of one value then deadlock
+# (the store retries the loser): find those in 0.1 s rather than PostgreSQL's default 1 s.
+deadlock_timeout = 100ms
 wal_level = minimal
 max_wal_senders = 0
 min_wal_size = 2MB
@@ -98,7 +101,8 @@ function locateFerretDB() {
   if (missing().length === 0) return { bin };
   if (process.env.FERRETDB_BIN && !fs.existsSync(bin)) return { reason: `FERRETDB_BIN=${bin} does not exist` };
   console.error(`installing the test database with ${path.relative(ROOT, INSTALL_SCRIPT)} (missing: ${missing().join(', ')}) ...`);
-  const built = spawnSync('bash', [INSTALL_SCRIPT], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its output goes to stderr: stdout may be the URI that `serve` prints.
+  const built = spawnSync('bash', [INSTALL_SCRIPT], { stdio: ['ignore', 2, 2] });
   if (built.status !== 0 || missing().length > 0) {
     return { reason: `scripts/install-test-db.sh failed (exit ${built.status}); missing: ${missing().join(', ')}` };
   }
@@ -321,6 +325,7 @@ async function startFerretDB(options = {}) {
   const user = pgUser();
   const ownDir = !options.dataDir;
   const dataDir = options.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'scim-testdb-'));
+  fs.mkdirSync(dataDir, { recursive: true });
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let pg;
   /** @type {import('node:child_process').ChildProcess | undefined} */
@@ -464,7 +469,9 @@ async function check() {
 }
 
 async function serve(/** @type {string | undefined} */ dataDir) {
-  const db = await startFerretDB(dataDir ? { dataDir } : {});
+  const found = locateFerretDB();
+  if ('reason' in found) throw new Error(`no test database: ${found.reason}`);
+  const db = await startFerretDB({ bin: found.bin, ...(dataDir ? { dataDir } : {}) });
   const shutdown = () => {
     db.stop().then(
       () => process.exit(0),
