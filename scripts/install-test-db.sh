@@ -64,7 +64,8 @@ ferretdb_ok || ferretdb_missing="FerretDB $FERRETDB_VERSION ($bin)"
 
 # --- build what is missing ---------------------------------------------------------------------------------------------
 if [ ${#engine_missing[@]} -gt 0 ] || [ -n "$ferretdb_missing" ]; then
-  say "missing: ${engine_missing[*]} $ferretdb_missing"
+  missing=("${engine_missing[@]}"); [ -n "$ferretdb_missing" ] && missing+=("$ferretdb_missing")
+  say "missing: $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g')"
   need=()
   [ ${#engine_missing[@]} -gt 0 ] && need+=("$TARBALL" build-documentdb-stack.sh)
   [ -n "$ferretdb_missing" ] && need+=(build-ferretdb.sh)
