@@ -12,7 +12,8 @@
  * after MongoStore created the collection's indexes as it always does. The data is a function of --seed.
  *
  * The database is MONGODB_URI (or --mongodb-uri) when given, one scratch database per size, dropped afterwards;
- * otherwise a FerretDB (SQLite handler) of the benchmark's own, started here and stopped at the end.
+ * otherwise a test database of the benchmark's own (FerretDB 2.5 on PostgreSQL 15 + DocumentDB, as the tests
+ * start it), started here and stopped at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -422,6 +423,18 @@ interface PlanNote {
 }
 
 function describeFerret(res: Document): string {
+  const planner = res.queryPlanner as Document | undefined;
+  // FerretDB 2 (DocumentDB) answers with PostgreSQL's plan: its nodes, with the index each scan uses.
+  if (planner?.Plan && !Array.isArray(planner.Plan)) {
+    const nodes: string[] = [];
+    const walk = (node: Document) => {
+      const name = String(node['Node Type'] ?? '?');
+      nodes.push(node['Index Name'] ? `${name}(${String(node['Index Name'])})` : name);
+      for (const child of (node.Plans as Document[] | undefined) ?? []) walk(child);
+    };
+    walk(planner.Plan as Document);
+    return `PostgreSQL: ${nodes.join(' <- ')}`;
+  }
   const flags = ['filter', 'sort', 'limit'].map((k) => `${k}Pushdown=${String(res[`${k}Pushdown`])}`).join(' ');
   const plan = ((res.queryPlanner as Document | undefined)?.Plan as string[] | undefined) ?? [];
   const details = plan.map((line) => line.replace(/^.*detail=/, '')).join('; ');
@@ -483,14 +496,16 @@ async function backendFor(options: QueryBenchOptions, log: (s: string) => void):
   if (!uri) {
     ferret = await startFerretDB();
     uri = ferret.uri;
-    log(`FerretDB (SQLite handler) started at ${uri}`);
+    log(`test database (FerretDB 2.5 on PostgreSQL 15 + DocumentDB) started at ${uri}`);
   }
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
   try {
     const info = await client.db('admin').command({ buildInfo: 1 });
-    const isFerret = typeof info.ferretdbVersion === 'string';
+    // FerretDB 1 says ferretdbVersion; FerretDB 2 says ferretdb.version ("unknown" when built from the module proxy).
+    const ferretVersion = (info.ferretdbVersion ?? (info.ferretdb as Document | undefined)?.version) as unknown;
+    const isFerret = typeof ferretVersion === 'string';
     const description = isFerret
-      ? `FerretDB ${String(info.ferretdbVersion)} (${ferret ? 'SQLite handler, started by the benchmark' : 'MONGODB_URI'}; reports MongoDB ${String(info.version)})`
+      ? `FerretDB ${ferretVersion === 'unknown' ? '2 (a build without version information)' : String(ferretVersion)} (${ferret ? 'on PostgreSQL 15 + DocumentDB, started by the benchmark' : 'MONGODB_URI'}; reports MongoDB ${String(info.version)})`
       : `MongoDB ${String(info.version)} (MONGODB_URI)`;
     return { uri, description, ferret: isFerret, stop: async () => ferret?.stop() };
   } catch (e) {

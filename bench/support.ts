@@ -1,5 +1,5 @@
 /**
- * Processes and numbers for the benchmarks: a FerretDB of their own, the server as a child process (so the load
+ * Processes and numbers for the benchmarks: a test database of their own, the server as a child process (so the load
  * generator does not share the server's event loop), a closed-loop load generator and percentiles.
  */
 import type { FerretDB } from '../test/support/ferretdb';
@@ -53,13 +53,16 @@ function tailOf(child: ChildProcess): () => string {
   return () => tail.trim();
 }
 
-/** FerretDB as the tests start it (test/support/ferretdb.js: SQLite handler, free port, throw-away data directory). */
+/**
+ * The test database as the tests start it (test/support/ferretdb.js: FerretDB 2.5 on a private PostgreSQL 15 +
+ * DocumentDB cluster, free port, throw-away data directory).
+ */
 export type Ferret = FerretDB;
 
-/** FerretDB started the way the tests start it; stopped on Ctrl-C too. */
+/** The test database started the way the tests start it (installed first when missing); stopped on Ctrl-C too. */
 export async function startFerretDB(): Promise<Ferret> {
   const found = starter().locateFerretDB();
-  if (!('bin' in found)) throw new Error(`no FerretDB: ${found.reason} (or set MONGODB_URI)`);
+  if (!('bin' in found)) throw new Error(`no test database: ${found.reason} (or set MONGODB_URI)`);
   const db = await starter().startFerretDB({ bin: found.bin });
   const forget = onInterrupt(() => db.stop());
   return { ...db, stop: async () => { forget(); await db.stop(); } };

@@ -3,10 +3,11 @@
  * The test runner behind `npm test`: runs tap with a MongoDB for the MongoDB store tests.
  *
  *  - MONGODB_URI set: tap runs against that server.
- *  - otherwise: starts FerretDB from .tools/bin/ferretdb (FERRETDB_BIN overrides; built with
- *    scripts/install-ferretdb.sh when missing and Go is installed), passes its URI to tap as MONGODB_URI, and stops
- *    it afterwards.
- *  - no FerretDB to be had: prints a banner, runs tap anyway (the MongoDB tests skip) and, when CI=true, exits 1.
+ *  - otherwise: starts the test database (test/support/ferretdb.js: FerretDB 2.5 on a private PostgreSQL 15 +
+ *    DocumentDB cluster, installed once per machine by scripts/install-test-db.sh, which runs here when something
+ *    is missing), passes its URI to tap as MONGODB_URI, and stops it afterwards.
+ *  - no test database to be had: prints a banner, runs tap anyway (the MongoDB tests skip) and, when CI=true,
+ *    exits 1.
  *
  * Extra arguments go to tap (`node test/run-tap.js test/store/mongo.test.ts`). Exits with tap's exit code.
  */
@@ -32,7 +33,7 @@ function banner(reason) {
       '',
       line,
       `!!  MongoDB store tests SKIPPED: ${reason}`,
-      '!!  Set MONGODB_URI, or build FerretDB with scripts/install-ferretdb.sh (needs Go).',
+      '!!  Set MONGODB_URI to a MongoDB, or install the test database with scripts/install-test-db.sh.',
       CI ? '!!  CI=true: this run FAILS.' : '!!  (With CI=true this is a failure.)',
       line,
       '',
@@ -78,9 +79,9 @@ async function main() {
       try {
         ferretdb = await startFerretDB({ bin: found.bin });
         env.MONGODB_URI = ferretdb.uri;
-        console.error(`MongoDB store tests run against FerretDB at ${ferretdb.uri}`);
+        console.error(`MongoDB store tests run against FerretDB 2.5 (PostgreSQL 15 + DocumentDB) at ${ferretdb.uri}`);
       } catch (e) {
-        banner(`FerretDB would not start: ${e instanceof Error ? e.message : String(e)}`);
+        banner(`the test database would not start: ${e instanceof Error ? e.message : String(e)}`);
         skipped = true;
       }
     } else {

@@ -31,7 +31,8 @@ export function fromFastifyError(err: FastifyError): ScimError | undefined {
       return errors.invalidSyntax(`${where}${err.message.replace(/^(body|querystring|params|headers)/, '')}`);
     }
   }
-  if (err.code?.startsWith('FST_JWT_')) return errors.unauthorized(`invalid bearer token: ${err.message}`);
+  // Errors from elsewhere (the MongoDB driver's) may carry a numeric code.
+  if (typeof err.code === 'string' && err.code.startsWith('FST_JWT_')) return errors.unauthorized(`invalid bearer token: ${err.message}`);
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     if (err.statusCode === 415) return errors.unsupportedMediaType(err.message);
     if (err.statusCode === 413) return errors.payloadTooLarge(err.message);

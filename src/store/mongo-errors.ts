@@ -1,6 +1,6 @@
 /**
- * Which MongoDB driver errors the client could not have caused and that go away when the database is back.
- * Those become 503 (RFC 7644 §3.12: "503 SERVICE UNAVAILABLE: Service is unavailable"), so a provisioning client
+ * Which MongoDB driver errors the client could not have caused and that go away when the database is back, or
+ * when the request is tried again. Those become 503 (RFC 7644 §3.12: "503 SERVICE UNAVAILABLE: Service is unavailable"), so a provisioning client
  * retries instead of giving up on a 500.
  */
 import {
@@ -13,6 +13,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errors, isScimError, ScimError } from '../scim/errors';
 
 /** Server codes that mean "this node cannot serve you right now" (shutdown, failover, network). */
@@ -58,11 +59,46 @@ export function isDuplicateKey(e: unknown): e is MongoServerError {
   return e.code === 1 && /UNIQUE constraint failed/.test(e.message);
 }
 
+/**
+ * A write that lost a race with a concurrent write and was rolled back, so running it again is safe: MongoDB's
+ * WriteConflict (or the TransientTransactionError label); on PostgreSQL-based engines (FerretDB 2 with DocumentDB,
+ * which enforces unique indexes as exclusion constraints), PostgreSQL's deadlock_detected (SQLSTATE 40P01) and
+ * serialization_failure (40001), passed through as their numeric SQLSTATE codes. Concurrent inserts of one unique
+ * value from two connections there can end in "deadlock detected" instead of a duplicate-key error.
+ */
+const WRITE_CONFLICT_CODES = new Set([
+  112, // WriteConflict
+  16908292, // PostgreSQL 40P01 deadlock_detected
+  16777220, // PostgreSQL 40001 serialization_failure
+]);
+
+export function isWriteConflict(e: unknown): boolean {
+  if (e instanceof MongoServerError && typeof e.code === 'number' && WRITE_CONFLICT_CODES.has(e.code)) return true;
+  return e instanceof MongoError && e.hasErrorLabel('TransientTransactionError');
+}
+
+/** Runs a single-document write again (a few times, after a short random pause) when it lost such a race. */
+export async function retryWriteConflicts<T>(write: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (attempt >= attempts || !isWriteConflict(e)) throw e;
+      await sleep(Math.floor(Math.random() * 10 * attempt));
+    }
+  }
+}
+
 /** Maps an error thrown while serving `what` to what the client should see; unknown errors stay as they are (500). */
 export function translate(e: unknown, what: string): unknown {
   if (isScimError(e)) return e;
   if (isUnavailable(e)) {
     const err: ScimError = errors.unavailable(`the database is unavailable (${what}); try again later`);
+    err.cause = e;
+    return err;
+  }
+  if (isWriteConflict(e)) {
+    const err: ScimError = errors.unavailable(`a concurrent write got in the way (${what}); try again`);
     err.cause = e;
     return err;
   }

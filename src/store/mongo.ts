@@ -20,7 +20,7 @@ import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { compileFilter } from './mongo-filter';
 import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
-import { isDuplicateKey, translate } from './mongo-errors';
+import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
 import { comparator, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
@@ -105,7 +105,7 @@ export class MongoStore implements ResourceStore {
     await this.guard('create', async () => {
       const coll = await this.collection(schema);
       try {
-        await coll.insertOne(toDocument(schema, record));
+        await retryWriteConflicts(() => coll.insertOne(toDocument(schema, record)));
       } catch (e) {
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, true);
         throw e;

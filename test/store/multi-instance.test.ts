@@ -1,0 +1,140 @@
+/**
+ * Two server instances on one database, as behind a load balancer: each app is built from the configuration alone
+ * (MONGODB_URI, MONGODB_DB), so each has its own MongoClient and MongoStore, and nothing in-process (such as the
+ * store's per-document write queue) is shared. Concurrent writes through both must behave as through one: no
+ * PATCH lost, one winner per userName, one winner per If-Match. Needs MONGODB_URI (test/run-tap.js starts the test
+ * database and sets it); without it these tests skip, and fail when CI=true.
+ */
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { MongoClient } from 'mongodb';
+import { buildApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { mintToken } from '../../src/cli/mint';
+import { ERROR, SECRET, user } from '../helper';
+
+const uri = process.env.MONGODB_URI;
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+if (!uri) {
+  const reason = 'MONGODB_URI is not set (npm test starts the test database and sets it)';
+  if (process.env.CI === 'true') t.fail(`multi-instance tests cannot run in CI: ${reason}`);
+  else t.plan(0, `multi-instance tests skipped: ${reason}`);
+} else {
+  run(uri);
+}
+
+function run(uri: string): void {
+  const dbName = `scim_test_multi_${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({ SCIM_JWT_SECRET: SECRET, MONGODB_URI: uri, MONGODB_DB: dbName });
+  const apps: FastifyInstance[] = [];
+  let token = '';
+
+  t.before(async () => {
+    // Built one after the other: like two servers started in turn, each runs the store's init (indexes) itself.
+    apps.push(await buildApp({ config }), await buildApp({ config }));
+    token = await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 600 });
+  });
+  t.teardown(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    const admin = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+    try {
+      await admin.db(dbName).dropDatabase();
+    } finally {
+      await admin.close();
+    }
+  });
+
+  /** inject into instance `i % 2`, with a bearer token and the SCIM media type */
+  const req = (i: number, opts: InjectOptions): Promise<LightMyRequestResponse> =>
+    apps[i % 2]!.inject({
+      ...opts,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json', ...(opts.headers as object) },
+    });
+
+  t.test('the instances have a store each', async (t) => {
+    t.not(apps[0]!.store, apps[1]!.store);
+    t.equal(apps[0]!.store.kind, 'mongodb');
+    t.equal(apps[1]!.store.kind, 'mongodb');
+  });
+
+  t.test('concurrent PATCHes of one user through both instances lose nothing', async (t) => {
+    const created = await req(0, { method: 'POST', url: '/scim/v2/Users', payload: user('patched-twice') });
+    t.equal(created.statusCode, 201);
+    const id = created.json().id as string;
+    const n = 24;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        req(i, {
+          method: 'PATCH',
+          url: `/scim/v2/Users/${id}`,
+          payload: {
+            schemas: [PATCH_OP],
+            Operations: [
+              { op: 'add', path: 'emails', value: [{ value: `u${i}@example.com` }] },
+              // Each PATCH also sets an attribute of its own, so a lost update shows in two places.
+              { op: 'add', path: 'phoneNumbers', value: [{ value: `+1-555-01${String(i).padStart(2, '0')}` }] },
+            ],
+          },
+        }),
+      ),
+    );
+    t.same(
+      results.map((r) => r.statusCode),
+      Array(n).fill(200),
+      'every PATCH is 200',
+    );
+    for (const i of [0, 1]) {
+      const final = (await req(i, { method: 'GET', url: `/scim/v2/Users/${id}` })).json();
+      const emails = (final.emails as { value: string }[]).map((e) => e.value).sort();
+      const phones = (final.phoneNumbers as { value: string }[]).map((p) => p.value).sort();
+      t.same(emails, Array.from({ length: n }, (_, k) => `u${k}@example.com`).sort(), `instance ${i}: every email is there`);
+      t.equal(phones.length, n, `instance ${i}: every phone number is there`);
+      t.equal(final.meta.version, `W/"${n + 1}"`, `instance ${i}: one version per PATCH`);
+    }
+  });
+
+  t.test('concurrent creates of one userName through both instances: exactly one 201, the rest 409', async (t) => {
+    const n = 20;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        req(i, { method: 'POST', url: '/scim/v2/Users', payload: user(['Contested', 'contested', 'CONTESTED'][i % 3]!) }),
+      ),
+    );
+    t.equal(results.filter((r) => r.statusCode === 201).length, 1, 'one 201');
+    const losers = results.filter((r) => r.statusCode !== 201);
+    t.same(
+      losers.map((r) => r.statusCode),
+      Array(n - 1).fill(409),
+      'the rest 409',
+    );
+    for (const r of losers) t.match(r.json(), { schemas: [ERROR], status: '409', scimType: 'uniqueness' }, r.body);
+    for (const i of [0, 1]) {
+      const list = await req(i, { method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent('userName eq "contested"')}` });
+      t.equal(list.json().totalResults, 1, `instance ${i} lists one user`);
+    }
+  });
+
+  t.test('concurrent PUTs with one If-Match through both instances: one 200, the rest 412', async (t) => {
+    const created = await req(1, { method: 'POST', url: '/scim/v2/Users', payload: user('put-race') });
+    const id = created.json().id as string;
+    const n = 10;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        req(i, {
+          method: 'PUT',
+          url: `/scim/v2/Users/${id}`,
+          headers: { 'if-match': created.headers.etag as string },
+          payload: user('put-race', { title: `writer ${i}` }),
+        }),
+      ),
+    );
+    const winners = results.filter((r) => r.statusCode === 200);
+    t.equal(winners.length, 1, 'one 200');
+    t.equal(results.filter((r) => r.statusCode === 412).length, n - 1, 'the rest 412');
+    const final = (await req(0, { method: 'GET', url: `/scim/v2/Users/${id}` })).json();
+    t.equal(final.title, winners[0]?.json().title, "the winner's write is the one stored");
+    t.equal(final.meta.version, 'W/"2"');
+  });
+}
