@@ -8,6 +8,9 @@ import { checkWellFormed } from '../scim/unicode';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
+/** A JSON escape of a UTF-16 surrogate code unit (\uD800-\uDFFF). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 async function scimJson(app: FastifyInstance): Promise<void> {
   // Parse application/scim+json exactly as Fastify parses application/json (same prototype-poisoning guards), and
   // refuse text no store can hold (scim/unicode.ts) before any route sees it.
@@ -16,7 +19,9 @@ async function scimJson(app: FastifyInstance): Promise<void> {
     jsonParser(request, body, (err: Error | null, value?: unknown) => {
       if (err) return done(err);
       try {
-        checkWellFormed(value);
+        // Decoded UTF-8 never holds a lone surrogate (Node substitutes U+FFFD), so one can only come from a \u
+        // escape: a body without a surrogate escape needs no walk.
+        if (SURROGATE_ESCAPE.test(body)) checkWellFormed(value);
       } catch (e) {
         return done(e as Error);
       }

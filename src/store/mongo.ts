@@ -129,7 +129,9 @@ export class MongoStore implements ResourceStore {
     return this.guard('replace', async () => {
       const { _id, ...replacement } = toDocument(schema, record);
       try {
-        const result = await coll.replaceOne({ _id, v: expectedVersion }, replacement);
+        // A rename racing another onto one unique value can end in a write conflict (a deadlock on PostgreSQL-based
+        // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe.
+        const result = await retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion }, replacement));
         if (result.matchedCount === 1) return 'ok';
       } catch (e) {
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, false);

@@ -63,7 +63,9 @@ function run(uri: string): void {
     const created = await req(0, { method: 'POST', url: '/scim/v2/Users', payload: user('patched-twice') });
     t.equal(created.statusCode, 201);
     const id = created.json().id as string;
-    const n = 24;
+    // Each instance runs one user's writes in turn, so at most two writers race at a time, and the loser's retry
+    // is bounded: 100 PATCHes through two instances all succeed.
+    const n = 100;
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
         req(i, {
@@ -113,6 +115,25 @@ function run(uri: string): void {
     for (const i of [0, 1]) {
       const list = await req(i, { method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent('userName eq "contested"')}` });
       t.equal(list.json().totalResults, 1, `instance ${i} lists one user`);
+    }
+  });
+
+  t.test('concurrent renames of different users onto one userName through both instances: one 200, the rest 409', async (t) => {
+    const n = 10;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push((await req(i, { method: 'POST', url: '/scim/v2/Users', payload: user(`renamer-${i}`) })).json().id as string);
+    const results = await Promise.all(
+      ids.map((id, i) =>
+        req(i, {
+          method: 'PATCH',
+          url: `/scim/v2/Users/${id}`,
+          payload: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: i % 2 ? 'Taken' : 'taken' }] },
+        }),
+      ),
+    );
+    t.equal(results.filter((r) => r.statusCode === 200).length, 1, 'one 200');
+    for (const r of results.filter((x) => x.statusCode !== 200)) {
+      t.match(r.json(), { schemas: [ERROR], status: '409', scimType: 'uniqueness' }, r.body);
     }
   });
 
