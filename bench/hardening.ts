@@ -16,7 +16,7 @@
  * shape at the bounds (1,000 value-filtered replaces on a user with 1,000 emails), and 2,000 re-adds of 50 emails.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -157,7 +157,8 @@ const CASES: Case[] = [
 async function harness(uri: string | undefined): Promise<Harness & { storeKind: string }> {
   const db = `scim_bench_hardening_${unique()}`;
   const config = loadConfig({ SCIM_JWT_SECRET: SECRET, ...(uri ? { MONGODB_URI: uri, MONGODB_DB: db } : {}) });
-  const store: ResourceStore = await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-hardening-'));
+  const store: ResourceStore = await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir });
   const app = await buildApp({ config, store });
   const token = await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 3600 });
   return {
@@ -167,6 +168,7 @@ async function harness(uri: string | undefined): Promise<Harness & { storeKind: 
     async close() {
       await app.close();
       await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
       if (uri) {
         const client = new MongoClient(uri);
         try {

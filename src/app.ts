@@ -90,7 +90,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   const registry = opts.registry ?? SchemaRegistry.fromDirectory();
   const ownsStore = !opts.store;
-  const store = opts.store ?? (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs }));
+  const store =
+    opts.store ??
+    (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir: config.dataDir }));
   if (ownsStore) app.addHook('onClose', async () => store.close());
   // Cursors are signed with a key derived from the token key, so every instance behind a load balancer accepts them.
   const cursors = new CursorCodec(config.jwt.secret ?? config.jwt.publicKey ?? '', CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);

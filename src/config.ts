@@ -23,6 +23,8 @@ export interface Config {
   baseUrl?: string;
   mongodbUri?: string;
   mongodbDb: string;
+  /** The embedded store's data directory, used when no MongoDB URI is set (SCIM_DATA_DIR). */
+  dataDir: string;
   jwt: JwtConfig;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   production: boolean;
@@ -66,6 +68,7 @@ const envSchema = {
     SCIM_DISCOVERY_PUBLIC: { enum: ['true', 'false'] },
     SCIM_BODY_LIMIT: { type: 'string', pattern: '^[0-9]{1,10}$' },
     SCIM_JWT_REQUIRE_EXP: { enum: ['true', 'false'] },
+    SCIM_DATA_DIR: { type: 'string', minLength: 1 },
     SCIM_MAX_PATCH_OPERATIONS: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
     SCIM_MAX_VALUES: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
     SCIM_MAX_FILTER_LENGTH: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
@@ -110,7 +113,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (port < 1 || port > 65535) problems.push(MESSAGES.PORT!);
   const production = clean.NODE_ENV === 'production';
   if (production) {
-    if (!clean.MONGODB_URI) problems.push('NODE_ENV=production requires MONGODB_URI (the embedded store is not durable)');
     if (!clean.SCIM_JWT_SECRET && !clean.SCIM_JWT_PUBLIC_KEY) {
       problems.push('NODE_ENV=production requires SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY');
     }
@@ -126,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     baseUrl: clean.SCIM_BASE_URL?.replace(/\/+$/, ''),
     mongodbUri: clean.MONGODB_URI,
     mongodbDb: clean.MONGODB_DB ?? 'scim',
+    dataDir: clean.SCIM_DATA_DIR ?? 'data',
     jwt: {
       secret: clean.SCIM_JWT_SECRET,
       publicKey: clean.SCIM_JWT_PUBLIC_KEY,

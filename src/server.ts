@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { buildApp } from './app';
 import { ConfigError, loadConfig, Config } from './config';
 import { mintToken } from './cli/mint';
+import { developmentKey } from './dev-key';
+import { LmdbStore } from './store/lmdb';
+import { resolve } from 'node:path';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -20,10 +23,19 @@ async function main(): Promise<void> {
   }
 
   let devToken: string | undefined;
+  let devKeyNote = '';
   if (!config.jwt.secret && !config.jwt.publicKey) {
-    // Development only (production refuses to start without a key, see config.ts): a fresh secret per start and a
-    // token to paste, so `npm start` is usable at once.
-    config = { ...config, jwt: { ...config.jwt, secret: randomBytes(32).toString('base64url') } };
+    // Development only (production refuses to start without a key, see config.ts): a secret and a token to paste,
+    // so `npm start` is usable at once. With the embedded store the secret is kept with the data, so tokens survive
+    // a restart; with MongoDB there is no local data, and a fresh secret is made per start.
+    if (config.mongodbUri) {
+      config = { ...config, jwt: { ...config.jwt, secret: randomBytes(32).toString('base64url') } };
+      devKeyNote = 'generated a development key for this run';
+    } else {
+      const key = developmentKey(config.dataDir);
+      config = { ...config, jwt: { ...config.jwt, secret: key.secret } };
+      devKeyNote = `${key.created ? 'generated' : 'using'} the development key kept in ${resolve(key.file)}`;
+    }
     devToken = await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev' });
   }
 
@@ -31,15 +43,19 @@ async function main(): Promise<void> {
     config,
     logger: { level: config.logLevel },
   });
-  if (app.store.kind === 'memory') {
-    app.log.warn('No MONGODB_URI set: using the embedded in-process store. Data is NOT durable and is lost when the process stops.');
+  if (app.store instanceof LmdbStore) {
+    const { records, bytes } = app.store.stats();
+    app.log.info(
+      { dataDir: resolve(app.store.path), records, bytes },
+      `No MONGODB_URI set: using the embedded store; data lives in ${resolve(app.store.path)} (${records} records, ${(bytes / 1048576).toFixed(1)} MB)`,
+    );
   }
   await app.listen({ port: config.port, host: config.host });
   if (devToken) {
     process.stdout.write(
       [
         '',
-        'No SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY set: generated a development key for this run.',
+        `No SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY set: ${devKeyNote}.`,
         'Bearer token (scopes scim:read scim:write, valid 24h):',
         '',
         `  ${devToken}`,

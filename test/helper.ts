@@ -4,6 +4,9 @@
  */
 import 'tap';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { MongoClient } from 'mongodb';
 import { buildApp } from '../src/app';
@@ -13,21 +16,33 @@ import { createStore } from '../src/store';
 import type { ResourceStore } from '../src/store/store';
 
 export const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
-export type StoreKind = 'memory' | 'mongodb';
+export type StoreKind = 'lmdb' | 'mongodb';
 
 type Tap = tap.Test;
 
-/** The store kinds this run covers: always memory; MongoDB when MONGODB_URI is set (mandatory in CI). */
+/** The store kinds this run covers: always the embedded one; MongoDB when MONGODB_URI is set (mandatory in CI). */
 export function storeKinds(): StoreKind[] {
-  if (process.env.MONGODB_URI) return ['memory', 'mongodb'];
+  if (process.env.MONGODB_URI) return ['lmdb', 'mongodb'];
   if (process.env.CI === 'true') throw new Error('CI=true but MONGODB_URI is not set: the MongoDB store run is mandatory in CI');
-  return ['memory'];
+  return ['lmdb'];
+}
+
+/** A throw-away data directory for an embedded store, removed at cleanup. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'scim-lmdb-'));
 }
 
 export async function makeStore(kind: StoreKind): Promise<{ store: ResourceStore; cleanup(): Promise<void> }> {
-  if (kind === 'memory') {
-    const store = await createStore({ mongodbDb: 'unused' });
-    return { store, cleanup: () => store.close() };
+  if (kind === 'lmdb') {
+    const dataDir = tempDataDir();
+    const store = await createStore({ mongodbDb: 'unused', dataDir });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
   }
   const uri = process.env.MONGODB_URI!;
   const db = `scim_test_${randomBytes(6).toString('hex')}`;
@@ -56,7 +71,7 @@ export interface Harness {
   json(res: LightMyRequestResponse): Record<string, unknown>;
 }
 
-export async function build(t: Tap, kind: StoreKind = 'memory', env: Record<string, string> = {}): Promise<Harness> {
+export async function build(t: Tap, kind: StoreKind = 'lmdb', env: Record<string, string> = {}): Promise<Harness> {
   const config = loadConfig({ SCIM_JWT_SECRET: SECRET, ...env });
   const { store, cleanup } = await makeStore(kind);
   const app = await buildApp({ config, store });

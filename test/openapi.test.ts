@@ -799,7 +799,7 @@ eachStore(t, async (t, kind) => {
 });
 
 t.test('with SCIM_DISCOVERY_PUBLIC=false, discovery answers 401 and 403 as documented', async (t) => {
-  const h = await build(t, 'memory', { SCIM_DISCOVERY_PUBLIC: 'false' });
+  const h = await build(t, 'lmdb', { SCIM_DISCOVERY_PUBLIC: 'false' });
   for (const url of ['/scim/v2/ServiceProviderConfig', '/scim/v2/ResourceTypes/User', '/scim/v2/Schemas']) {
     const anon = await h.app.inject({ method: 'GET', url });
     t.equal(anon.statusCode, 401, url);

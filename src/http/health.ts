@@ -25,7 +25,7 @@ export function healthRoutes(app: FastifyInstance, store: ResourceStore, opts: H
         request.log.warn({ timeoutMs: opts.readyTimeoutMs }, 'store did not answer the readiness ping in time');
         return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind, reason: 'timeout' });
       }
-      return { status: 'ready', store: store.kind };
+      return { status: 'ready', store: store.kind, ...(store.stats ? { data: store.stats() } : {}) };
     } catch (err) {
       request.log.warn({ err }, 'store not reachable');
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind });

@@ -12,21 +12,9 @@
  */
 import type { IndexDescription } from 'mongodb';
 import type { ResourceSchema } from '../scim/schema';
-import { SCHEMA_URNS } from '../scim/schema';
 import { fieldPath } from './mongo-document';
 import { uniqueAttributes, UniqueAttribute } from './unique';
-
-const LOOKUP_PATHS = [
-  'externalId',
-  'meta.lastModified',
-  'meta.created',
-  'emails.value',
-  'displayName',
-  'name.familyName',
-  `${SCHEMA_URNS.enterpriseUser}:manager.value`,
-  `${SCHEMA_URNS.enterpriseUser}:department`,
-  `${SCHEMA_URNS.enterpriseUser}:employeeNumber`,
-];
+import { LOOKUP_PATHS } from './indexed';
 
 export interface UniqueIndex {
   name: string;

@@ -1,5 +1,5 @@
 /**
- * The storage contract. Two implementations: MongoDB (mongo.ts) and the embedded in-process store (memory.ts).
+ * The storage contract. Two implementations: MongoDB (mongo.ts) and the embedded store on LMDB (lmdb.ts).
  * One contract test suite (test/store/contract.ts) runs against both.
  */
 import type { StoredRecord } from '../scim/resource';
@@ -38,7 +38,7 @@ export interface QueryResult {
 export type WriteOutcome = 'ok' | 'missing' | 'conflict';
 
 export interface ResourceStore {
-  readonly kind: 'memory' | 'mongodb';
+  readonly kind: 'memory' | 'lmdb' | 'mongodb';
   /**
    * Checks the backing service answers and creates the indexes of the given resource types, before the first
    * request. Stores also prepare a resource type on first use, so a type left out here is still safe to use.
@@ -63,5 +63,7 @@ export interface ResourceStore {
   query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult>;
   /** Resolves when the backing service answers; throws an `unavailable` ScimError otherwise. */
   ping(): Promise<void>;
+  /** What an operator wants to know of local data (the embedded store): records held and the data file's size. */
+  stats?(): { records: number; bytes: number };
   close(): Promise<void>;
 }

@@ -11,7 +11,7 @@ function hs256(payload: Record<string, unknown>, secret = SECRET, header: Record
 const now = () => Math.floor(Date.now() / 1000);
 
 t.test('bearer JWT (HS256): every failure is a 401 SCIM error with WWW-Authenticate; missing scope is 403', async (t) => {
-  const h = await build(t, 'memory', { SCIM_JWT_ISSUER: 'https://idp.example', SCIM_JWT_AUDIENCE: 'scim' });
+  const h = await build(t, 'lmdb', { SCIM_JWT_ISSUER: 'https://idp.example', SCIM_JWT_AUDIENCE: 'scim' });
   const good = { scope: 'scim:read scim:write', iss: 'https://idp.example', aud: 'scim', exp: now() + 60 };
   const cases: { name: string; authorization?: string; status: number }[] = [
     { name: 'missing header', status: 401 },
@@ -38,7 +38,7 @@ t.test('bearer JWT (HS256): every failure is a 401 SCIM error with WWW-Authentic
 });
 
 t.test('configured iss and aud are required claims, not only checked when present (issue 8)', async (t) => {
-  const h = await build(t, 'memory', { SCIM_JWT_ISSUER: 'https://idp.example', SCIM_JWT_AUDIENCE: 'scim' });
+  const h = await build(t, 'lmdb', { SCIM_JWT_ISSUER: 'https://idp.example', SCIM_JWT_AUDIENCE: 'scim' });
   const good = { scope: 'scim:read', iss: 'https://idp.example', aud: 'scim', exp: now() + 60 };
   const cases = [
     { name: 'no iss', payload: { ...good, iss: undefined }, status: 401, detail: /no 'iss' claim/ },
@@ -64,12 +64,12 @@ t.test('configured iss and aud are required claims, not only checked when presen
 t.test('exp: required with SCIM_JWT_REQUIRE_EXP=true (and by default in production), optional otherwise', async (t) => {
   const noExp = `Bearer ${hs256({ scope: 'scim:read' })}`;
   const withExp = `Bearer ${hs256({ scope: 'scim:read', exp: now() + 60 })}`;
-  const strict = await build(t, 'memory', { SCIM_JWT_REQUIRE_EXP: 'true' });
+  const strict = await build(t, 'lmdb', { SCIM_JWT_REQUIRE_EXP: 'true' });
   const refused = await strict.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: noExp } });
   t.equal(refused.statusCode, 401);
   t.match(refused.json().detail, /no 'exp' claim/);
   t.equal((await strict.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: withExp } })).statusCode, 200);
-  const lax = await build(t, 'memory', { SCIM_JWT_REQUIRE_EXP: 'false' });
+  const lax = await build(t, 'lmdb', { SCIM_JWT_REQUIRE_EXP: 'false' });
   t.equal((await lax.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: noExp } })).statusCode, 200);
 });
 
@@ -94,7 +94,7 @@ for (const [alg, type, options] of [
     const { publicKey, privateKey } = generateKeyPairSync(type as 'rsa', options as { modulusLength: number });
     const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const priv = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const h = await build(t, 'memory', { SCIM_JWT_PUBLIC_KEY: pub, SCIM_JWT_SECRET: '' });
+    const h = await build(t, 'lmdb', { SCIM_JWT_PUBLIC_KEY: pub, SCIM_JWT_SECRET: '' });
     const token = await mintToken({ publicKey: pub }, { scope: 'scim:read', ttlSeconds: 60, privateKey: priv, algorithm: alg });
     const ok = await h.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${token}` } });
     t.equal(ok.statusCode, 200);

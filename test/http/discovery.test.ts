@@ -43,7 +43,7 @@ t.test('discovery is public by default and served from schemas/', async (t) => {
 });
 
 t.test('SCIM_DISCOVERY_PUBLIC=false requires a token', async (t) => {
-  const h = await build(t, 'memory', { SCIM_DISCOVERY_PUBLIC: 'false' });
+  const h = await build(t, 'lmdb', { SCIM_DISCOVERY_PUBLIC: 'false' });
   t.equal((await h.app.inject({ method: 'GET', url: '/scim/v2/ServiceProviderConfig' })).statusCode, 401);
   t.equal((await h.req({ method: 'GET', url: '/scim/v2/ServiceProviderConfig' })).statusCode, 200);
 });
@@ -51,5 +51,7 @@ t.test('SCIM_DISCOVERY_PUBLIC=false requires a token', async (t) => {
 t.test('health and readiness', async (t) => {
   const h = await build(t);
   t.same((await h.app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
-  t.match((await h.app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', store: 'memory' });
+  t.match((await h.app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', store: 'lmdb', data: { records: 0, bytes: Number } });
+  await h.req({ method: 'POST', url: '/scim/v2/Users', payload: { userName: 'counted' } });
+  t.match((await h.app.inject({ method: 'GET', url: '/readyz' })).json(), { data: { records: 1 } }, 'the embedded store says how much it holds');
 });

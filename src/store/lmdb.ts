@@ -1,0 +1,338 @@
+/**
+ * The embedded store: LMDB (through the `lmdb` package) in a data directory, the default when no MONGODB_URI is set.
+ *
+ * Durable: a write is acknowledged only after its LMDB transaction committed, so it survives the process being
+ * killed right after the response (the pages are in the file, or in the kernel's cache of it). Atomic: a record,
+ * its unique keys, its index entries and the per-type count change in one write transaction, in which the version
+ * guard and the uniqueness checks are made; LMDB serialises write transactions across every process that opens the
+ * directory, so two server processes on one data directory stay correct, as two instances on one MongoDB do.
+ *
+ * Sub-databases (keys are ordered-binary arrays, so strings order by code point, as MongoDB orders them):
+ *   records  [type, id]                      -> { version, resource, secrets }
+ *   unique   [type, attribute, key]          -> id          (userName over the case-folded NFC copy)
+ *   index    [type, path, value, id]         -> 1           (one entry per value; multi-valued: per element)
+ *   counts   [type]                          -> number of records
+ *   meta     ['indexes', type]               -> the index plan the entries were built with
+ *
+ * Queries are planned onto the index (lmdb-plan.ts): equality, prefix and range comparisons on indexed paths read
+ * only their key range; every candidate is re-checked with the filter evaluator, so a plan can only narrow, never
+ * change, what matches. What no index serves falls back to a scan of the type's records, which stays correct.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { StoredRecord } from '../scim/resource';
+import type { ResourceSchema } from '../scim/schema';
+import type { Json, JsonObject } from '../scim/values';
+import { evaluateFilter } from '../scim/filter/evaluate';
+import { queryCopy } from '../scim/query-copy';
+import { errors } from '../scim/errors';
+import { comparator, sortPlan, sortValue } from './sort';
+import { uniqueAttributes, uniquenessError } from './unique';
+import { indexedPaths, indexEntries, IndexKey, planFilter, PlanStep } from './lmdb-plan';
+import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
+
+export interface LmdbStoreOptions {
+  /** The data directory; created when missing. */
+  path: string;
+}
+
+interface Stored {
+  version: number;
+  resource: StoredRecord['resource'];
+  secrets?: StoredRecord['secrets'];
+}
+
+/** One unique value of a record: the attribute label, the normalised key, the value as written (for messages). */
+interface UniqueKey {
+  label: string;
+  key: string;
+  original: Json;
+}
+
+const MAX_ID = '\uffff';
+
+function uniqueKeys(schema: ResourceSchema, resource: JsonObject, q: JsonObject): UniqueKey[] {
+  const keys: UniqueKey[] = [];
+  for (const attribute of uniqueAttributes(schema)) {
+    const normalised = attribute.read(q);
+    const original = attribute.read(resource);
+    normalised.forEach((v, i) => {
+      // LMDB keys hold ~2 KB; a longer unique value is kept by its digest.
+      const text = JSON.stringify(v);
+      const key = text.length > 256 ? `sha256:${createHash('sha256').update(text).digest('hex')}` : text;
+      keys.push({ label: attribute.label, key, original: original[i] ?? v });
+    });
+  }
+  return keys;
+}
+
+export class LmdbStore implements ResourceStore {
+  readonly kind = 'lmdb' as const;
+  readonly path: string;
+  private readonly env: RootDatabase;
+  private readonly records: Database<Stored, [string, string]>;
+  private readonly unique: Database<string, [string, string, string]>;
+  private readonly index: Database<number, IndexKey>;
+  private readonly counts: Database<number, [string]>;
+  private readonly meta: Database<string, [string, string]>;
+
+  constructor(options: LmdbStoreOptions) {
+    this.path = options.path;
+    mkdirSync(options.path, { recursive: true, mode: 0o700 });
+    // One environment for every sub-database, so one transaction covers them all. Values are msgpack (the
+    // package's default); keys are arrays in ordered-binary encoding.
+    this.env = open({ path: options.path, compression: false, maxDbs: 8, mapSize: 2 ** 34 });
+    this.records = this.env.openDB({ name: 'records' });
+    this.unique = this.env.openDB({ name: 'unique' });
+    this.index = this.env.openDB({ name: 'index' });
+    this.counts = this.env.openDB({ name: 'counts' });
+    this.meta = this.env.openDB({ name: 'meta' });
+  }
+
+  /**
+   * Makes sure each type's index entries were built with today's index plan: a plan that changed (an attribute
+   * indexed since) rebuilds that type's entries from its records, once, in one transaction.
+   */
+  async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
+    for (const schema of schemas) {
+      const type = schema.type.id;
+      const plan = JSON.stringify(indexedPaths(schema).map((p) => p.path));
+      if (this.meta.get(['indexes', type]) === plan) continue;
+      await this.env.transaction(() => {
+        for (const key of this.index.getKeys({ start: [type], end: [type, MAX_ID] })) this.index.remove(key);
+        for (const { value } of this.records.getRange({ start: [type], end: [type, MAX_ID] })) {
+          for (const entry of indexEntries(schema, value.resource.id, queryCopy(schema, value.resource))) this.index.put(entry, 1);
+        }
+        this.meta.put(['indexes', type], plan);
+      });
+    }
+  }
+
+  async create(schema: ResourceSchema, record: StoredRecord): Promise<void> {
+    const type = schema.type.id;
+    const q = queryCopy(schema, record.resource);
+    const keys = uniqueKeys(schema, record.resource, q);
+    await this.env.transaction(() => {
+      if (this.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
+      this.checkUnique(type, keys, record.id);
+      this.records.put([type, record.id], stored(record));
+      for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
+      for (const entry of indexEntries(schema, record.id, q)) this.index.put(entry, 1);
+      this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
+    });
+  }
+
+  async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
+    const value = this.records.get([schema.type.id, id]);
+    return value ? recordOf(schema, id, value) : undefined;
+  }
+
+  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome> {
+    if (record.version !== expectedVersion + 1) {
+      throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
+    }
+    const type = schema.type.id;
+    const q = queryCopy(schema, record.resource);
+    const keys = uniqueKeys(schema, record.resource, q);
+    const entries = indexEntries(schema, record.id, q);
+    return this.env.transaction((): WriteOutcome => {
+      const current = this.records.get([type, record.id]);
+      if (!current) return 'missing';
+      if (current.version !== expectedVersion) return 'conflict';
+      this.checkUnique(type, keys, record.id);
+      this.unindex(schema, record.id, current);
+      this.records.put([type, record.id], stored(record));
+      for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
+      for (const entry of entries) this.index.put(entry, 1);
+      return 'ok';
+    });
+  }
+
+  async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
+    const type = schema.type.id;
+    return this.env.transaction((): WriteOutcome => {
+      const current = this.records.get([type, id]);
+      if (!current) return 'missing';
+      if (expectedVersion !== undefined && current.version !== expectedVersion) return 'conflict';
+      this.unindex(schema, id, current);
+      this.records.remove([type, id]);
+      this.counts.put([type], Math.max(0, (this.counts.get([type]) ?? 1) - 1));
+      return 'ok';
+    });
+  }
+
+  async query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult> {
+    const type = schema.type.id;
+    const plan = options.sort ? sortPlan(schema, options.sort) : undefined;
+    const { filter } = options;
+    // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1"; "A negative value SHALL be interpreted
+    // as "0"" for count.
+    const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
+    const count = Math.max(0, Math.floor(options.count));
+
+    if (!filter && !plan && !options.keyset) {
+      // The whole type in id order: a page of the records range, the total from the counter.
+      const total = this.counts.get([type]) ?? 0;
+      const records: StoredRecord[] = [];
+      if (count > 0) {
+        for (const { key, value } of this.records.getRange({ start: [type], end: [type, MAX_ID], offset: skip, limit: count })) {
+          records.push(recordOf(schema, key[1], value));
+        }
+      }
+      return { totalResults: total, records };
+    }
+
+    const step = filter ? planFilter(schema, filter) : undefined;
+    const matched = this.matching(schema, step, filter);
+    if (options.keyset) return keysetPage(schema, matched, options.keyset, count);
+    if (plan) {
+      const withQ = matched.map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
+      const order = comparator(plan);
+      withQ.sort((a, b) => order(a, b));
+      void sortValue;
+      return { totalResults: withQ.length, records: count === 0 ? [] : withQ.slice(skip, skip + count).map((x) => x.r) };
+    }
+    return { totalResults: matched.length, records: count === 0 ? [] : matched.slice(skip, skip + count) };
+  }
+
+  async ping(): Promise<void> {
+    // A read of the environment: fails when it was closed.
+    this.counts.get(['']);
+  }
+
+  async close(): Promise<void> {
+    await this.env.close();
+  }
+
+  /** A consistent, compacted copy of the environment in `target` (a directory), taken while writes go on. */
+  async backup(target: string): Promise<void> {
+    await this.env.backup(target, true);
+  }
+
+  /** Records in the data directory, by type, and the size of its data file (for /readyz and the start-up line). */
+  stats(): { records: number; bytes: number } {
+    let records = 0;
+    for (const { value } of this.counts.getRange({})) records += value;
+    const s = this.env.getStats() as { pageSize?: number; treeBranchPageCount?: number; lastPageNumber?: number };
+    return { records, bytes: (s.lastPageNumber ?? 0) * (s.pageSize ?? 4096) };
+  }
+
+  /**
+   * The matching records in id order: the plan's candidate ids when an index serves the filter, every record of
+   * the type otherwise; each re-checked with the filter itself.
+   */
+  private matching(schema: ResourceSchema, step: PlanStep | undefined, filter: QueryOptions['filter']): StoredRecord[] {
+    const type = schema.type.id;
+    const out: StoredRecord[] = [];
+    if (step && step.kind !== 'scan') {
+      const ids = [...this.candidates(type, step)].sort();
+      for (const id of ids) {
+        const value = this.records.get([type, id]);
+        if (!value) continue;
+        const record = recordOf(schema, id, value);
+        if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
+      }
+      return out;
+    }
+    for (const { key, value } of this.records.getRange({ start: [type], end: [type, MAX_ID] })) {
+      const record = recordOf(schema, key[1], value);
+      if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
+    }
+    return out;
+  }
+
+  /** The ids an index plan step selects (a superset of the matches; the caller re-checks). */
+  private candidates(type: string, step: Exclude<PlanStep, { kind: 'scan' }>): Set<string> {
+    switch (step.kind) {
+      case 'range': {
+        const ids = new Set<string>();
+        for (const key of this.index.getKeys({ start: [type, step.path, ...step.start], end: [type, step.path, ...step.end] })) {
+          if (step.accept && !step.accept(key[2])) continue;
+          ids.add(key[3] as string);
+        }
+        return ids;
+      }
+      case 'union': {
+        const ids = new Set<string>();
+        for (const part of step.parts) for (const id of this.candidates(type, part)) ids.add(id);
+        return ids;
+      }
+    }
+  }
+
+  private checkUnique(type: string, keys: UniqueKey[], id: string): void {
+    for (const k of keys) {
+      const holder = this.unique.get([type, k.label, k.key]);
+      if (holder !== undefined && holder !== id) throw uniquenessError(k.label, k.original);
+    }
+  }
+
+  /** Removes a stored record's unique keys and index entries (inside the caller's transaction). */
+  private unindex(schema: ResourceSchema, id: string, current: Stored): void {
+    const type = schema.type.id;
+    const q = queryCopy(schema, current.resource);
+    for (const k of uniqueKeys(schema, current.resource, q)) {
+      if (this.unique.get([type, k.label, k.key]) === id) this.unique.remove([type, k.label, k.key]);
+    }
+    for (const entry of indexEntries(schema, id, q)) this.index.remove(entry);
+  }
+}
+
+function stored(record: StoredRecord): Stored {
+  const out: Stored = { version: record.version, resource: record.resource };
+  if (record.secrets) out.secrets = record.secrets;
+  return out;
+}
+
+function recordOf(schema: ResourceSchema, id: string, value: Stored): StoredRecord {
+  const record: StoredRecord = { resourceType: schema.type.id, id, version: value.version, resource: value.resource };
+  if (value.secrets) record.secrets = value.secrets;
+  return record;
+}
+
+/** Keyset page over records already in id order (see QueryOptions.keyset). */
+function keysetPage(
+  _schema: ResourceSchema,
+  ordered: StoredRecord[],
+  keyset: { after?: string; before?: string },
+  count: number,
+): QueryResult {
+  const { after, before } = keyset;
+  const window =
+    before !== undefined
+      ? ordered.filter((r) => r.id < before).slice(-(count + 1))
+      : ordered.filter((r) => after === undefined || r.id > after).slice(0, count + 1);
+  const more = window.length > count;
+  const page = before !== undefined ? window.slice(more ? 1 : 0) : window.slice(0, count);
+  return { totalResults: ordered.length, records: page, more };
+}
+
+/**
+ * Copies the environment in `source` (possibly in use by a running server) to `target`, compacted, and reports
+ * what the copy holds.
+ */
+export async function backupLmdb(source: string, target: string): Promise<{ records: number; bytes: number }> {
+  const store = new LmdbStore({ path: source });
+  try {
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    await store.backup(target);
+  } finally {
+    await store.close();
+  }
+  const copy = new LmdbStore({ path: target });
+  try {
+    return copy.stats();
+  } finally {
+    await copy.close();
+  }
+}
+
+/** Opens (creating when missing) the embedded store in `path`. */
+export async function openLmdbStore(path: string): Promise<LmdbStore> {
+  try {
+    return new LmdbStore({ path });
+  } catch (e) {
+    throw errors.unavailable(`the data directory ${path} cannot be opened: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,86 @@
+import t from 'tap';
+import { rmSync } from 'node:fs';
+import { LmdbStore } from '../../src/store/lmdb';
+import { createStore } from '../../src/store';
+import { storeContract } from './contract';
+import { tempDataDir } from '../helper';
+
+t.test('LMDB store contract', async (t) => {
+  storeContract(t, async () => {
+    const dir = tempDataDir();
+    const store = new LmdbStore({ path: dir });
+    await store.init();
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+});
+
+t.test('createStore without a MongoDB URI gives the embedded LMDB store in the data directory', async (t) => {
+  const dir = tempDataDir();
+  const store = await createStore({ mongodbDb: 'unused', dataDir: dir });
+  t.equal(store.kind, 'lmdb');
+  t.equal((store as LmdbStore).path, dir);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+t.test('backup of a live store, restored: every record, unique key and index entry is in the copy', async (t) => {
+  const { backupLmdb } = await import('../../src/store/lmdb');
+  const { SchemaRegistry } = await import('../../src/scim/schema');
+  const { parseFilter } = await import('../../src/scim/filter/parse');
+  const users = SchemaRegistry.fromDirectory().resourceSchema('User');
+  const dir = tempDataDir();
+  const copyDir = tempDataDir();
+  t.teardown(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(copyDir, { recursive: true, force: true });
+  });
+  const live = new LmdbStore({ path: dir });
+  await live.init([users]);
+  const at = '2026-01-01T00:00:00.000Z';
+  for (let i = 0; i < 50; i++) {
+    const id = `id-${String(i).padStart(3, '0')}`;
+    await live.create(users, {
+      resourceType: 'User',
+      id,
+      version: 1,
+      resource: { schemas: [users.core.id], id, userName: `backup-${i}`, meta: { resourceType: 'User', created: at, lastModified: at, version: 'W/"1"' } },
+    });
+  }
+  // The server keeps the environment open while the copy is taken.
+  const copied = await backupLmdb(dir, copyDir);
+  t.equal(copied.records, 50, 'the copy reports its records');
+  await live.close();
+  const restored = new LmdbStore({ path: copyDir });
+  t.teardown(() => restored.close());
+  await restored.init([users]);
+  t.equal((await restored.get(users, 'id-007'))?.resource.userName, 'backup-7');
+  const found = await restored.query(users, { filter: parseFilter(users, 'userName eq "BACKUP-42"'), startIndex: 1, count: 10 });
+  t.same(found.records.map((r) => r.id), ['id-042'], 'index entries came along');
+  await t.rejects(
+    restored.create(users, { resourceType: 'User', id: 'other', version: 1, resource: { schemas: [users.core.id], id: 'other', userName: 'Backup-1', meta: { resourceType: 'User', created: at, lastModified: at, version: 'W/"1"' } } }),
+    { code: 'uniqueness' },
+    'unique keys came along',
+  );
+  t.equal((await restored.query(users, { startIndex: 1, count: 0 })).totalResults, 50, 'and the count');
+});
+
+t.test('the development key lives with the data, owner-only, and is reused on the next start', async (t) => {
+  const { developmentKey, DEV_KEY_FILE } = await import('../../src/dev-key');
+  const { statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = tempDataDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const first = developmentKey(dir);
+  t.equal(first.created, true);
+  t.equal(first.file, join(dir, DEV_KEY_FILE));
+  t.equal(statSync(first.file).mode & 0o777, 0o600, 'readable by the owner only');
+  const second = developmentKey(dir);
+  t.equal(second.created, false);
+  t.equal(second.secret, first.secret, 'a token minted yesterday still verifies');
+});
