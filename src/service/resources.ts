@@ -194,7 +194,7 @@ export class ResourceService {
     }
     const context = `${this.schema.type.id}\0${params.filter ?? ''}`;
     const position = params.cursor === '' ? undefined : this.cursors.decode(params.cursor!, context);
-    const keyset = position ? { [position.direction]: position.id } : {};
+    const keyset = position ? { [position.direction]: { id: position.id } } : {};
     const result = await this.store.query(this.schema, { filter, startIndex: 1, count: params.count, keyset });
     const first = result.records[0];
     const last = result.records[result.records.length - 1];

@@ -10,7 +10,7 @@ import type { ResourceSchema } from '../scim/schema';
 import type { Json, JsonObject } from '../scim/values';
 import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
-import { comparator, sortPlan } from './sort';
+import { comparator, pageOf, sortKeyOf, sortPlan } from './sort';
 import { uniqueAttributes, UniqueAttribute, uniquenessError } from './unique';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
 
@@ -102,13 +102,10 @@ export class MemoryStore implements ResourceStore {
     }
     const order = comparator(plan);
     matched.sort((a, b) => order({ id: a.record.id, q: a.q }, { id: b.record.id, q: b.q }));
-    if (options.keyset) return keysetPage(matched, options.keyset, Math.max(0, Math.floor(options.count)));
-    // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1"; "A negative value SHALL be interpreted
-    // as "0"" for count.
-    const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
-    const count = Math.max(0, Math.floor(options.count));
-    const page = count === 0 ? [] : matched.slice(skip, skip + count);
-    return { totalResults: matched.length, records: page.map((e) => structuredClone(e.record)) };
+    const { items, more } = pageOf(matched, (e) => sortKeyOf(plan, { id: e.record.id, q: e.q }), plan, options);
+    const result: QueryResult = { totalResults: matched.length, records: items.map((e) => structuredClone(e.record)) };
+    if (options.keyset) result.more = more;
+    return result;
   }
 
   async ping(): Promise<void> {}
@@ -156,16 +153,4 @@ export class MemoryStore implements ResourceStore {
       if (values?.get(k.key) === id) values.delete(k.key);
     }
   }
-}
-
-/** Keyset page over entries already ordered by id (see QueryOptions.keyset). */
-function keysetPage(ordered: Entry[], keyset: { after?: string; before?: string }, count: number): QueryResult {
-  const { after, before } = keyset;
-  const window =
-    before !== undefined
-      ? ordered.filter((e) => e.record.id < before).slice(-(count + 1))
-      : ordered.filter((e) => after === undefined || e.record.id > after).slice(0, count + 1);
-  const more = window.length > count;
-  const page = before !== undefined ? window.slice(more ? 1 : 0) : window.slice(0, count);
-  return { totalResults: ordered.length, records: page.map((e) => structuredClone(e.record)), more };
 }
