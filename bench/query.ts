@@ -379,7 +379,8 @@ function queryDefs(schema: ResourceSchema, data: Seeded, codec: CursorCodec, cou
         // halfway through returns, without walking there first.
         const rank = Math.floor(n * 0.4 + rnd() * n * 0.2);
         const after = data.idOrder[rank]!;
-        const cursor = codec.encode({ direction: 'after', id: after }, `${schema.type.id}\0`);
+        // The context the server binds an unfiltered, unsorted query's cursors to (ResourceService.listByCursor).
+        const cursor = codec.encode({ position: { direction: 'after', key: { id: after } }, count }, `${schema.type.id}\0\0`);
         const expected = data.idOrder.slice(rank + 1, rank + 1 + count);
         return {
           path: `/scim/v2/Users?cursor=${encodeURIComponent(cursor)}&count=${count}`,

@@ -755,7 +755,9 @@ eachStore(t, async (t, kind) => {
   t.ok(second.json().previousCursor, 'the second page links back');
   await call('GET', q('cursor=not-a-cursor'), { status: 400 });
   await call('GET', q('cursor=&startIndex=2'), { status: 400 });
-  await call('GET', q('cursor=&sortBy=userName'), { status: 400 });
+  await call('GET', q('cursor=&sortBy=userName'), { status: 200 });
+  await call('GET', q('cursor=&count=1001'), { status: 400 });
+  await call('GET', q(`cursor=${encodeURIComponent(next)}&count=2`), { status: 400 });
   for (const url of ['/scim/v2/Users/.search', '/scim/v2/.search']) {
     await call('POST', url, { payload: example('SearchRequest'), status: 200 });
     await call('POST', url, { payload: example('SearchRequestCursor'), headers: { 'content-type': 'application/json' }, status: 200 });

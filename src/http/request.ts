@@ -36,6 +36,19 @@ export function readPaging(query: Query, limits: PagingLimits): { startIndex: nu
   return { startIndex, count };
 }
 
+/**
+ * The page size of a cursor-paged query (RFC 9865 §2): the default when absent, 0 for a negative value ("A
+ * negative value SHALL be interpreted as "0""), and above the maximum a 400 `invalidCount` rather than a silent cap
+ * (§2.1: "Count value must be between 0 and service provider's maxPageSize").
+ */
+export function readCursorCount(query: Query, limits: PagingLimits): number {
+  const count = Math.max(0, integer(query, 'count') ?? limits.defaultCount);
+  if (count > limits.maxCount) {
+    throw errors.invalidCount(`count ${count} is more than the largest page (maxPageSize ${limits.maxCount}); cursor pages are not capped`);
+  }
+  return count;
+}
+
 export function readProjection(query: Query): ProjectionRequest {
   return {
     attributes: splitAttributeList(param(query, 'attributes')),

@@ -10,7 +10,7 @@ import type { ResourceService } from '../service/resources';
 import { errors } from '../scim/errors';
 import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
-import { baseUrlOf, PagingLimits, readCursor, readPaging, readProjection, readSort, param } from './request';
+import { baseUrlOf, PagingLimits, readCursor, readCursorCount, readPaging, readProjection, readSort, param } from './request';
 
 export interface ResourceRoutesOptions {
   service: ResourceService;
@@ -46,11 +46,12 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
 
   /** GET with query parameters and POST /.search with a SearchRequest body share this (RFC 7644 §3.4.3). */
   const list: ListHandler = async (request, query) => {
+    const cursor = readCursor(query);
     const result = await service.list({
       filter: param(query, 'filter'),
-      ...readPaging(query, opts.paging),
+      ...(cursor === undefined ? readPaging(query, opts.paging) : { startIndex: 1, count: readCursorCount(query, opts.paging) }),
       ...readSort(query),
-      cursor: readCursor(query),
+      cursor,
     });
     const projection = readProjection(query);
     const resources = result.records.map((r) => representation(request, r, projection));

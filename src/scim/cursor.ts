@@ -1,29 +1,50 @@
 /**
  * Opaque cursors for cursor-based paging (RFC 9865).
  *
- * A cursor names a position in the id order (keyset), not an offset, so it stays valid while resources are created
- * and deleted: paging on returns every resource that existed throughout exactly once. It is signed (HMAC-SHA256) so
- * a client cannot forge a position, bound to the resource type and filter it was issued for, and expires after the
- * advertised cursorTimeout. Invalid cursors answer `invalidCursor`, expired ones `expiredCursor`.
+ * A cursor names a position in the result order (keyset: the sort value and id of a record), not an offset, so it
+ * stays valid while resources are created and deleted: paging on returns every resource that existed throughout
+ * exactly once. It records the page size it was issued for, since RFC 9865 §2.1 wants every page of a query asked
+ * with the same `count` (`invalidCount` otherwise). It is signed (HMAC-SHA256) so a client cannot forge a
+ * position, bound to the resource type, filter and sort it was issued for, and valid for at least the advertised
+ * cursorTimeout (RFC 9865 §4: "the minimum number of seconds that a cursor is valid between page requests").
+ * Invalid cursors answer `invalidCursor`, expired ones `expiredCursor`.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { errors } from './errors';
+import type { Json } from './values';
 
-export interface CursorPosition {
-  /** Page strictly after this id (next), or strictly before it (previous). */
-  direction: 'after' | 'before';
+/** A record's place in the result order: its id, and the value it sorts by when the result is sorted (absent: none). */
+export interface CursorKey {
   id: string;
+  value?: Json;
+}
+
+export type CursorPosition =
+  /** The page strictly after (next) or strictly before (previous) a key. */
+  | { direction: 'after' | 'before'; key: CursorKey }
+  /** The first page: what an empty previous page links to as its next page. */
+  | { direction: 'start' };
+
+export interface CursorState {
+  position: CursorPosition;
+  /** The page size of the query that issued the cursor. */
+  count: number;
 }
 
 interface Payload {
-  v: 1;
-  d: 'a' | 'b';
-  id: string;
-  /** Hash of what the cursor is bound to: resource type and filter. */
+  v: 2;
+  d: 'a' | 'b' | 's';
+  id?: string;
+  /** The sort value, when there is one. */
+  k?: Json;
+  c: number;
+  /** Hash of what the cursor is bound to: resource type, filter and sort. */
   q: string;
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
+
+const DIRECTIONS = { after: 'a', before: 'b', start: 's' } as const;
 
 export class CursorCodec {
   private readonly key: Buffer;
@@ -44,20 +65,23 @@ export class CursorCodec {
     return createHmac('sha256', this.key).update(body).digest('base64url');
   }
 
-  encode(position: CursorPosition, context: string): string {
+  encode(state: CursorState, context: string): string {
+    const { position } = state;
     const payload: Payload = {
-      v: 1,
-      d: position.direction === 'after' ? 'a' : 'b',
-      id: position.id,
+      v: 2,
+      d: DIRECTIONS[position.direction],
+      ...(position.direction === 'start' ? {} : { id: position.key.id, ...('value' in position.key ? { k: position.key.value } : {}) }),
+      c: state.count,
       q: this.scope(context),
-      exp: Math.floor(this.now() / 1000) + this.timeoutSeconds,
+      // cursorTimeout is a minimum: the expiry is rounded up to the next whole second, never down.
+      exp: Math.ceil(this.now() / 1000) + this.timeoutSeconds,
     };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${this.sign(body)}`;
   }
 
-  /** `context` must be what the cursor was issued for (resource type and filter); anything else is invalid. */
-  decode(cursor: string, context: string): CursorPosition {
+  /** `context` must be what the cursor was issued for (resource type, filter, sort); anything else is invalid. */
+  decode(cursor: string, context: string): CursorState {
     const invalid = () => errors.invalidCursor(`cursor ${JSON.stringify(cursor.slice(0, 64))} is not a cursor this server issued for this query`);
     const [body, mac, extra] = cursor.split('.');
     if (!body || !mac || extra !== undefined) throw invalid();
@@ -70,13 +94,17 @@ export class CursorCodec {
     } catch {
       throw invalid();
     }
-    if (payload.v !== 1 || typeof payload.id !== 'string' || (payload.d !== 'a' && payload.d !== 'b')) throw invalid();
+    if (typeof payload !== 'object' || payload === null || payload.v !== 2 || !Number.isSafeInteger(payload.c) || payload.c < 0 || !Number.isSafeInteger(payload.exp)) throw invalid();
+    if (payload.d !== 's' && (typeof payload.id !== 'string' || (payload.d !== 'a' && payload.d !== 'b'))) throw invalid();
     if (payload.q !== this.scope(context)) {
-      throw errors.invalidCursor('the cursor was issued for a different filter or resource type');
+      throw errors.invalidCursor('the cursor was issued for a different filter, sort or resource type');
     }
     if (payload.exp * 1000 < this.now()) {
       throw errors.expiredCursor(`the cursor expired; cursors are valid for ${this.timeoutSeconds} seconds`);
     }
-    return { direction: payload.d === 'a' ? 'after' : 'before', id: payload.id };
+    if (payload.d === 's') return { position: { direction: 'start' }, count: payload.c };
+    const key: CursorKey = { id: payload.id! };
+    if ('k' in payload) key.value = payload.k;
+    return { position: { direction: payload.d === 'a' ? 'after' : 'before', key }, count: payload.c };
   }
 }

@@ -10,7 +10,7 @@ export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 /** Seconds a client is asked to wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** RFC 7644 §3.12 Table 9, plus the cursor errors of RFC 9865 §5. */
+/** RFC 7644 §3.12 Table 9, plus the pagination errors of RFC 9865 §2.1 (Table 3). */
 export type ScimType =
   | 'invalidFilter'
   | 'tooMany'
@@ -23,7 +23,8 @@ export type ScimType =
   | 'invalidVers'
   | 'sensitive'
   | 'invalidCursor'
-  | 'expiredCursor';
+  | 'expiredCursor'
+  | 'invalidCount';
 
 /** code -> HTTP status and scimType. The code is what logs and tests refer to. */
 export const ERROR_CATALOGUE = {
@@ -39,6 +40,7 @@ export const ERROR_CATALOGUE = {
   sensitive: { status: 400, scimType: 'sensitive' },
   invalidCursor: { status: 400, scimType: 'invalidCursor' },
   expiredCursor: { status: 400, scimType: 'expiredCursor' },
+  invalidCount: { status: 400, scimType: 'invalidCount' },
   unauthorized: { status: 401 },
   forbidden: { status: 403 },
   notFound: { status: 404 },
@@ -110,6 +112,7 @@ export const errors = {
   sensitive: (detail: string) => new ScimError('sensitive', detail),
   invalidCursor: (detail: string) => new ScimError('invalidCursor', detail),
   expiredCursor: (detail: string) => new ScimError('expiredCursor', detail),
+  invalidCount: (detail: string) => new ScimError('invalidCount', detail),
   unauthorized: (detail: string, challenge = 'Bearer') =>
     new ScimError('unauthorized', detail, { 'www-authenticate': challenge }),
   forbidden: (detail: string, challenge?: string) =>

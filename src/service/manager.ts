@@ -68,7 +68,7 @@ export function installManagerRules(users: ResourceService, store: ResourceStore
     const filter = parseFilter(schema, `${EXT}:manager.value eq ${JSON.stringify(id)}`);
     let after: string | undefined;
     for (;;) {
-      const page = await store.query(schema, { filter, startIndex: 1, count: 100, keyset: after === undefined ? {} : { after } });
+      const page = await store.query(schema, { filter, startIndex: 1, count: 100, keyset: after === undefined ? {} : { after: { id: after } } });
       for (const report of page.records) {
         try {
           await users.update(report.id, undefined, async (cur) => {

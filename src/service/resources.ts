@@ -13,6 +13,8 @@ import { jsonEqual } from '../scim/equal';
 import type { ResourceStore, SortSpec } from '../store/store';
 import { hashPassword, verifyPassword } from './password';
 import { CursorCodec } from '../scim/cursor';
+import { queryCopy } from '../scim/query-copy';
+import { sortKeyOf, sortPlan } from '../store/sort';
 import { applyPatch } from '../scim/patch';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from './keyed-queue';
@@ -175,38 +177,61 @@ export class ResourceService {
 
   async list(params: ListParams): Promise<ListResult> {
     const filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter, this.limits) : undefined;
-    if (params.cursor !== undefined) return this.listByCursor(filter, params);
-    let sort: SortSpec | undefined;
-    if (params.sortBy !== undefined) {
-      const r = this.schema.resolve(params.sortBy);
-      if (!r || r.attribute.returned === 'never') throw errors.invalidValue(`sortBy: unknown attribute '${params.sortBy}'`);
-      sort = { path: params.sortBy, order: params.sortOrder ?? 'ascending' };
-    }
+    const sort = this.sortOf(params);
+    if (params.cursor !== undefined) return this.listByCursor(filter, sort, params);
     const result = await this.store.query(this.schema, { filter, startIndex: params.startIndex, count: params.count, sort });
     return { totalResults: result.totalResults, startIndex: params.startIndex, records: result.records };
   }
 
-  /** RFC 9865 cursor paging: keyset pages in id order, with signed next/previous cursors. */
-  private async listByCursor(filter: Filter | undefined, params: ListParams): Promise<ListResult> {
+  private sortOf(params: ListParams): SortSpec | undefined {
+    if (params.sortBy === undefined) return undefined;
+    const r = this.schema.resolve(params.sortBy);
+    if (!r || r.attribute.returned === 'never') throw errors.invalidValue(`sortBy: unknown attribute '${params.sortBy}'`);
+    return { path: params.sortBy, order: params.sortOrder ?? 'ascending' };
+  }
+
+  /**
+   * RFC 9865 cursor paging: keyset pages in the order of `sortBy` (RFC 9865 §2.2: "If sorting is implemented ...,
+   * then cursor-paged results should be sorted"), then id; by id without sortBy. Cursors are signed, bound to the
+   * filter and sort, and carry the page size, which every page must repeat (§2.1, `invalidCount`).
+   */
+  private async listByCursor(filter: Filter | undefined, sort: SortSpec | undefined, params: ListParams): Promise<ListResult> {
     if (!this.cursors) throw errors.invalidValue('cursor paging is not enabled');
-    if (params.sortBy !== undefined) {
-      throw errors.invalidValue('sortBy cannot be combined with cursor paging: cursors page in a fixed (id) order; use startIndex to sort');
+    const cursors = this.cursors;
+    const sortKey = sort ? `${sort.path.toLowerCase()}\0${sort.order}` : '';
+    const context = `${this.schema.type.id}\0${params.filter ?? ''}\0${sortKey}`;
+    const state = params.cursor === '' ? undefined : cursors.decode(params.cursor!, context);
+    if (state && state.count !== params.count) {
+      throw errors.invalidCount(
+        `count ${params.count} differs from the count ${state.count} of the query that issued the cursor; every page of a query must ask for the same count`,
+      );
     }
-    const context = `${this.schema.type.id}\0${params.filter ?? ''}`;
-    const position = params.cursor === '' ? undefined : this.cursors.decode(params.cursor!, context);
-    const keyset = position ? { [position.direction]: position.id } : {};
-    const result = await this.store.query(this.schema, { filter, startIndex: 1, count: params.count, keyset });
+    const position = state?.position;
+    const keyset = position && position.direction !== 'start' ? { [position.direction]: position.key } : {};
+    const result = await this.store.query(this.schema, { filter, startIndex: 1, count: params.count, sort, keyset });
+    if (params.count === 0) return { totalResults: result.totalResults, records: [] };
+    const plan = sort ? sortPlan(this.schema, sort) : undefined;
+    const keyOf = (record: StoredRecord) => sortKeyOf(plan, { id: record.id, q: queryCopy(this.schema, record.resource) });
+    const link = (direction: 'after' | 'before', record: StoredRecord | undefined) =>
+      record ? cursors.encode({ position: { direction, key: keyOf(record) }, count: params.count }, context) : undefined;
     const first = result.records[0];
     const last = result.records[result.records.length - 1];
-    const backwards = position?.direction === 'before';
-    const hasNext = backwards ? position !== undefined : result.more === true;
-    const hasPrevious = backwards ? result.more === true : position !== undefined;
-    return {
-      totalResults: result.totalResults,
-      records: result.records,
-      nextCursor: hasNext && last ? this.cursors.encode({ direction: 'after', id: last.id }, context) : undefined,
-      previousCursor: hasPrevious && first ? this.cursors.encode({ direction: 'before', id: first.id }, context) : undefined,
-    };
+    const out: ListResult = { totalResults: result.totalResults, records: result.records };
+    if (position?.direction === 'before') {
+      // A previous page: what follows it is where the client came from.
+      out.nextCursor = last
+        ? link('after', last)
+        : // Empty: nothing precedes the position, so every result follows it, and the first page is the next one.
+          result.totalResults > 0
+          ? cursors.encode({ position: { direction: 'start' }, count: params.count }, context)
+          : undefined;
+      if (result.more) out.previousCursor = link('before', first);
+    } else {
+      if (result.more) out.nextCursor = link('after', last);
+      // RFC 9865 §2: "previousCursor MUST not be returned with the first page".
+      if (position?.direction === 'after') out.previousCursor = link('before', first);
+    }
+    return out;
   }
 
   notFound(id: string): ScimError {

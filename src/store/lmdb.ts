@@ -27,7 +27,7 @@ import type { Json, JsonObject } from '../scim/values';
 import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { errors } from '../scim/errors';
-import { comparator, sortPlan, sortValue } from './sort';
+import { comparator, pageOf, sortKeyOf, sortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
 import { indexedPaths, indexEntries, IndexKey, planFilter, PlanStep } from './lmdb-plan';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
@@ -165,35 +165,52 @@ export class LmdbStore implements ResourceStore {
   async query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult> {
     const type = schema.type.id;
     const plan = options.sort ? sortPlan(schema, options.sort) : undefined;
-    const { filter } = options;
-    // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1"; "A negative value SHALL be interpreted
-    // as "0"" for count.
-    const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
+    const { filter, keyset } = options;
     const count = Math.max(0, Math.floor(options.count));
 
-    if (!filter && !plan && !options.keyset) {
-      // The whole type in id order: a page of the records range, the total from the counter.
-      const total = this.counts.get([type]) ?? 0;
-      const records: StoredRecord[] = [];
-      if (count > 0) {
-        for (const { key, value } of this.records.getRange({ start: [type], end: [type, MAX_ID], offset: skip, limit: count })) {
-          records.push(recordOf(schema, key[1], value));
-        }
+    if (!filter && !plan) {
+      // The whole type in id order: a slice of the records range (by offset, or from a keyset's id), and the total
+      // from the per-type counter. Cost follows the page, not the directory.
+      const totalResults = this.counts.get([type]) ?? 0;
+      if (!keyset) {
+        // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1".
+        const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
+        return { totalResults, records: count === 0 ? [] : this.recordsRange(schema, { start: [type], end: [type, MAX_ID], offset: skip, limit: count }) };
       }
-      return { totalResults: total, records };
+      if (keyset.before) {
+        const window = this.recordsRange(schema, { start: [type, keyset.before.id], end: [type], reverse: true, limit: count + 2 }).filter(
+          (r) => r.id !== keyset.before!.id,
+        );
+        const items = window.slice(0, count).reverse();
+        return { totalResults, records: items, more: window.length > count };
+      }
+      const from = keyset.after?.id;
+      const window = this.recordsRange(schema, { start: [type, from ?? ''], end: [type, MAX_ID], limit: count + 2 }).filter((r) => r.id !== from);
+      return { totalResults, records: window.slice(0, count), more: window.length > count };
     }
 
     const step = filter ? planFilter(schema, filter) : undefined;
-    const matched = this.matching(schema, step, filter);
-    if (options.keyset) return keysetPage(schema, matched, options.keyset, count);
+    const matched = this.matching(schema, step, filter).map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
     if (plan) {
-      const withQ = matched.map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
       const order = comparator(plan);
-      withQ.sort((a, b) => order(a, b));
-      void sortValue;
-      return { totalResults: withQ.length, records: count === 0 ? [] : withQ.slice(skip, skip + count).map((x) => x.r) };
+      matched.sort(order);
     }
-    return { totalResults: matched.length, records: count === 0 ? [] : matched.slice(skip, skip + count) };
+    const { items, more } = pageOf(matched, (m) => sortKeyOf(plan, m), plan, options);
+    const result: QueryResult = { totalResults: matched.length, records: items.map((m) => m.r) };
+    if (keyset) result.more = more;
+    return result;
+  }
+
+  /** Records of one type from a key range of the records database. */
+  private recordsRange(
+    schema: ResourceSchema,
+    range: { start: [string, string?]; end: [string, string?]; offset?: number; limit: number; reverse?: boolean },
+  ): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    for (const { key, value } of this.records.getRange(range as Parameters<typeof this.records.getRange>[0])) {
+      out.push(recordOf(schema, (key as [string, string])[1], value));
+    }
+    return out;
   }
 
   async ping(): Promise<void> {
@@ -289,23 +306,6 @@ function recordOf(schema: ResourceSchema, id: string, value: Stored): StoredReco
   const record: StoredRecord = { resourceType: schema.type.id, id, version: value.version, resource: value.resource };
   if (value.secrets) record.secrets = value.secrets;
   return record;
-}
-
-/** Keyset page over records already in id order (see QueryOptions.keyset). */
-function keysetPage(
-  _schema: ResourceSchema,
-  ordered: StoredRecord[],
-  keyset: { after?: string; before?: string },
-  count: number,
-): QueryResult {
-  const { after, before } = keyset;
-  const window =
-    before !== undefined
-      ? ordered.filter((r) => r.id < before).slice(-(count + 1))
-      : ordered.filter((r) => after === undefined || r.id > after).slice(0, count + 1);
-  const more = window.length > count;
-  const page = before !== undefined ? window.slice(more ? 1 : 0) : window.slice(0, count);
-  return { totalResults: ordered.length, records: page, more };
 }
 
 /**

@@ -4,9 +4,9 @@
  * The query must mean exactly what evaluateFilter (../scim/filter/evaluate.ts) means; the semantics are written
  * down in ../scim/filter/ast.ts and a differential test runs both over the same data. Safety: no client input ever
  * becomes a field name or an operator. Field names come from the schema (fieldPath), operands are literals under
- * an operator this module chooses, and co/sw/ew become regular expressions in which every character that is not
- * a letter, digit, space or non-ASCII is escaped, so a value such as `.*` or `(a+)+$` is matched literally and
- * cannot cause catastrophic backtracking.
+ * an operator this module chooses, and co/ew (and sw through arrays) become regular expressions in which every
+ * character that is not a letter, digit, space or non-ASCII is escaped, so a value such as `.*` or `(a+)+$` is
+ * matched literally and cannot cause catastrophic backtracking; sw is a range of strings (startsWith).
  *
  * Operators used, all accepted by MongoDB and by FerretDB 1.24 (checked against FerretDB with the sqlite handler):
  * $eq, $gt/$gte/$lt/$lte (strings and numbers, through arrays), $regex (with \xHH escapes and \z), $in,
@@ -165,13 +165,41 @@ function leaf(filter: Extract<Filter, { path: unknown }>): Query {
     case 'sw':
     case 'ew': {
       if (typeof operand !== 'string') return false;
-      // Case-insensitive attributes are folded in `q` and in the operand: no `i` flag, so sw can use an index.
+      // Case-insensitive attributes are folded in `q` and in the operand: no `i` flag.
       const body = escapeRegex(operand);
+      if (op === 'sw') return startsWith(resolved, field, operand, body);
       // `\z`, not `$`: PCRE's `$` also matches before a final newline.
-      const pattern = op === 'co' ? body : op === 'sw' ? `^${body}` : `${body}\\z`;
-      return { [field]: { $regex: pattern } };
+      return { [field]: { $regex: op === 'co' ? body : `${body}\\z` } };
     }
   }
+}
+
+/**
+ * The least string greater than every string that starts with `prefix`, in code point order (MongoDB compares
+ * strings by their UTF-8 bytes, which is the same order): the prefix with its last code point incremented, after
+ * dropping trailing U+10FFFF. Undefined when there is none (the prefix is empty or all U+10FFFF).
+ */
+export function prefixSuccessor(prefix: string): string | undefined {
+  const points = Array.from(prefix);
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    // Operands never hold lone surrogates (they are refused when read), so neither may the successor.
+    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
+}
+
+/**
+ * `sw`: the strings in [prefix, successor), a range an index serves by seeking to it (an anchored $regex is one
+ * only for MongoDB's planner; other engines scan every key of the index). On a single-valued attribute the range
+ * is exact. Through an array, MongoDB may satisfy $gte and $lt with different elements, so there the range only
+ * narrows the candidates and the anchored $regex decides.
+ */
+function startsWith(resolved: ResolvedAttribute, field: string, prefix: string, body: string): Query {
+  const next = prefixSuccessor(prefix);
+  const range: Query = { [field]: next === undefined ? { $gte: prefix } : { $gte: prefix, $lt: next } };
+  if (!resolved.attribute.multiValued) return range;
+  return all([range, { [field]: { $regex: `^${body}` } }]);
 }
 
 /** Operands of a chain of one logical operator, collected without recursion (chains can be long). */

@@ -22,7 +22,7 @@ import { compileFilter } from './mongo-filter';
 import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
 import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
-import { comparator, sortPlan, SortPlan } from './sort';
+import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
 
@@ -33,19 +33,31 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMS?: number;
   /** The longest one store call may take before it fails with 503 (SCIM_DB_TIMEOUT_MS). */
   operationTimeoutMS?: number;
+  /**
+   * A query that matches at most this many resources is read whole, unsorted, and ordered and paged here (see
+   * query()); larger ones are sorted and paged by the database. Default SMALL_RESULT; tests set 0 to run every
+   * query through the database's sort.
+   */
+  smallResult?: number;
   clientOptions?: MongoClientOptions;
 }
 
 const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
+/** See MongoStoreOptions.smallResult: one page at the largest page size. */
+export const SMALL_RESULT = 1000;
 
 /** Everything but the normalised copy, which only the database reads. */
 const RECORD_PROJECTION = { q: 0 } as const;
 
-/** Part of a sorted result: the documents matching `where`, in `sort` order. */
+/**
+ * Part of a result: the documents matching `where`, in the order of `field` (then `_id`) in direction `dir`, or of
+ * `_id` alone when there is no field.
+ */
 interface Segment {
   where: Document;
-  sort: Sort;
+  field?: string;
+  dir: 1 | -1;
 }
 
 function and(a: Document, b: Document): Document {
@@ -54,20 +66,47 @@ function and(a: Document, b: Document): Document {
   return { $and: [a, b] };
 }
 
+/** The sort of a segment, or its reverse (for pages before a cursor). */
+function sortOf(segment: Segment, reverse = false): Sort {
+  const dir: 1 | -1 = reverse ? (segment.dir === 1 ? -1 : 1) : segment.dir;
+  return segment.field === undefined ? { _id: dir } : { [segment.field]: dir, _id: dir };
+}
+
 /**
  * The result order as a list of segments. MongoDB sorts a missing value before every present one, and RFC 7644
  * §3.4.2.3 wants it last when ascending ("if there is no data for the specified "sortBy" value, they are sorted via
  * the "sortOrder" parameter, i.e., they are ordered last if ascending and first if descending"), so a sorted result
- * is two queries: the records with a value, in index order, then those without, by id (reversed for descending).
- * Each segment is served by the `{field: 1, _id: 1}` lookup index (or `_id`) and pages with skip/limit.
+ * is two queries: the records with a value, in the order of the `{field: 1, _id: 1}` lookup index, then those
+ * without, by id (reversed for descending).
  */
 function segmentsOf(plan: SortPlan | undefined): Segment[] {
-  if (!plan) return [{ where: {}, sort: { _id: 1 } }];
+  if (!plan) return [{ where: {}, dir: 1 }];
   const path = fieldPath(plan.resolved);
   const dir = plan.descending ? -1 : 1;
-  const present: Segment = { where: { [path]: { $ne: null } }, sort: { [path]: dir, _id: dir } };
-  const missing: Segment = { where: { [path]: { $eq: null } }, sort: { _id: dir } };
+  const present: Segment = { where: { [path]: { $ne: null } }, field: path, dir };
+  const missing: Segment = { where: { [path]: { $eq: null } }, dir };
   return plan.descending ? [missing, present] : [present, missing];
+}
+
+/** The segment a sort key falls in: with a value, the one with the field; without, the other. */
+function segmentOf(segments: Segment[], key: SortKey): number {
+  if (segments.length === 1) return 0;
+  return segments.findIndex((s) => (s.field !== undefined) === (key.value !== undefined));
+}
+
+/**
+ * The documents of `segment` strictly after (`side` 1) or before (-1) `key` in the result order: a range on the
+ * segment's index, `(field, _id) > (value, id)` written as `field >= value and (field > value or _id > id)` so
+ * that the index bounds come from the first condition alone.
+ */
+function beyond(segment: Segment, key: SortKey, side: 1 | -1): Document {
+  const up = segment.dir * side > 0;
+  const gt = up ? '$gt' : '$lt';
+  if (segment.field === undefined) return { _id: { [gt]: key.id } };
+  const gte = up ? '$gte' : '$lte';
+  return {
+    $and: [{ [segment.field]: { [gte]: key.value } }, { $or: [{ [segment.field]: { [gt]: key.value } }, { _id: { [gt]: key.id } }] }],
+  };
 }
 
 export class MongoStore implements ResourceStore {
@@ -78,11 +117,13 @@ export class MongoStore implements ResourceStore {
   private readonly prepared = new Map<string, Promise<Collection<ResourceDocument>>>();
 
   private readonly operationTimeoutMS: number;
+  private readonly smallResult: number;
 
   constructor(options: MongoStoreOptions) {
     const clientOptions: MongoClientOptions = { ...options.clientOptions };
     const inUri = (name: string) => new RegExp(`[?&]${name}=`, 'i').test(options.uri);
     this.operationTimeoutMS = options.operationTimeoutMS ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    this.smallResult = options.smallResult ?? SMALL_RESULT;
     if (clientOptions.serverSelectionTimeoutMS === undefined && !inUri('serverSelectionTimeoutMS')) {
       clientOptions.serverSelectionTimeoutMS = Math.min(options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS, this.operationTimeoutMS);
     }
@@ -151,6 +192,19 @@ export class MongoStore implements ResourceStore {
     });
   }
 
+  /**
+   * Every query is served by indexes where the filter has an indexed condition, whatever it is sorted by:
+   *  - the total is `countDocuments(filter)`, which the filter's index answers (an unfiltered total is the
+   *    collection's own count, see total());
+   *  - a result of at most `smallResult` resources (a lookup by userName, externalId or email; a short prefix) is
+   *    then read whole without a sort, so that the database reads it through the filter's index, and ordered and
+   *    paged here, by the same order the database uses (sort.ts);
+   *  - a larger result is sorted and paged by the database, segment by segment (segmentsOf): by startIndex with
+   *    skip/limit, by cursor with a range on the sort key and id (beyond), so a deep cursor page costs what the
+   *    first does wherever the database can walk the sort index in order.
+   * Filters the database can only narrow down (not exact) and sorts by multi-valued attributes are read whole and
+   * finished here.
+   */
   async query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult> {
     return this.guard('query', async () => {
       const coll = await this.collection(schema);
@@ -158,17 +212,21 @@ export class MongoStore implements ResourceStore {
       // as "0"" for count.
       const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
       const count = Math.max(0, Math.floor(options.count));
+      const paging = { startIndex: skip + 1, count, keyset: options.keyset };
       const { filter } = options;
       const compiled = filter ? compileFilter(filter) : { query: {}, exact: true };
       // When the compiled query is only a superset, every candidate is checked against the filter itself.
-      const keep =
-        filter && !compiled.exact ? (r: StoredRecord) => evaluateFilter(filter, r.resource) : undefined;
-      if (options.keyset) return this.keysetPage(schema, coll, compiled.query, keep, options.keyset, count);
+      const keep = filter && !compiled.exact ? (r: StoredRecord) => evaluateFilter(filter, r.resource) : undefined;
       const plan = options.sort ? sortPlan(schema, options.sort) : undefined;
-      if (plan?.multiValued) return this.sortInMemory(schema, coll, compiled.query, keep, plan, skip, count);
-      const segments = segmentsOf(plan);
-      if (keep) return this.scan(schema, coll, compiled.query, keep, segments, skip, count);
-      return this.page(schema, coll, compiled.query, segments, skip, count);
+      if (keep || plan?.multiValued) return (await this.inMemory(schema, coll, compiled.query, keep, plan, paging, Infinity))!;
+      const total = await this.total(coll, compiled.query);
+      if (count === 0) return { totalResults: total, records: [] };
+      if (total <= this.smallResult) {
+        const small = await this.inMemory(schema, coll, compiled.query, undefined, plan, paging, this.smallResult);
+        if (small) return small;
+      }
+      if (options.keyset) return { totalResults: total, ...(await this.keysetInDatabase(schema, coll, compiled.query, plan, options.keyset, count)) };
+      return { totalResults: total, records: await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count) };
     });
   }
 
@@ -271,136 +329,111 @@ export class MongoStore implements ResourceStore {
   }
 
   /**
-   * Keyset page by `_id` (see QueryOptions.keyset): the `_id` index serves both the range and the order, so a deep
-   * page costs what the first one does. One extra document is read to tell whether more follow.
+   * The number of matches. With a filter, `countDocuments`, which the filter's index serves. Without one, the
+   * collection's own document count (`estimatedDocumentCount`: MongoDB keeps it in the collection's metadata, so it
+   * costs nothing however large the collection; it can be off after an unclean shutdown, or by orphaned documents
+   * on a sharded cluster), since counting a million documents one by one costs a million reads on every request.
+   * Small collections are counted exactly.
    */
-  private async keysetPage(
-    schema: ResourceSchema,
-    coll: Collection<ResourceDocument>,
-    query: Document,
-    keep: ((r: StoredRecord) => boolean) | undefined,
-    keyset: { after?: string; before?: string },
-    count: number,
-  ): Promise<QueryResult> {
-    const backwards = keyset.before !== undefined;
-    const range = backwards ? { _id: { $lt: keyset.before } } : keyset.after !== undefined ? { _id: { $gt: keyset.after } } : {};
-    const cursor = coll.find(and(query, range), { projection: RECORD_PROJECTION }).sort({ _id: backwards ? -1 : 1 });
-    if (!keep) cursor.limit(count + 1);
-    const records: StoredRecord[] = [];
-    for await (const doc of cursor) {
-      const record = fromDocument(schema, doc);
-      if (keep && !keep(record)) continue;
-      records.push(record);
-      if (records.length > count) break;
-    }
-    await cursor.close();
-    const more = records.length > count;
-    const page = records.slice(0, count);
-    if (backwards) page.reverse();
-    const totalResults = keep ? await this.countMatching(schema, coll, query, keep) : await coll.countDocuments(query);
-    return { totalResults, records: page, more };
-  }
-
-  private async countMatching(
-    schema: ResourceSchema,
-    coll: Collection<ResourceDocument>,
-    query: Document,
-    keep: (r: StoredRecord) => boolean,
-  ): Promise<number> {
-    let n = 0;
-    for await (const doc of coll.find(query, { projection: RECORD_PROJECTION })) if (keep(fromDocument(schema, doc))) n++;
-    return n;
-  }
-
-  /** Exact query: the database counts, sorts and pages. */
-  private async page(
-    schema: ResourceSchema,
-    coll: Collection<ResourceDocument>,
-    query: Document,
-    segments: Segment[],
-    skip: number,
-    count: number,
-  ): Promise<QueryResult> {
-    if (count === 0 || segments.length === 1) {
-      const total = await coll.countDocuments(query);
-      if (count === 0) return { totalResults: total, records: [] };
-      const docs = await coll
-        .find(query, { projection: RECORD_PROJECTION })
-        .sort(segments[0]!.sort)
-        .skip(skip)
-        .limit(count)
-        .toArray();
-      return { totalResults: total, records: docs.map((d) => fromDocument(schema, d)) };
-    }
-    const sizes = await Promise.all(segments.map((s) => coll.countDocuments(and(query, s.where))));
-    const records: StoredRecord[] = [];
-    let toSkip = skip;
-    for (const [i, segment] of segments.entries()) {
-      const size = sizes[i]!;
-      if (records.length >= count) break;
-      if (toSkip >= size) {
-        toSkip -= size;
-        continue;
-      }
-      const docs = await coll
-        .find(and(query, segment.where), { projection: RECORD_PROJECTION })
-        .sort(segment.sort)
-        .skip(toSkip)
-        .limit(count - records.length)
-        .toArray();
-      toSkip = 0;
-      for (const d of docs) records.push(fromDocument(schema, d));
-    }
-    return { totalResults: sizes.reduce((a, b) => a + b, 0), records };
-  }
-
-  /** Superset query: every candidate is read, in order, to count the matches and keep the requested page. */
-  private async scan(
-    schema: ResourceSchema,
-    coll: Collection<ResourceDocument>,
-    query: Document,
-    keep: (r: StoredRecord) => boolean,
-    segments: Segment[],
-    skip: number,
-    count: number,
-  ): Promise<QueryResult> {
-    let total = 0;
-    const records: StoredRecord[] = [];
-    for (const segment of segments) {
-      const cursor = coll.find(and(query, segment.where), { projection: RECORD_PROJECTION }).sort(segment.sort);
-      for await (const doc of cursor) {
-        const record = fromDocument(schema, doc);
-        if (!keep(record)) continue;
-        total++;
-        if (total > skip && records.length < count) records.push(record);
-      }
-    }
-    return { totalResults: total, records };
+  private async total(coll: Collection<ResourceDocument>, query: Document): Promise<number> {
+    if (Object.keys(query).length > 0) return coll.countDocuments(query);
+    const estimate = await coll.estimatedDocumentCount();
+    return estimate > this.smallResult ? estimate : coll.countDocuments({});
   }
 
   /**
-   * Sorting by a multi-valued attribute uses "the value of the primary attribute, if any, or else the first value
-   * in the list" (RFC 7644 §3.4.2.3); MongoDB would sort an array by its least (greatest) element, so the matching
-   * records are read and ordered here. Costs a read of the whole result; such sorts are rare.
+   * Reads every match (at most `limit`; undefined when there are more) and orders and pages them here. Without a
+   * sort the query has none either, so the database is free to read the matches through the filter's index.
    */
-  private async sortInMemory(
+  private async inMemory(
     schema: ResourceSchema,
     coll: Collection<ResourceDocument>,
     query: Document,
     keep: ((r: StoredRecord) => boolean) | undefined,
-    plan: SortPlan,
-    skip: number,
-    count: number,
-  ): Promise<QueryResult> {
-    const rows: { id: string; q: ReturnType<typeof decodeKeys>; record: StoredRecord }[] = [];
-    for await (const doc of coll.find(query)) {
+    plan: SortPlan | undefined,
+    paging: { startIndex: number; count: number; keyset?: Keyset },
+    limit: number,
+  ): Promise<QueryResult | undefined> {
+    // The sort value is read from the normalised copy, so a sorted read needs it.
+    const cursor = coll.find(query, plan ? {} : { projection: RECORD_PROJECTION });
+    if (Number.isFinite(limit)) cursor.limit(limit + 1);
+    const rows: { record: StoredRecord; key: SortKey }[] = [];
+    let read = 0;
+    for await (const doc of cursor) {
+      if (++read > limit) {
+        await cursor.close();
+        return undefined;
+      }
       const record = fromDocument(schema, doc);
       if (keep && !keep(record)) continue;
-      rows.push({ id: record.id, q: decodeKeys(doc.q), record });
+      rows.push({ record, key: sortKeyOf(plan, { id: record.id, q: plan ? decodeKeys(doc.q) : {} }) });
     }
-    rows.sort(comparator(plan));
-    const page = count === 0 ? [] : rows.slice(skip, skip + count);
-    return { totalResults: rows.length, records: page.map((r) => r.record) };
+    rows.sort((a, b) => compareKeys(plan, a.key, b.key));
+    const { items, more } = pageOf(rows, (r) => r.key, plan, paging);
+    const result: QueryResult = { totalResults: rows.length, records: items.map((r) => r.record) };
+    if (paging.keyset) result.more = more;
+    return result;
+  }
+
+  /** An index page sorted by the database: skip/limit through the segments in order. */
+  private async pageInDatabase(
+    schema: ResourceSchema,
+    coll: Collection<ResourceDocument>,
+    query: Document,
+    plan: SortPlan | undefined,
+    skip: number,
+    count: number,
+  ): Promise<StoredRecord[]> {
+    const segments = segmentsOf(plan);
+    const records: StoredRecord[] = [];
+    let toSkip = skip;
+    for (const [i, segment] of segments.entries()) {
+      const where = and(query, segment.where);
+      const docs = await coll
+        .find(where, { projection: RECORD_PROJECTION })
+        .sort(sortOf(segment))
+        .skip(toSkip)
+        .limit(count - records.length)
+        .toArray();
+      for (const d of docs) records.push(fromDocument(schema, d));
+      if (records.length >= count || i === segments.length - 1) break;
+      // The next segment starts after this one: if the page began past its end, by how much.
+      toSkip = docs.length > 0 ? 0 : Math.max(0, toSkip - (await coll.countDocuments(where)));
+    }
+    return records;
+  }
+
+  /**
+   * A keyset page sorted by the database: up to `count` + 1 documents strictly after (before) the key, the rest of
+   * its segment first, then the following (preceding) segments. The extra document tells whether more follow.
+   */
+  private async keysetInDatabase(
+    schema: ResourceSchema,
+    coll: Collection<ResourceDocument>,
+    query: Document,
+    plan: SortPlan | undefined,
+    keyset: Keyset,
+    count: number,
+  ): Promise<{ records: StoredRecord[]; more: boolean }> {
+    const segments = segmentsOf(plan);
+    const backwards = keyset.before !== undefined;
+    const key = keyset.before ?? keyset.after;
+    const side = backwards ? -1 : 1;
+    const start = key ? segmentOf(segments, key) : 0;
+    const docs: ResourceDocument[] = [];
+    for (let i = start; i >= 0 && i < segments.length && docs.length <= count; i += side) {
+      const segment = segments[i]!;
+      const where = and(and(query, segment.where), key && i === start ? beyond(segment, key, side) : {});
+      const batch = await coll
+        .find(where, { projection: RECORD_PROJECTION })
+        .sort(sortOf(segment, backwards))
+        .limit(count + 1 - docs.length)
+        .toArray();
+      docs.push(...batch);
+    }
+    const records = docs.slice(0, count).map((d) => fromDocument(schema, d));
+    if (backwards) records.reverse();
+    return { records, more: docs.length > count };
   }
 }
 

@@ -84,20 +84,70 @@ export interface Sortable {
 }
 
 /**
- * The full order: by value, then by id. "if there is no data for the specified "sortBy" value, they are sorted via
- * the "sortOrder" parameter, i.e., they are ordered last if ascending and first if descending": a missing value
- * ranks above every present one, and descending reverses the whole ascending order (tiebreak included).
+ * Where a record stands in a result order: its id and, when the result is sorted, the value it sorts by (absent
+ * when it has none). Keyset pages (cursors) start strictly after or before such a key.
  */
+export interface SortKey {
+  id: string;
+  value?: Json;
+}
+
+export function sortKeyOf(plan: SortPlan | undefined, s: Sortable): SortKey {
+  if (!plan) return { id: s.id };
+  const value = sortValue(plan, s.q);
+  return value === undefined ? { id: s.id } : { id: s.id, value };
+}
+
+/**
+ * The full order between two keys: by value, then by id. "if there is no data for the specified "sortBy" value,
+ * they are sorted via the "sortOrder" parameter, i.e., they are ordered last if ascending and first if
+ * descending": a missing value ranks above every present one, and descending reverses the whole ascending order
+ * (tiebreak included).
+ */
+export function compareKeys(plan: SortPlan | undefined, a: SortKey, b: SortKey): number {
+  if (!plan) return compareStrings(a.id, b.id);
+  const va = a.value;
+  const vb = b.value;
+  let c: number;
+  if (va === undefined || vb === undefined) c = va === vb ? 0 : va === undefined ? 1 : -1;
+  else c = compareValues(va, vb);
+  if (c === 0) c = compareStrings(a.id, b.id);
+  return plan.descending ? -c : c;
+}
+
 export function comparator(plan: SortPlan | undefined): (a: Sortable, b: Sortable) => number {
-  if (!plan) return (a, b) => compareStrings(a.id, b.id);
-  const sign = plan.descending ? -1 : 1;
-  return (a, b) => {
-    const va = sortValue(plan, a.q);
-    const vb = sortValue(plan, b.q);
-    let c: number;
-    if (va === undefined || vb === undefined) c = va === vb ? 0 : va === undefined ? 1 : -1;
-    else c = compareValues(va, vb);
-    if (c === 0) c = compareStrings(a.id, b.id);
-    return sign * c;
-  };
+  return (a, b) => compareKeys(plan, sortKeyOf(plan, a), sortKeyOf(plan, b));
+}
+
+/** A keyset position (see QueryOptions.keyset): strictly after or strictly before a key; neither is the start. */
+export interface Keyset {
+  after?: SortKey;
+  before?: SortKey;
+}
+
+/**
+ * One page of a result that is already in order, by index (startIndex/count) or by keyset. A keyset page holds up
+ * to `count` items strictly after (before) the key, and says whether more follow (precede) it.
+ */
+export function pageOf<T>(
+  ordered: readonly T[],
+  keyOf: (item: T) => SortKey,
+  plan: SortPlan | undefined,
+  options: { startIndex: number; count: number; keyset?: Keyset },
+): { items: T[]; more?: boolean } {
+  const count = Math.max(0, Math.floor(options.count));
+  const { keyset } = options;
+  if (!keyset) {
+    // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1".
+    const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
+    return { items: count === 0 ? [] : ordered.slice(skip, skip + count) };
+  }
+  const { after, before } = keyset;
+  if (before !== undefined) {
+    const preceding = ordered.filter((item) => compareKeys(plan, keyOf(item), before) < 0);
+    const window = count === 0 ? [] : preceding.slice(-count);
+    return { items: window, more: preceding.length > window.length };
+  }
+  const following = after === undefined ? ordered : ordered.filter((item) => compareKeys(plan, keyOf(item), after) > 0);
+  return { items: following.slice(0, count), more: following.length > count };
 }

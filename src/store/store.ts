@@ -5,6 +5,9 @@
 import type { StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import type { Filter } from '../scim/filter/ast';
+import type { Keyset } from './sort';
+
+export type { Keyset, SortKey } from './sort';
 
 export interface SortSpec {
   /** Attribute path as resolved against the resource schema, e.g. name.familyName. */
@@ -20,11 +23,12 @@ export interface QueryOptions {
   count: number;
   sort?: SortSpec;
   /**
-   * Keyset paging for cursors (RFC 9865): results ordered by id, strictly after (or before) the given id. Used
-   * instead of startIndex, and never together with `sort`. Stable while the data changes: a resource that exists
-   * throughout is returned exactly once, whatever is created or deleted meanwhile.
+   * Keyset paging for cursors (RFC 9865): the results in the query's order (by `sort`, then id; by id without
+   * `sort`) strictly after (or before) the given key, i.e. the sort value and id of a record (see SortKey). Used
+   * instead of startIndex; `{}` is the first page. Stable while the data changes: a resource that exists
+   * throughout, and keeps its sort value, is returned exactly once, whatever is created or deleted meanwhile.
    */
-  keyset?: { after?: string; before?: string };
+  keyset?: Keyset;
 }
 
 export interface QueryResult {

@@ -2,6 +2,8 @@
 import t from 'tap';
 import { build, eachStore, USER, ENTERPRISE, ERROR, Harness } from '../helper';
 
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+
 const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
 
 const people = [
@@ -137,6 +139,107 @@ eachStore(t, async (t, kind) => {
     t.equal(otherFilter.json().scimType, 'invalidCursor');
     const mixed = await h.req({ method: 'GET', url: `/scim/v2/Users?cursor=${first.nextCursor}&startIndex=2` });
     t.equal(mixed.statusCode, 400);
+  });
+
+  /** Follows nextCursor (or previousCursor) from `url` to the end: the ids in result order, and the last response. */
+  const walk = async (t: Tap, url: string, back = false): Promise<{ ids: string[]; last: Record<string, unknown> }> => {
+    const ids: string[] = [];
+    let next: string | undefined = url;
+    let last: Record<string, unknown> = {};
+    for (let pages = 0; next !== undefined && pages < 50; pages++) {
+      const res = await h.req({ method: 'GET', url: next });
+      t.equal(res.statusCode, 200, res.body);
+      last = res.json();
+      const got = (last.Resources as { id: string }[]).map((r) => r.id);
+      if (back) ids.unshift(...got);
+      else ids.push(...got);
+      const cursor = (back ? last.previousCursor : last.nextCursor) as string | undefined;
+      next = cursor === undefined ? undefined : withCursor(url, cursor);
+    }
+    return { ids, last };
+  };
+  const withCursor = (url: string, cursor: string) => url.replace(/cursor=[^&]*/, `cursor=${encodeURIComponent(cursor)}`);
+
+  t.test('cursor paging follows sortBy/sortOrder (RFC 9865 §2.2), forwards and back, missing values last', async (t) => {
+    const seeded = encodeURIComponent('not (userName sw "churn") and not (userName sw "gap-")');
+    const [alice, bob, carol, dave] = ['alice', 'Bob', 'carol', 'dave'].map((n) => ids.get(n)!);
+    const missing = [carol!, dave!].sort();
+    const ascending = [alice!, bob!, ...missing];
+    for (const [order, expected] of [['ascending', ascending], ['descending', [...ascending].reverse()]] as const) {
+      for (const count of [1, 3]) {
+        const url = `/scim/v2/Users?filter=${seeded}&sortBy=displayName&sortOrder=${order}&count=${count}&cursor=`;
+        const forwards = await walk(t, url);
+        t.same(forwards.ids, expected, `${order} in pages of ${count}`);
+        t.notOk('nextCursor' in forwards.last, `${order}: the last page has no nextCursor`);
+        const back = await walk(t, withCursor(url, forwards.last.previousCursor as string), true);
+        const lastPage = (forwards.last.Resources as unknown[]).length;
+        t.same(back.ids, expected.slice(0, expected.length - lastPage), `${order} in pages of ${count}: back from the last page`);
+      }
+    }
+    const byUserName = (await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${seeded}&sortBy=userName&count=2&cursor` })).json();
+    t.same(byUserName.Resources.map((r: { userName: string }) => r.userName), ['alice', 'Bob'], 'sorted the way index paging sorts');
+    for (const other of ['sortBy=displayName', 'sortBy=userName&sortOrder=descending', '']) {
+      const res = await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${seeded}&${other}&count=2&cursor=${byUserName.nextCursor}` });
+      t.equal(res.statusCode, 400, `a cursor issued for sortBy=userName, used with '${other}'`);
+      t.equal(res.json().scimType, 'invalidCursor');
+    }
+    const search = await h.req({
+      method: 'POST',
+      url: '/scim/v2/Users/.search',
+      payload: { schemas: [SEARCH], filter: 'not (userName sw "churn") and not (userName sw "gap-")', sortBy: 'displayName', sortOrder: 'descending', cursor: '', count: 2 },
+    });
+    t.equal(search.statusCode, 200, search.body);
+    t.same(search.json().Resources.map((r: { id: string }) => r.id), [...ascending].reverse().slice(0, 2), 'POST /.search with cursor and sortBy');
+  });
+
+  t.test('cursor paging: count above maxPageSize or unlike the first page is 400 invalidCount (RFC 9865 §2.1)', async (t) => {
+    for (const url of ['/scim/v2/Users?cursor&count=1001', '/scim/v2/Users?cursor=&count=5000&sortBy=userName']) {
+      const res = await h.req({ method: 'GET', url });
+      t.equal(res.statusCode, 400, url);
+      t.match(res.json(), { schemas: [ERROR], status: '400', scimType: 'invalidCount', detail: /1000/ }, url);
+    }
+    const search = await h.req({ method: 'POST', url: '/scim/v2/Users/.search', payload: { schemas: [SEARCH], cursor: '', count: 1001 } });
+    t.equal(search.json().scimType, 'invalidCount', 'POST /.search too');
+    const first = (await h.req({ method: 'GET', url: '/scim/v2/Users?cursor&count=2' })).json();
+    t.type(first.nextCursor, 'string');
+    for (const count of ['count=3', 'count=1', '', 'count=0']) {
+      const res = await h.req({ method: 'GET', url: `/scim/v2/Users?cursor=${first.nextCursor}&${count}` });
+      t.equal(res.statusCode, 400, `'${count}' after a cursor issued for count=2`);
+      t.match(res.json(), { scimType: 'invalidCount', detail: /count 2/ });
+    }
+    t.equal((await h.req({ method: 'GET', url: `/scim/v2/Users?cursor=${first.nextCursor}&count=2` })).statusCode, 200, 'the same count is fine');
+    const defaults = (await h.req({ method: 'GET', url: '/scim/v2/Users?cursor&count=1' })).json();
+    t.equal((await h.req({ method: 'GET', url: `/scim/v2/Users?cursor=${defaults.nextCursor}&COUNT=1` })).statusCode, 200, 'parameter names in any case');
+    const zero = await h.req({ method: 'GET', url: '/scim/v2/Users?cursor&count=-5' });
+    t.equal(zero.statusCode, 200, 'a negative count is 0 (RFC 9865 §2)');
+    t.match(zero.json(), { itemsPerPage: 0, Resources: [] });
+    t.ok(zero.json().totalResults > 0, 'count 0: only totalResults');
+    t.notOk('nextCursor' in zero.json(), 'no page, no cursor');
+    const notInteger = await h.req({ method: 'GET', url: '/scim/v2/Users?cursor&count=ten' });
+    t.equal(notInteger.json().scimType, 'invalidValue');
+    // Index paging keeps capping (RFC 7644 §3.4.2.4 lets the service provider return fewer).
+    const capped = await h.req({ method: 'GET', url: '/scim/v2/Users?count=5000' });
+    t.equal(capped.statusCode, 200, 'index paging still caps count');
+  });
+
+  t.test('an empty previous page still carries nextCursor when later results exist', async (t) => {
+    const gap: string[] = [];
+    for (let i = 0; i < 4; i++) gap.push((await h.req({ method: 'POST', url: '/scim/v2/Users', payload: { userName: `gap-${i}` } })).json().id);
+    const url = (cursor: string) => `/scim/v2/Users?filter=${encodeURIComponent('userName sw "gap-"')}&count=2&cursor=${cursor}`;
+    const first = (await h.req({ method: 'GET', url: url('') })).json();
+    const second = (await h.req({ method: 'GET', url: url(first.nextCursor) })).json();
+    t.type(second.previousCursor, 'string');
+    for (const r of first.Resources) await h.req({ method: 'DELETE', url: `/scim/v2/Users/${r.id}` });
+    const empty = (await h.req({ method: 'GET', url: url(second.previousCursor) })).json();
+    t.same(empty.Resources, [], 'nothing is left before the second page');
+    t.notOk('previousCursor' in empty);
+    t.type(empty.nextCursor, 'string', 'but the second page still follows');
+    const again = (await h.req({ method: 'GET', url: url(empty.nextCursor) })).json();
+    t.same(again.Resources.map((r: { id: string }) => r.id), second.Resources.map((r: { id: string }) => r.id), 'the next page is what was the second');
+    t.notOk('previousCursor' in again, 'and it is now the first page');
+    for (const r of second.Resources) await h.req({ method: 'DELETE', url: `/scim/v2/Users/${r.id}` });
+    const none = (await h.req({ method: 'GET', url: url(second.previousCursor) })).json();
+    t.same([none.Resources.length, none.totalResults, 'nextCursor' in none], [0, 0, false], 'no results at all: no nextCursor');
   });
 
   t.test('paging by cursor while the directory changes returns every user that existed throughout exactly once', async (t) => {

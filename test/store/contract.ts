@@ -8,7 +8,9 @@ import { isScimError } from '../../src/scim/errors';
 import { parseFilter } from '../../src/scim/filter/parse';
 import type { JsonObject } from '../../src/scim/values';
 import type { Filter } from '../../src/scim/filter/ast';
-import type { QueryOptions, ResourceStore, SortSpec } from '../../src/store/store';
+import type { QueryOptions, ResourceStore, SortKey, SortSpec } from '../../src/store/store';
+import { queryCopy } from '../../src/scim/query-copy';
+import { sortKeyOf, sortPlan } from '../../src/store/sort';
 
 /** The type of `t` inside `t.test(name, async (t) => …)`. */
 export type TapTest = Parameters<Parameters<typeof tap.test>[0]>[0];
@@ -348,6 +350,95 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     t.same(await order('emails.value'), ['id-2', 'id-1', 'id-3'], 'multi-valued: primary, else first');
     t.same(await order('emails'), ['id-2', 'id-1', 'id-3'], 'multi-valued complex without a sub-attribute: value');
     t.same(await order('emails.value', 'descending'), ['id-3', 'id-1', 'id-2'], 'multi-valued descending');
+  });
+
+  /** The key a cursor records for `record` in the order of `sort` (what the service puts in a cursor). */
+  const keyOf = (record: StoredRecord, sort?: SortSpec): SortKey =>
+    sortKeyOf(sort ? sortPlan(users, sort) : undefined, { id: record.id, q: queryCopy(users, record.resource) });
+
+  /** Pages through a query by keyset, forwards from the start or backwards from `from`, in pages of `count`. */
+  const walk = async (store: ResourceStore, options: Partial<QueryOptions>, count: number, backwards?: SortKey): Promise<{ ids: string[]; mores: boolean[] }> => {
+    const ids: string[] = [];
+    const mores: boolean[] = [];
+    let key = backwards;
+    for (let i = 0; i < 20; i++) {
+      const keyset = backwards ? { before: key } : key ? { after: key } : {};
+      const r = await store.query(users, page({ ...options, count, keyset }));
+      const got = r.records.map((x) => x.id);
+      if (backwards) ids.unshift(...got);
+      else ids.push(...got);
+      mores.push(r.more === true);
+      const edge = backwards ? r.records[0] : r.records[r.records.length - 1];
+      if (!r.more || !edge) break;
+      key = keyOf(edge, options.sort);
+    }
+    return { ids, mores };
+  };
+
+  withStore('keyset pages by id: forwards, backwards, with a filter, from a deleted record', async (t, store) => {
+    const created: StoredRecord[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = userRecord({ userName: `k${i}`, title: i % 2 === 0 ? 'even' : 'odd' });
+      created.push(r);
+      await store.create(users, r);
+    }
+    const byId = [...created].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const all = byId.map((r) => r.id);
+    const forwards = await walk(store, {}, 3);
+    t.same(forwards.ids, all, 'pages of 3 add up to the whole, in id order');
+    t.same(forwards.mores, [true, true, false], 'more until the last page');
+    const first = await store.query(users, page({ count: 3, keyset: {} }));
+    t.equal(first.totalResults, 7, 'the total of the whole query');
+    const backwards = await walk(store, {}, 3, keyOf(byId[6]!));
+    t.same(backwards.ids, all.slice(0, 6), 'backwards from the last record: everything before it');
+    t.same(backwards.mores, [true, false]);
+    const odd = await walk(store, { filter: parseFilter(users, 'title eq "odd"') }, 2);
+    t.same(odd.ids, byId.filter((r) => r.resource.title === 'odd').map((r) => r.id), 'filtered');
+    await store.delete(users, byId[2]!.id);
+    const after = await store.query(users, page({ count: 2, keyset: { after: keyOf(byId[2]!) } }));
+    t.same(after.records.map((r) => r.id), [byId[3]!.id, byId[4]!.id], 'a deleted record is still a position');
+    const none = await store.query(users, page({ count: 2, keyset: { before: keyOf(byId[0]!) } }));
+    t.same([none.records.length, none.more], [0, false], 'nothing before the first');
+  });
+
+  withStore('keyset pages in sort order: missing values last ascending and first descending, ties by id', async (t, store) => {
+    const rows: [string, JsonObject][] = [
+      ['id-5', { userName: 'u5', displayName: 'bob' }],
+      ['id-2', { userName: 'u2', displayName: 'Alice' }],
+      ['id-7', { userName: 'u7' }],
+      ['id-4', { userName: 'u4', displayName: 'dup' }],
+      ['id-1', { userName: 'u1', displayName: 'DUP' }],
+      ['id-3', { userName: 'u3' }],
+      ['id-6', { userName: 'u6', displayName: 'Carol' }],
+    ];
+    const records = new Map<string, StoredRecord>();
+    for (const [id, attrs] of rows) {
+      const r = userRecord(attrs, { id });
+      records.set(id, r);
+      await store.create(users, r);
+    }
+    const ascending = ['id-2', 'id-5', 'id-6', 'id-1', 'id-4', 'id-3', 'id-7'];
+    for (const order of ['ascending', 'descending'] as const) {
+      const sort: SortSpec = { path: 'displayName', order };
+      const whole = order === 'ascending' ? ascending : [...ascending].reverse();
+      for (const count of [1, 2, 3, 7]) {
+        t.same((await walk(store, { sort }, count)).ids, whole, `${order}, forwards in pages of ${count}`);
+        const last = records.get(whole[whole.length - 1]!)!;
+        t.same((await walk(store, { sort }, count, keyOf(last, sort))).ids, whole.slice(0, -1), `${order}, backwards in pages of ${count}`);
+      }
+      // A position between values (its record changed since): the page starts at the next key in order.
+      const between: SortKey = { id: 'id-0', value: 'c' };
+      const next = await store.query(users, page({ sort, count: 10, keyset: { after: between } }));
+      const expected = order === 'ascending' ? ['id-6', 'id-1', 'id-4', 'id-3', 'id-7'] : ['id-5', 'id-2'];
+      t.same(next.records.map((r) => r.id), expected, `${order}: after a key no record has`);
+      const missing: SortKey = { id: 'id-3' };
+      const around = await store.query(users, page({ sort, count: 10, keyset: { before: missing } }));
+      t.same(around.records.map((r) => r.id), whole.slice(0, whole.indexOf('id-3')), `${order}: before a record without a value`);
+    }
+    const filtered = await walk(store, { sort: { path: 'displayName', order: 'descending' }, filter: parseFilter(users, 'displayName eq "dup"') }, 1);
+    t.same(filtered.ids, ['id-4', 'id-1'], 'filter and sort together');
+    const multi = await walk(store, { sort: { path: 'emails.value', order: 'ascending' } }, 3);
+    t.same(multi.ids, [...rows.map(([id]) => id)].sort(), 'a sort by a multi-valued attribute no record has: by id');
   });
 
   withStore('ping answers', async (t, store) => {

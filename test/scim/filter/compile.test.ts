@@ -2,7 +2,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import type { Document } from 'mongodb';
 import { parseFilter } from '../../../src/scim/filter/parse';
-import { compileFilter, escapeRegex } from '../../../src/store/mongo-filter';
+import { compileFilter, escapeRegex, prefixSuccessor } from '../../../src/store/mongo-filter';
+import { compareStrings } from '../../../src/scim/collation';
 import { cases, userSchema } from '../../fixtures/filters/users';
 import { filterText, testSchema } from '../../fixtures/filters/generate';
 import { isScimError } from '../../../src/scim/errors';
@@ -28,7 +29,9 @@ t.test('compiles to queries over the normalised copy', async (t) => {
     ['userName ge "B"', { 'q.userName': { $gte: 'b' } }, true],
     ['userName lt "B"', { 'q.userName': { $lt: 'b' } }, true],
     ['active eq true', { 'q.active': { $eq: true } }, true],
-    ['userName sw "A.b"', { 'q.userName': { $regex: '^a\\.b' } }, true],
+    ['userName sw "A.b"', { 'q.userName': { $gte: 'a.b', $lt: 'a.c' } }, true],
+    ['emails.value sw "A.b"', { $and: [{ 'q.emails.value': { $gte: 'a.b', $lt: 'a.c' } }, { 'q.emails.value': { $regex: '^a\\.b' } }] }, true],
+    ['userName sw ""', { 'q.userName': { $gte: '' } }, true],
     ['userName ew "X"', { 'q.userName': { $regex: 'x\\z' } }, true],
     ['emails co "@X.com"', { 'q.emails.value': { $regex: '\\@x\\.com' } }, true],
     ['title pr', { 'q.title': { $gt: '' } }, true],
@@ -93,8 +96,30 @@ t.test('client values never become operators, fields or live regex syntax', asyn
   t.same(compile('userName eq "{\\"$gt\\": \\"\\"}"').query, { 'q.userName': { $eq: '{"$gt": ""}' } });
   t.same(compile('userName eq "$where"').query, { 'q.userName': { $eq: '$where' } });
   t.same(compile('userName co ".*"').query, { 'q.userName': { $regex: '\\.\\*' } });
-  t.same(compile('userName sw "(a+)+$"').query, { 'q.userName': { $regex: '^\\(a\\+\\)\\+\\$' } });
+  t.same(compile('userName sw "(a+)+$"').query, { 'q.userName': { $gte: '(a+)+$', $lt: '(a+)+%' } });
+  t.same(compile('emails sw "(a+)+$"').query.$and[1], { 'q.emails.value': { $regex: '^\\(a\\+\\)\\+\\$' } });
   t.same(compile('userName co "a\\u0000b\\nc"').query, { 'q.userName': { $regex: 'a\\x00b\\x0ac' } });
+});
+
+t.test('prefixSuccessor: [prefix, successor) is exactly the strings that start with the prefix', async (t) => {
+  t.equal(prefixSuccessor('user0047'), 'user0048');
+  t.equal(prefixSuccessor('a\u{10FFFF}'), 'b', 'trailing U+10FFFF is dropped');
+  t.equal(prefixSuccessor('\u{10FFFF}'), undefined);
+  t.equal(prefixSuccessor(''), undefined);
+  t.equal(prefixSuccessor('a\uD7FF'), 'a\uE000', 'no lone surrogate');
+  t.equal(prefixSuccessor('a\uFFFF'), 'a\u{10000}');
+  // Code point order, as MongoDB compares strings (UTF-8 bytes); never a lone surrogate.
+  const point = fc.oneof(fc.constantFrom(0, 0x7f, 0xd7ff, 0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff), fc.integer({ min: 0, max: 0x10ffff }));
+  const text = fc.array(point.filter((c) => c < 0xd800 || c > 0xdfff), { maxLength: 5 }).map((cs) => String.fromCodePoint(...cs));
+  fc.assert(
+    fc.property(text, text, fc.boolean(), (prefix, tail, glue) => {
+      const s = glue ? prefix + tail : tail;
+      const next = prefixSuccessor(prefix);
+      const inRange = compareStrings(s, prefix) >= 0 && (next === undefined || compareStrings(s, next) < 0);
+      return inRange === s.startsWith(prefix);
+    }),
+    { seed: 42, numRuns: 2000 },
+  );
 });
 
 t.test('escapeRegex: the pattern matches exactly the literal substring', async (t) => {
