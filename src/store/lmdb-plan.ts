@@ -15,17 +15,26 @@ import { normaliseSimple } from '../scim/query-copy';
 import { isObject, Json, JsonObject } from '../scim/values';
 import { indexedAttributes } from './indexed';
 
-export type IndexKey = [string, string, string | number | boolean, string];
+export type IndexKey = [string, string, string | number | boolean | null, string];
+
+/**
+ * The format of the index entries; init() rebuilds entries made with another (or with other paths). v2: single-valued
+ * paths also hold `[type, path, null, id]` for records without a value, so sorted pages walk the index.
+ */
+export const INDEX_FORMAT = 'v2';
+
+/** In key order: null < false < true < numbers < strings. Present values start at `false`. */
+export const PRESENT_START = false;
 
 /** The highest string the key order knows of in practice: after every BMP and astral prefix continuation. */
-const TOP = '\u{10FFFF}\u{10FFFF}';
+export const TOP = '\u{10FFFF}\u{10FFFF}';
 
 /**
  * LMDB keys hold at most ~2 KB, and a value may be longer (an 8,000-character filter literal, a long displayName):
  * index keys keep the first KEY_CHARS characters. Truncation keeps order (s ≤ t ⟹ prefix(s) ≤ prefix(t)), so a
  * range over prefixes still holds every match; the evaluator's re-check drops the rest.
  */
-const KEY_CHARS = 200;
+export const KEY_CHARS = 200;
 
 export function keyValue<T extends string | number | boolean>(v: T): T {
   if (typeof v !== 'string' || v.length <= KEY_CHARS) return v;
@@ -83,6 +92,11 @@ export function indexEntries(schema: ResourceSchema, id: string, q: JsonObject):
   const out: IndexKey[] = [];
   for (const { path, resolved } of indexedPaths(schema)) {
     const seen = new Set<unknown>();
+    if (!resolved.attribute.multiValued) {
+      const v = valuesAt(q, resolved)[0];
+      // RFC 7644 §3.4.2.3 sorts records without a value last (ascending): they need a place in the order too.
+      if (v === undefined || v === null) out.push([type, path, null, id]);
+    }
     for (const v of valuesAt(q, resolved)) {
       if ((typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') || seen.has(v)) continue;
       const k = keyValue(v);
@@ -127,7 +141,7 @@ export function planFilter(schema: ResourceSchema, filter: Filter): PlanStep {
       case 'pr': {
         const p = indexed.get(pathLabel(f.path.resolved));
         if (!p) return { kind: 'scan' };
-        return { kind: 'range', path: p.path, start: [], end: [TOP], rank: RANK.pr };
+        return { kind: 'range', path: p.path, start: [PRESENT_START], end: [TOP], rank: RANK.pr };
       }
       default: {
         const p = indexed.get(pathLabel(f.path.resolved));

@@ -20,16 +20,16 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import type { Json, JsonObject } from '../scim/values';
 import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { errors } from '../scim/errors';
-import { comparator, pageOf, sortKeyOf, sortPlan } from './sort';
+import { comparator, pageOf, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
-import { indexedPaths, indexEntries, IndexKey, planFilter, PlanStep } from './lmdb-plan';
+import { INDEX_FORMAT, indexedPaths, indexEntries, IndexKey, KEY_CHARS, pathLabel, planFilter, PlanStep, PRESENT_START, TOP } from './lmdb-plan';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
 
 export interface LmdbStoreOptions {
@@ -73,7 +73,8 @@ export class LmdbStore implements ResourceStore {
   private readonly env: RootDatabase;
   private readonly records: Database<Stored, [string, string]>;
   private readonly unique: Database<string, [string, string, string]>;
-  private readonly index: Database<number, IndexKey>;
+  /** Keys are IndexKey; typed as Key because the package's type leaves out null, which its encoding orders first. */
+  private readonly index: Database<number, Key>;
   private readonly counts: Database<number, [string]>;
   private readonly meta: Database<string, [string, string]>;
 
@@ -97,12 +98,12 @@ export class LmdbStore implements ResourceStore {
   async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
     for (const schema of schemas) {
       const type = schema.type.id;
-      const plan = JSON.stringify(indexedPaths(schema).map((p) => p.path));
+      const plan = JSON.stringify([INDEX_FORMAT, ...indexedPaths(schema).map((p) => p.path)]);
       if (this.meta.get(['indexes', type]) === plan) continue;
       await this.env.transaction(() => {
         for (const key of this.index.getKeys({ start: [type], end: [type, MAX_ID] })) this.index.remove(key);
         for (const { value } of this.records.getRange({ start: [type], end: [type, MAX_ID] })) {
-          for (const entry of indexEntries(schema, value.resource.id, queryCopy(schema, value.resource))) this.index.put(entry, 1);
+          for (const entry of indexEntries(schema, value.resource.id, queryCopy(schema, value.resource))) this.index.put(entry as unknown as Key, 1);
         }
         this.meta.put(['indexes', type], plan);
       });
@@ -118,7 +119,7 @@ export class LmdbStore implements ResourceStore {
       this.checkUnique(type, keys, record.id);
       this.records.put([type, record.id], stored(record));
       for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
-      for (const entry of indexEntries(schema, record.id, q)) this.index.put(entry, 1);
+      for (const entry of indexEntries(schema, record.id, q)) this.index.put(entry as unknown as Key, 1);
       this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
     });
   }
@@ -144,7 +145,7 @@ export class LmdbStore implements ResourceStore {
       this.unindex(schema, record.id, current);
       this.records.put([type, record.id], stored(record));
       for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
-      for (const entry of entries) this.index.put(entry, 1);
+      for (const entry of entries) this.index.put(entry as unknown as Key, 1);
       return 'ok';
     });
   }
@@ -189,6 +190,11 @@ export class LmdbStore implements ResourceStore {
       return { totalResults, records: window.slice(0, count), more: window.length > count };
     }
 
+    if (!filter && plan && !plan.multiValued) {
+      const walked = this.walkSorted(schema, plan, options, count);
+      if (walked) return walked;
+    }
+
     const step = filter ? planFilter(schema, filter) : undefined;
     const matched = this.matching(schema, step, filter).map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
     if (plan) {
@@ -199,6 +205,60 @@ export class LmdbStore implements ResourceStore {
     const result: QueryResult = { totalResults: matched.length, records: items.map((m) => m.r) };
     if (keyset) result.more = more;
     return result;
+  }
+
+  /**
+   * A sorted page of the whole type, walked from the sort attribute's index instead of sorting every record: the
+   * ascending order is the present values (key order: value, then id) followed by the records without one
+   * (`[type, path, null, id]`, by id), as RFC 7644 §3.4.2.3 orders them; descending is that order reversed. A page
+   * costs its own length (plus startIndex), whatever the directory's size. Undefined when the index cannot give
+   * the exact order: an attribute that is not indexed, or values longer than an index key holds.
+   */
+  private walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number): QueryResult | undefined {
+    const type = schema.type.id;
+    const path = pathLabel(plan.resolved);
+    if (!indexedPaths(schema).some((p) => p.path === path)) return undefined;
+    const { keyset } = options;
+    const from = keyset?.before ?? keyset?.after;
+    if (from && typeof from.value === 'string' && from.value.length >= KEY_CHARS) return undefined;
+    // Walking "up" is the ascending order; a descending query walks down, and `before` walks against the query.
+    const up = (plan.descending ? 1 : 0) ^ (keyset?.before ? 1 : 0) ? false : true;
+    const present = { start: [type, path, PRESENT_START], end: [type, path, TOP] };
+    const missing = { start: [type, path, null], end: [type, path, null, MAX_ID] };
+    const segments = up ? [present, missing] : [missing, present];
+    const ids: string[] = [];
+    const want = keyset ? count + 1 : Math.max(1, Math.floor(options.startIndex)) - 1 + count;
+    let started = from === undefined;
+    for (const seg of segments) {
+      if (ids.length >= want) break;
+      const isPresent = seg === present;
+      if (!started) {
+        if ((from!.value !== undefined) !== isPresent) continue; // the keyset lies in the other segment
+        started = true;
+      }
+      const at = from && (from.value !== undefined) === isPresent ? [type, path, from.value ?? null, from.id] : undefined;
+      const range = up
+        ? { start: at ?? seg.start, end: seg.end }
+        : // Walking down, a segment ends (exclusively) just below its first key: for the present values that is
+          // after the last `null` entry, so a value `false` is not left out.
+          { start: at ?? seg.end, end: isPresent ? [type, path, null, MAX_ID] : [type, path], reverse: true };
+      for (const key of this.index.getKeys(range as unknown as Parameters<typeof this.index.getKeys>[0])) {
+        const k = key as unknown as IndexKey;
+        if (typeof k[2] === 'string' && k[2].length >= KEY_CHARS) return undefined; // possibly truncated: not exact
+        if (at && k[2] === at[2] && k[3] === from!.id) continue; // strictly after (before) the keyset
+        ids.push(k[3]);
+        if (ids.length >= want) break;
+      }
+    }
+    const totalResults = this.counts.get([type]) ?? 0;
+    const records: StoredRecord[] = [];
+    for (const id of keyset ? ids.slice(0, count) : ids.slice(want - count)) {
+      const value = this.records.get([type, id]);
+      if (value) records.push(recordOf(schema, id, value));
+    }
+    if (!keyset) return { totalResults, records: count === 0 ? [] : records };
+    if (keyset.before) records.reverse();
+    return { totalResults, records, more: ids.length > count };
   }
 
   /** Records of one type from a key range of the records database. */
@@ -265,8 +325,9 @@ export class LmdbStore implements ResourceStore {
       case 'range': {
         const ids = new Set<string>();
         for (const key of this.index.getKeys({ start: [type, step.path, ...step.start], end: [type, step.path, ...step.end] })) {
-          if (step.accept && !step.accept(key[2])) continue;
-          ids.add(key[3] as string);
+          const k = key as unknown as IndexKey;
+          if (step.accept && !step.accept(k[2])) continue;
+          ids.add(k[3]);
         }
         return ids;
       }
@@ -292,7 +353,7 @@ export class LmdbStore implements ResourceStore {
     for (const k of uniqueKeys(schema, current.resource, q)) {
       if (this.unique.get([type, k.label, k.key]) === id) this.unique.remove([type, k.label, k.key]);
     }
-    for (const entry of indexEntries(schema, id, q)) this.index.remove(entry);
+    for (const entry of indexEntries(schema, id, q)) this.index.remove(entry as unknown as Key);
   }
 }
 

@@ -110,3 +110,51 @@ t.test('values longer than an LMDB key: indexed by prefix, unique by digest, fou
     { code: 'uniqueness' },
   );
 });
+
+t.test('sorted pages of the whole directory are walked from the index, in exactly the comparator order', async (t) => {
+  const { comparator, sortKeyOf, sortPlan } = await import('../../src/store/sort');
+  const { queryCopy } = await import('../../src/scim/query-copy');
+  const people: JsonObject[] = Array.from({ length: 60 }, (_, i) => {
+    const u: JsonObject = { schemas: [userSchema.core.id], id: `w${String((i * 37) % 60).padStart(2, '0')}`, userName: `walker${i}` };
+    if (i % 4 !== 0) u.displayName = ['Émile', 'bob', 'Bob', 'alice', 'Zoë', 'carol'][i % 6]!;
+    if (i % 3 !== 0) u.name = { familyName: `F${i % 5}` };
+    return u;
+  });
+  const { store, cleanup } = await load(userSchema, people);
+  t.teardown(cleanup);
+  for (const path of ['displayName', 'name.familyName', 'userName']) {
+    for (const order of ['ascending', 'descending'] as const) {
+      const sort = { path, order };
+      const plan = sortPlan(userSchema, sort);
+      const expected = people.map((p) => ({ id: String(p.id), q: queryCopy(userSchema, p) })).sort(comparator(plan)).map((x) => x.id);
+      const byIndex: string[] = [];
+      for (let start = 1; start <= 60; start += 7) {
+        const page = await store.query(userSchema, { startIndex: start, count: 7, sort });
+        t.equal(page.totalResults, 60);
+        byIndex.push(...page.records.map((r) => r.id));
+      }
+      t.same(byIndex, expected, `${path} ${order}: index pages`);
+      const forward: string[] = [];
+      let after: ReturnType<typeof sortKeyOf> | undefined;
+      for (;;) {
+        const page = await store.query(userSchema, { startIndex: 1, count: 8, sort, keyset: after ? { after } : {} });
+        forward.push(...page.records.map((r) => r.id));
+        const last = page.records[page.records.length - 1];
+        if (!page.more || !last) break;
+        after = sortKeyOf(plan, { id: last.id, q: queryCopy(userSchema, last.resource) });
+      }
+      t.same(forward, expected, `${path} ${order}: cursor forward`);
+      const backward: string[] = [];
+      let before = sortKeyOf(plan, { id: expected[expected.length - 1]!, q: queryCopy(userSchema, people.find((p) => p.id === expected[expected.length - 1])!) });
+      backward.unshift(expected[expected.length - 1]!);
+      for (;;) {
+        const page = await store.query(userSchema, { startIndex: 1, count: 8, sort, keyset: { before } });
+        backward.unshift(...page.records.map((r) => r.id));
+        const first = page.records[0];
+        if (!page.more || !first) break;
+        before = sortKeyOf(plan, { id: first.id, q: queryCopy(userSchema, first.resource) });
+      }
+      t.same(backward, expected, `${path} ${order}: cursor backward`);
+    }
+  }
+});
