@@ -2,6 +2,9 @@
  * Benchmarks: `npm run bench -- <name> [options]` (npm run bench builds first, then runs dist/bench/run.js).
  *
  *   query       list queries at several directory sizes over HTTP (bench/query.ts); writes bench/REPORT.md
+ *   embedded    the embedded LMDB store at 10k/100k/1M users over HTTP: the query benchmark's queries, GET, POST and
+ *               a job-info PATCH, with start-up time and server RSS (bench/embedded.ts). Options: --sizes, --seconds,
+ *               --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -24,6 +27,27 @@
  */
 import { QUERY_DEFAULTS, queryBenchmark, QueryBenchOptions } from './query';
 import { HARDENING_DEFAULTS, hardeningBenchmark, HardeningOptions } from './hardening';
+import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './embedded';
+
+const EMBEDDED_USAGE = 'usage: npm run bench -- embedded [--sizes 10000,100000,1000000] [--seconds 5] [--report FILE | --no-report]';
+
+export function parseEmbeddedArgs(args: string[]): EmbeddedBenchOptions {
+  const options: EmbeddedBenchOptions = { ...EMBEDDED_DEFAULTS, load: { ...EMBEDDED_DEFAULTS.load }, report: 'bench/REPORT.md', argv: ['embedded', ...args] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--sizes':
+        options.sizes = (args[++i] ?? '').split(',').map((s) => positiveInt('--sizes', s.trim()));
+        break;
+      case '--seconds':
+        options.load.seconds = positiveInt(arg, args[++i]);
+        break;
+      default:
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${EMBEDDED_USAGE}`);
+    }
+  }
+  return options;
+}
 
 class UsageError extends Error {}
 
@@ -136,6 +160,13 @@ export function parseHardeningArgs(args: string[]): HardeningOptions {
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
+    case 'embedded':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${EMBEDDED_USAGE}\n`);
+        return;
+      }
+      await embeddedBenchmark(parseEmbeddedArgs(rest));
+      return;
     case 'hardening':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${HARDENING_USAGE}\n`);
@@ -157,7 +188,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded`);
   }
 }
 

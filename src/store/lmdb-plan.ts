@@ -2,7 +2,8 @@
  * The embedded store's secondary indexes and the planning of a filter onto them.
  *
  * The indexed attributes are the MongoDB store's (indexed.ts): unique attributes and the lookup paths clients filter
- * and sort by. An entry is `[type, path, value, id]` for every value the path reaches in the normalised copy
+ * and sort by. An entry is `[type, slot, value, id]` (slot: the path's place in the list, short where the path
+ * would fill a key with `urn:…:enterprise:2.0:User:manager.value`) for every value the path reaches in the normalised copy
  * (query-copy.ts: caseExact=false strings folded, dateTimes as UTC ISO strings), so the key order is the order the
  * filters compare in, and a comparison is a key range.
  *
@@ -15,13 +16,13 @@ import { normaliseSimple } from '../scim/query-copy';
 import { isObject, Json, JsonObject } from '../scim/values';
 import { indexedAttributes } from './indexed';
 
-export type IndexKey = [string, string, string | number | boolean | null, string];
+export type IndexKey = [string, number, string | number | boolean | null, string];
 
 /**
  * The format of the index entries; init() rebuilds entries made with another (or with other paths). v2: single-valued
  * paths also hold `[type, path, null, id]` for records without a value, so sorted pages walk the index.
  */
-export const INDEX_FORMAT = 'v2';
+export const INDEX_FORMAT = 'v3';
 
 /** In key order: null < false < true < numbers < strings. Present values start at `false`. */
 export const PRESENT_START = false;
@@ -45,12 +46,14 @@ export function keyValue<T extends string | number | boolean>(v: T): T {
 
 export type PlanStep =
   | { kind: 'scan' }
-  /** Keys from [type, path, ...start] up to (excluding) [type, path, ...end]; `accept` may drop a value early. */
-  | { kind: 'range'; path: string; start: (string | number | boolean)[]; end: (string | number | boolean)[]; rank: number; accept?: (v: unknown) => boolean }
+  /** Keys from [type, slot, ...start] up to (excluding) [type, slot, ...end]; `accept` may drop a value early. */
+  | { kind: 'range'; slot: number; start: (string | number | boolean)[]; end: (string | number | boolean)[]; rank: number; accept?: (v: unknown) => boolean }
   | { kind: 'union'; parts: Exclude<PlanStep, { kind: 'scan' }>[]; rank: number };
 
 export interface IndexedPath {
   path: string;
+  /** Its place in the list: the second element of its index keys. */
+  slot: number;
   resolved: ResolvedAttribute;
 }
 
@@ -64,7 +67,7 @@ export function pathLabel(r: ResolvedAttribute): string {
 export function indexedPaths(schema: ResourceSchema): IndexedPath[] {
   let paths = cache.get(schema);
   if (!paths) {
-    paths = indexedAttributes(schema).map((resolved) => ({ path: pathLabel(resolved), resolved }));
+    paths = indexedAttributes(schema).map((resolved, slot) => ({ path: pathLabel(resolved), slot, resolved }));
     cache.set(schema, paths);
   }
   return paths;
@@ -90,12 +93,12 @@ function valuesAt(q: JsonObject, r: ResolvedAttribute): Json[] {
 export function indexEntries(schema: ResourceSchema, id: string, q: JsonObject): IndexKey[] {
   const type = schema.type.id;
   const out: IndexKey[] = [];
-  for (const { path, resolved } of indexedPaths(schema)) {
+  for (const { slot, resolved } of indexedPaths(schema)) {
     const seen = new Set<unknown>();
     if (!resolved.attribute.multiValued) {
       const v = valuesAt(q, resolved)[0];
       // RFC 7644 §3.4.2.3 sorts records without a value last (ascending): they need a place in the order too.
-      if (v === undefined || v === null) out.push([type, path, null, id]);
+      if (v === undefined || v === null) out.push([type, slot, null, id]);
     }
     for (const v of valuesAt(q, resolved)) {
       if ((typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') || seen.has(v)) continue;
@@ -103,7 +106,7 @@ export function indexEntries(schema: ResourceSchema, id: string, q: JsonObject):
       if (seen.has(k)) continue;
       seen.add(v);
       seen.add(k);
-      out.push([type, path, k, id]);
+      out.push([type, slot, k, id]);
     }
   }
   return out;
@@ -141,7 +144,7 @@ export function planFilter(schema: ResourceSchema, filter: Filter): PlanStep {
       case 'pr': {
         const p = indexed.get(pathLabel(f.path.resolved));
         if (!p) return { kind: 'scan' };
-        return { kind: 'range', path: p.path, start: [PRESENT_START], end: [TOP], rank: RANK.pr };
+        return { kind: 'range', slot: p.slot, start: [PRESENT_START], end: [TOP], rank: RANK.pr };
       }
       default: {
         const p = indexed.get(pathLabel(f.path.resolved));
@@ -151,21 +154,21 @@ export function planFilter(schema: ResourceSchema, filter: Filter): PlanStep {
         if (typeof full !== 'string' && typeof full !== 'number' && typeof full !== 'boolean') return { kind: 'scan' };
         const v = keyValue(full);
         if (f.op === 'eq') {
-          return { kind: 'range', path: p.path, start: [v], end: [v, '\uffff'], rank: RANK.eq, accept: (x) => x === v };
+          return { kind: 'range', slot: p.slot, start: [v], end: [v, '\uffff'], rank: RANK.eq, accept: (x) => x === v };
         }
         // Order comparisons and prefixes are served for strings (every indexed path holds strings); a string
         // operand only ever matches strings (type bracketing, as in MongoDB).
         if (typeof v !== 'string') return { kind: 'scan' };
         switch (f.op) {
           case 'sw':
-            return { kind: 'range', path: p.path, start: [v], end: [v + TOP], rank: RANK.sw, accept: (x) => typeof x === 'string' && x.startsWith(v) };
+            return { kind: 'range', slot: p.slot, start: [v], end: [v + TOP], rank: RANK.sw, accept: (x) => typeof x === 'string' && x.startsWith(v) };
           // Bounds are inclusive of the operand's own keys: with truncated keys, "after v" is not "after prefix(v)".
           case 'gt':
           case 'ge':
-            return { kind: 'range', path: p.path, start: [v], end: [TOP], rank: RANK.range, accept: (x) => typeof x === 'string' };
+            return { kind: 'range', slot: p.slot, start: [v], end: [TOP], rank: RANK.range, accept: (x) => typeof x === 'string' };
           case 'lt':
           case 'le':
-            return { kind: 'range', path: p.path, start: [''], end: [v, '\uffff'], rank: RANK.range, accept: (x) => typeof x === 'string' };
+            return { kind: 'range', slot: p.slot, start: [''], end: [v, '\uffff'], rank: RANK.range, accept: (x) => typeof x === 'string' };
         }
         return { kind: 'scan' };
       }

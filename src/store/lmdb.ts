@@ -10,7 +10,7 @@
  * Sub-databases (keys are ordered-binary arrays, so strings order by code point, as MongoDB orders them):
  *   records  [type, id]                      -> { version, resource, secrets }
  *   unique   [type, attribute, key]          -> id          (userName over the case-folded NFC copy)
- *   index    [type, path, value, id]         -> 1           (one entry per value; multi-valued: per element)
+ *   index    [type, slot, value, id]         -> 1           (slot: the indexed path; one entry per value)
  *   counts   [type]                          -> number of records
  *   meta     ['indexes', type]               -> the index plan the entries were built with
  *
@@ -216,8 +216,9 @@ export class LmdbStore implements ResourceStore {
    */
   private walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number): QueryResult | undefined {
     const type = schema.type.id;
-    const path = pathLabel(plan.resolved);
-    if (!indexedPaths(schema).some((p) => p.path === path)) return undefined;
+    const label = pathLabel(plan.resolved);
+    const path = indexedPaths(schema).find((p) => p.path === label)?.slot;
+    if (path === undefined) return undefined;
     const { keyset } = options;
     const from = keyset?.before ?? keyset?.after;
     if (from && typeof from.value === 'string' && from.value.length >= KEY_CHARS) return undefined;
@@ -324,7 +325,7 @@ export class LmdbStore implements ResourceStore {
     switch (step.kind) {
       case 'range': {
         const ids = new Set<string>();
-        for (const key of this.index.getKeys({ start: [type, step.path, ...step.start], end: [type, step.path, ...step.end] })) {
+        for (const key of this.index.getKeys({ start: [type, step.slot, ...step.start], end: [type, step.slot, ...step.end] })) {
           const k = key as unknown as IndexKey;
           if (step.accept && !step.accept(k[2])) continue;
           ids.add(k[3]);
