@@ -51,6 +51,8 @@ interface UniqueKey {
 }
 
 const MAX_ID = '\uffff';
+/** Records a scan reads between two turns of the event loop. */
+const SCAN_CHUNK = 2000;
 
 function uniqueKeys(schema: ResourceSchema, resource: JsonObject, q: JsonObject): UniqueKey[] {
   const keys: UniqueKey[] = [];
@@ -196,7 +198,7 @@ export class LmdbStore implements ResourceStore {
     }
 
     const step = filter ? planFilter(schema, filter) : undefined;
-    const matched = this.matching(schema, step, filter).map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
+    const matched = (await this.matching(schema, step, filter)).map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
     if (plan) {
       const order = comparator(plan);
       matched.sort(order);
@@ -300,7 +302,7 @@ export class LmdbStore implements ResourceStore {
    * The matching records in id order: the plan's candidate ids when an index serves the filter, every record of
    * the type otherwise; each re-checked with the filter itself.
    */
-  private matching(schema: ResourceSchema, step: PlanStep | undefined, filter: QueryOptions['filter']): StoredRecord[] {
+  private async matching(schema: ResourceSchema, step: PlanStep | undefined, filter: QueryOptions['filter']): Promise<StoredRecord[]> {
     const type = schema.type.id;
     const out: StoredRecord[] = [];
     if (step && step.kind !== 'scan') {
@@ -313,11 +315,24 @@ export class LmdbStore implements ResourceStore {
       }
       return out;
     }
-    for (const { key, value } of this.records.getRange({ start: [type], end: [type, MAX_ID] })) {
-      const record = recordOf(schema, key[1], value);
-      if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
+    // A scan of a large directory must not hold the event loop: it reads SCAN_CHUNK records at a time and lets
+    // other requests (and /healthz) run in between.
+    let from = '';
+    for (;;) {
+      let n = 0;
+      let last: string | undefined;
+      for (const { key, value } of this.records.getRange({ start: [type, from], end: [type, MAX_ID], limit: SCAN_CHUNK + 1 })) {
+        if (key[1] === from && from !== '') continue;
+        n++;
+        last = key[1];
+        const record = recordOf(schema, key[1], value);
+        if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
+        if (n >= SCAN_CHUNK) break;
+      }
+      if (n < SCAN_CHUNK || last === undefined) return out;
+      from = last;
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    return out;
   }
 
   /** The ids an index plan step selects (a superset of the matches; the caller re-checks). */

@@ -84,3 +84,37 @@ t.test('the development key lives with the data, owner-only, and is reused on th
   t.equal(second.created, false);
   t.equal(second.secret, first.secret, 'a token minted yesterday still verifies');
 });
+
+t.test('a scan reads in chunks, yielding between them, and still sees every record once', async (t) => {
+  const { SchemaRegistry } = await import('../../src/scim/schema');
+  const { parseFilter } = await import('../../src/scim/filter/parse');
+  const users = SchemaRegistry.fromDirectory().resourceSchema('User');
+  const dir = tempDataDir();
+  const store = new LmdbStore({ path: dir });
+  t.teardown(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await store.init([users]);
+  const at = '2026-01-01T00:00:00.000Z';
+  const n = 4500;
+  await Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const id = `s${String(i).padStart(5, '0')}`;
+      return store.create(users, {
+        resourceType: 'User',
+        id,
+        version: 1,
+        resource: { schemas: [users.core.id], id, userName: `scan-${i}`, title: i % 3 === 0 ? 'Lead Engineer' : 'Analyst', meta: { resourceType: 'User', created: at, lastModified: at, version: 'W/"1"' } },
+      });
+    }),
+  );
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  // `co` on an attribute that is not indexed: no plan serves it, so every record is read.
+  const res = await store.query(users, { filter: parseFilter(users, 'title co "lead"'), startIndex: 1, count: 5000 });
+  clearInterval(timer);
+  t.equal(res.totalResults, 1500);
+  t.equal(new Set(res.records.map((r) => r.id)).size, 1500, 'each once');
+  t.ok(ticks > 0, `timers ran during the scan (${ticks})`);
+});
