@@ -270,14 +270,15 @@ function listOf(body: unknown): ListBody {
 
 /**
  * totalResults of an unfiltered list: the collection's own count (MongoStore.total), exact on MongoDB after a clean
- * shutdown, PostgreSQL's statistics (pg_class.reltuples) on the test database once it holds 10,000 documents or
- * more. Accepted within 1 %, and every value seen is reported.
+ * shutdown; on the test database PostgreSQL's statistics (pg_class.reltuples, as autovacuum/autoanalyze last left
+ * them) once the collection is past 10,000 documents, which after a bulk load of a million lags by a few percent.
+ * Accepted within 5 %, and every value seen is reported.
  */
 function unfilteredTotal(observed: Map<number, Set<number>>, n: number, total: number): void {
   let seen = observed.get(n);
   if (!seen) observed.set(n, (seen = new Set()));
   seen.add(total);
-  expect(Math.abs(total - n) <= n * 0.01, `totalResults ${total} is within 1 % of the directory size ${n}`);
+  expect(Math.abs(total - n) <= n * 0.05, `totalResults ${total} is within 5 % of the directory size ${n}`);
 }
 
 function queryDefs(
