@@ -84,7 +84,13 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const tail = tailOf(child);
+  let stopping = false;
+  // A server that dies mid-run shows as refused connections in the load generator; say why it died.
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: the server (pid ${child.pid}) exited unexpectedly (code ${code}, signal ${signal}): ${tail() || 'no output'}\n`);
+  });
   const stop = async () => {
+    stopping = true;
     forget();
     await stopProcess(child);
   };
