@@ -1,16 +1,18 @@
 /**
  * Benchmarks: `npm run bench -- <name> [options]` (npm run bench builds first, then runs dist/bench/run.js).
  *
- *   query       list queries at several directory sizes over HTTP (bench/query.ts); writes bench/REPORT.md
+ *   query       list queries at several directory sizes over HTTP, and the server's GET/PATCH against the bare
+ *               driver calls (bench/query.ts); writes bench/REPORT.md; fails when an indexed query is a full scan
  *   embedded    the embedded LMDB store at 10k/100k/1M users over HTTP: the query benchmark's queries, GET, POST and
- *               a job-info PATCH, with start-up time and server RSS (bench/embedded.ts). Options: --sizes, --seconds,
- *               --report FILE | --no-report
+ *               a job-info PATCH, with start-up time and server memory (bench/embedded.ts). Options: --sizes,
+ *               --seconds, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
  *
  * Options of `query`:
- *   --sizes 10000,100000   users to seed, one fresh database per size (the first and last are compared)
+ *   --sizes 10000,100000,1000000
+ *                          users to seed, one fresh database per size (each is compared with the first)
  *   --concurrency 4        clients in the closed loop
  *   --warmup 4             unmeasured requests per query first
  *   --requests 2000        at most this many measured requests per query and size
@@ -51,7 +53,7 @@ export function parseEmbeddedArgs(args: string[]): EmbeddedBenchOptions {
 
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run bench -- query [--sizes 10000,100000] [--concurrency 4] [--warmup 4] [--requests 2000] ' +
+const USAGE = 'usage: npm run bench -- query [--sizes 10000,100000,1000000] [--concurrency 4] [--warmup 4] [--requests 2000] ' +
   '[--seconds 10] [--min-requests 12] [--slow-ms 2000] [--slow-requests 3] [--slow-budget 60] [--count 100] [--seed 42] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 function positiveInt(name: string, text: string | undefined, min = 1): number {

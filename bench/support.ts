@@ -84,7 +84,13 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const tail = tailOf(child);
+  let stopping = false;
+  // A server that dies mid-run shows as refused connections in the load generator; say why it died.
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`bench: the server (pid ${child.pid}) exited unexpectedly (code ${code}, signal ${signal}): ${tail() || 'no output'}\n`);
+  });
   const stop = async () => {
+    stopping = true;
     forget();
     await stopProcess(child);
   };
@@ -124,14 +130,22 @@ export class HttpClient {
   }
 
   get(path: string): Promise<{ status: number; body: string }> {
+    return this.request('GET', path);
+  }
+
+  /** One request; a body is sent as application/scim+json. */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers = payload ? { ...this.headers, 'content-type': 'application/scim+json', 'content-length': String(payload.length) } : this.headers;
     return new Promise((resolve, reject) => {
-      const req = http.get(`${this.base}${path}`, { agent: this.agent, headers: this.headers }, (res) => {
+      const req = http.request(`${this.base}${path}`, { method, agent: this.agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
       req.on('error', reject);
+      req.end(payload);
     });
   }
 
@@ -244,6 +258,35 @@ export async function runLoad(one: () => Promise<void>, opts: LoadOptions): Prom
     }),
   );
   return summarise(latencies, (performance.now() - t0) / 1000, opts.concurrency, false);
+}
+
+/**
+ * Two kinds of request measured together, for a ratio between them: every client alternates them (`a`, then `b`),
+ * so both see the same load from the rest of the machine. At most `maxRequests` pairs, or `seconds`.
+ */
+export async function runPair(a: () => Promise<void>, b: () => Promise<void>, opts: LoadOptions): Promise<[LoadResult, LoadResult]> {
+  for (let i = 0; i < Math.max(1, opts.warmup); i++) {
+    await a();
+    await b();
+  }
+  const la: number[] = [];
+  const lb: number[] = [];
+  let started = 0;
+  const t0 = performance.now();
+  const mayStart = () => started < opts.maxRequests && ((performance.now() - t0) / 1000 < opts.seconds || started < opts.minRequests);
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async (_, k) => {
+      // Half the clients start with `b`, so that neither kind always follows the other.
+      const [first, second, l1, l2] = k % 2 === 0 ? [a, b, la, lb] : [b, a, lb, la];
+      while (mayStart()) {
+        started++;
+        l1.push(await timed(first));
+        l2.push(await timed(second));
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return [summarise(la, seconds, opts.concurrency, false), summarise(lb, seconds, opts.concurrency, false)];
 }
 
 /** Cleanups to run if the benchmark is interrupted (SIGINT/SIGTERM), so no child process outlives it. */

@@ -219,14 +219,21 @@ export class MongoStore implements ResourceStore {
       const keep = filter && !compiled.exact ? (r: StoredRecord) => evaluateFilter(filter, r.resource) : undefined;
       const plan = options.sort ? sortPlan(schema, options.sort) : undefined;
       if (keep || plan?.multiValued) return (await this.inMemory(schema, coll, compiled.query, keep, plan, paging, Infinity))!;
-      const total = await this.total(coll, compiled.query);
+      const { total, exact } = await this.total(coll, compiled.query);
       if (count === 0) return { totalResults: total, records: [] };
       if (total <= this.smallResult) {
         const small = await this.inMemory(schema, coll, compiled.query, undefined, plan, paging, this.smallResult);
         if (small) return small;
       }
       if (options.keyset) return { totalResults: total, ...(await this.keysetInDatabase(schema, coll, compiled.query, plan, options.keyset, count)) };
-      return { totalResults: total, records: await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count) };
+      if (exact) return { totalResults: total, records: await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count) };
+      // An estimated total is corrected by what the page shows, so that it never tells an index-paging client (which
+      // pages while startIndex <= totalResults) that the results end before they do, or go on after they end.
+      const records = await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count + 1);
+      const more = records.length > count;
+      const page = records.slice(0, count);
+      const bounded = more ? Math.max(total, skip + count + 1) : page.length > 0 || skip === 0 ? skip + page.length : Math.min(total, skip);
+      return { totalResults: bounded, records: page };
     });
   }
 
@@ -332,13 +339,19 @@ export class MongoStore implements ResourceStore {
    * The number of matches. With a filter, `countDocuments`, which the filter's index serves. Without one, the
    * collection's own document count (`estimatedDocumentCount`: MongoDB keeps it in the collection's metadata, so it
    * costs nothing however large the collection; it can be off after an unclean shutdown, or by orphaned documents
-   * on a sharded cluster), since counting a million documents one by one costs a million reads on every request.
-   * Small collections are counted exactly.
+   * on a sharded cluster; on the test database it is PostgreSQL's statistics), since counting a million documents
+   * one by one costs a million reads on every request. Small collections are counted exactly.
    */
-  private async total(coll: Collection<ResourceDocument>, query: Document): Promise<number> {
-    if (Object.keys(query).length > 0) return coll.countDocuments(query);
-    const estimate = await coll.estimatedDocumentCount();
-    return estimate > this.smallResult ? estimate : coll.countDocuments({});
+  private async total(coll: Collection<ResourceDocument>, query: Document): Promise<{ total: number; exact: boolean }> {
+    if (Object.keys(query).length > 0) return { total: await coll.countDocuments(query), exact: true };
+    const estimate = await this.estimatedCount(coll);
+    if (estimate > this.smallResult) return { total: estimate, exact: false };
+    return { total: await coll.countDocuments({}), exact: true };
+  }
+
+  /** The collection's own count (a separate method so that tests can give it an error, as after a crash). */
+  protected estimatedCount(coll: Collection<ResourceDocument>): Promise<number> {
+    return coll.estimatedDocumentCount();
   }
 
   /**

@@ -37,6 +37,21 @@ t.test('bearer JWT (HS256): every failure is a 401 SCIM error with WWW-Authentic
   }
 });
 
+t.test('verified tokens are cached, but a cached token still expires on time', async (t) => {
+  const h = await build(t, 'lmdb');
+  // exp at the next whole second: valid now, expired a little over a second from now.
+  const token = `Bearer ${hs256({ scope: 'scim:read', exp: now() + 1 })}`;
+  const get = () => h.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: token } });
+  t.equal((await get()).statusCode, 200, 'valid');
+  t.equal((await get()).statusCode, 200, 'valid again (from the cache)');
+  await new Promise((r) => setTimeout(r, 2100));
+  const late = await get();
+  t.equal(late.statusCode, 401, 'expired, although it was cached');
+  t.match(late.json(), { schemas: [ERROR], status: '401' });
+  const forged = `${token.slice(0, -3)}${token.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+  t.equal((await h.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: forged } })).statusCode, 401, 'a token differing in its signature is not the cached one');
+});
+
 t.test('configured iss and aud are required claims, not only checked when present (issue 8)', async (t) => {
   const h = await build(t, 'lmdb', { SCIM_JWT_ISSUER: 'https://idp.example', SCIM_JWT_AUDIENCE: 'scim' });
   const good = { scope: 'scim:read', iss: 'https://idp.example', aud: 'scim', exp: now() + 60 };

@@ -56,6 +56,45 @@ function run(uri: string): void {
     storeContract(t, () => makeStore(0));
   });
 
+  t.test('an estimated total (the collection count) is corrected by the page, so index paging neither stops early nor runs on', async (t) => {
+    /** The collection's count off by `skew`, as MongoDB's can be after an unclean shutdown (and PostgreSQL's statistics are). */
+    class SkewedStore extends MongoStore {
+      skew = 0;
+      protected override async estimatedCount(coll: Parameters<MongoStore['estimatedCount']>[0]): Promise<number> {
+        return (await super.estimatedCount(coll)) + this.skew;
+      }
+    }
+    const dbName = `${prefix}_${++databases}`;
+    // smallResult 0: every query goes to the database, and unfiltered totals are the estimate.
+    const store = new SkewedStore({ uri, dbName, smallResult: 0 });
+    await store.init([users]);
+    t.teardown(async () => {
+      await store.close();
+      await admin.db(dbName).dropDatabase();
+    });
+    for (let i = 0; i < 5; i++) await store.create(users, userRecord({ userName: `skew${i}` }));
+    /** What Okta-style clients do: page while startIndex <= totalResults. */
+    const pageAll = async () => {
+      const seen: string[] = [];
+      const totals: number[] = [];
+      for (let startIndex = 1, total = 1; startIndex <= total && totals.length < 10; startIndex += 2) {
+        const r = await store.query(users, { startIndex, count: 2 });
+        total = r.totalResults;
+        totals.push(total);
+        seen.push(...r.records.map((x) => x.id));
+      }
+      return { seen: seen.length, totals };
+    };
+    store.skew = -3;
+    t.same(await pageAll(), { seen: 5, totals: [3, 5, 5] }, 'too low: each full page shows one more, the last one the exact total');
+    store.skew = 10;
+    t.same(await pageAll(), { seen: 5, totals: [15, 15, 5] }, 'too high: the short last page gives the exact total');
+    const beyond = await store.query(users, { startIndex: 8, count: 2 });
+    t.same([beyond.records.length, beyond.totalResults], [0, 7], 'past the end: at most the start of the page');
+    store.skew = 0;
+    t.equal((await store.query(users, { startIndex: 1, count: 2 })).totalResults, 5);
+  });
+
   t.test('createStore with a MongoDB URI gives the MongoDB store', async (t) => {
     const dbName = `${prefix}_${++databases}`;
     const store = await createStore({ mongodbUri: uri, mongodbDb: dbName });
