@@ -82,6 +82,17 @@ function page(options: Partial<QueryOptions> = {}): QueryOptions {
 
 const byUserName = (value: string) => parseFilter(users, `userName eq ${JSON.stringify(value)}`);
 
+/** Users for the sorting tests: fixed ids, so the id tiebreak is predictable; some without a displayName. */
+const SORT_ROWS: [string, JsonObject][] = [
+  ['id-5', { userName: 'u5', displayName: 'bob' }],
+  ['id-2', { userName: 'u2', displayName: 'Alice' }],
+  ['id-7', { userName: 'u7' }],
+  ['id-4', { userName: 'u4', displayName: 'dup' }],
+  ['id-1', { userName: 'u1', displayName: 'DUP' }],
+  ['id-3', { userName: 'u3' }],
+  ['id-6', { userName: 'u6', displayName: 'Carol' }],
+];
+
 export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTest>): void {
   /** Runs `fn` with a fresh, empty store that is cleaned up when the subtest ends. */
   const withStore = (name: string, fn: (t: TapTest, store: ResourceStore) => Promise<void>) =>
@@ -296,15 +307,7 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
 
   withStore('sorting: type-aware, missing values last ascending and first descending, id tiebreak', async (t, store) => {
     // Fixed ids so that the id tiebreak is predictable.
-    const rows: [string, JsonObject][] = [
-      ['id-5', { userName: 'u5', displayName: 'bob' }],
-      ['id-2', { userName: 'u2', displayName: 'Alice' }],
-      ['id-7', { userName: 'u7' }],
-      ['id-4', { userName: 'u4', displayName: 'dup' }],
-      ['id-1', { userName: 'u1', displayName: 'DUP' }],
-      ['id-3', { userName: 'u3' }],
-      ['id-6', { userName: 'u6', displayName: 'Carol' }],
-    ];
+    const rows = SORT_ROWS;
     for (const [id, attrs] of rows) await store.create(users, userRecord(attrs, { id }));
     const order = async (sort: SortSpec, options: Partial<QueryOptions> = {}) =>
       (await store.query(users, page({ sort, ...options }))).records.map((r) => r.id);
@@ -402,15 +405,7 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
   });
 
   withStore('keyset pages in sort order: missing values last ascending and first descending, ties by id', async (t, store) => {
-    const rows: [string, JsonObject][] = [
-      ['id-5', { userName: 'u5', displayName: 'bob' }],
-      ['id-2', { userName: 'u2', displayName: 'Alice' }],
-      ['id-7', { userName: 'u7' }],
-      ['id-4', { userName: 'u4', displayName: 'dup' }],
-      ['id-1', { userName: 'u1', displayName: 'DUP' }],
-      ['id-3', { userName: 'u3' }],
-      ['id-6', { userName: 'u6', displayName: 'Carol' }],
-    ];
+    const rows = SORT_ROWS;
     const records = new Map<string, StoredRecord>();
     for (const [id, attrs] of rows) {
       const r = userRecord(attrs, { id });
