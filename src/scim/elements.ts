@@ -14,32 +14,11 @@
  * Lookups are hashed on the normalised `value` (or `type`), so adding n values to a list of m costs O(n + m), not
  * O(n·m): one request adding thousands of values once took seconds of CPU pairwise (issue 8).
  */
-import { AttributeDefinition, isCaseInsensitive, subAttribute } from './schema';
+import { AttributeDefinition, subAttribute } from './schema';
 import { normaliseSimple } from './query-copy';
 import { isObject, isUnassigned, Json, JsonObject } from './values';
 import type { Filter } from './filter/ast';
-
-function sameSimple(def: AttributeDefinition, a: Json | undefined, b: Json | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  if (typeof a === 'string' && typeof b === 'string') {
-    if (def.type === 'dateTime' || isCaseInsensitive(def)) return normaliseSimple(def, a) === normaliseSimple(def, b);
-  }
-  return false;
-}
-
-/** Every sub-attribute `part` assigns (but `primary` when `ignorePrimary`) has the same value in `whole`. */
-export function containsElement(def: AttributeDefinition, whole: Json, part: Json, ignorePrimary = false): boolean {
-  if (!isObject(whole) || !isObject(part)) return false;
-  for (const [k, v] of Object.entries(part)) {
-    if (isUnassigned(v)) continue;
-    const sub = subAttribute(def, k);
-    if (!sub) return false;
-    if (ignorePrimary && sub.name === 'primary') continue;
-    if (!sameSimple(sub, whole[sub.name], v)) return false;
-  }
-  return true;
-}
+import { containsComplex, sameElement } from './patch/compare';
 
 /** Reads the elements of one multi-valued attribute the way this module compares them. */
 export class ElementRules {
@@ -96,16 +75,16 @@ export class ElementRules {
    * have one; without `value`: one contains the other, primary aside).
    */
   same(existing: Json, item: Json): boolean {
-    if (this.def.type !== 'complex') return sameSimple(this.def, existing, item);
+    if (this.def.type !== 'complex') return sameElement(this.def, existing, item);
     if (!isObject(existing) || !isObject(item)) return false;
     if (this.valueSub) {
       const name = this.valueSub.name;
-      if (!sameSimple(this.valueSub, existing[name], item[name])) return false;
+      if (!sameElement(this.valueSub, existing[name], item[name])) return false;
       const t = this.typeSub?.name;
       if (!t || isUnassigned(existing[t]) || isUnassigned(item[t])) return true;
-      return sameSimple(this.typeSub!, existing[t], item[t]);
+      return sameElement(this.typeSub!, existing[t], item[t]);
     }
-    return containsElement(this.def, existing, item, true) || containsElement(this.def, item, existing, true);
+    return containsComplex(this.def, existing, item, 'primary') || containsComplex(this.def, item, existing, 'primary');
   }
 }
 

@@ -22,9 +22,4 @@ export class KeyedQueue {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
-
-  /** Keys with queued or running tasks (for tests). */
-  get size(): number {
-    return this.tails.size;
-  }
 }

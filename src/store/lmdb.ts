@@ -26,7 +26,6 @@ import type { ResourceSchema } from '../scim/schema';
 import type { Json, JsonObject } from '../scim/values';
 import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
-import { errors } from '../scim/errors';
 import { comparator, pageOf, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
 import { INDEX_FORMAT, indexedPaths, indexEntries, IndexKey, KEY_CHARS, pathLabel, planFilter, PlanStep, PRESENT_START, TOP } from './lmdb-plan';
@@ -200,7 +199,8 @@ export class LmdbStore implements ResourceStore {
     }
 
     const step = filter ? planFilter(schema, filter) : undefined;
-    const matched = (await this.matching(schema, step, filter)).map((r) => ({ id: r.id, q: queryCopy(schema, r.resource), r }));
+    // The normalised copy is what a sort reads; without one, keys are ids alone and no copy is made.
+    const matched = (await this.matching(schema, step, filter)).map((r) => ({ id: r.id, q: plan ? queryCopy(schema, r.resource) : {}, r }));
     if (plan) {
       const order = comparator(plan);
       matched.sort(order);
@@ -296,7 +296,7 @@ export class LmdbStore implements ResourceStore {
   stats(): { records: number; bytes: number } {
     let records = 0;
     for (const { value } of this.counts.getRange({})) records += value;
-    const s = this.env.getStats() as { pageSize?: number; treeBranchPageCount?: number; lastPageNumber?: number };
+    const s = this.env.getStats() as { pageSize?: number; lastPageNumber?: number };
     return { records, bytes: (s.lastPageNumber ?? 0) * (s.pageSize ?? 4096) };
   }
 
@@ -404,14 +404,5 @@ export async function backupLmdb(source: string, target: string): Promise<{ reco
     return copy.stats();
   } finally {
     await copy.close();
-  }
-}
-
-/** Opens (creating when missing) the embedded store in `path`. */
-export async function openLmdbStore(path: string): Promise<LmdbStore> {
-  try {
-    return new LmdbStore({ path });
-  } catch (e) {
-    throw errors.unavailable(`the data directory ${path} cannot be opened: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -9,8 +9,6 @@
  * (Limits.patchOperations) and no operation copies or re-reads the whole resource. Pure: the service layer does
  * If-Match, versions, uniqueness, manager checks and meta.
  */
-import { applyPatch as applyJsonPatch, deepClone, JsonPatchError, Operation } from 'fast-json-patch';
-import { errors } from '../errors';
 import { DEFAULT_LIMITS, Limits } from '../limits';
 import type { ScimResource } from '../resource';
 import type { ResourceSchema } from '../schema';
@@ -26,16 +24,6 @@ export interface PatchResult {
   changed: boolean;
   /** Plaintext, when an operation set the writeOnly password; it is never put into `resource`. */
   password?: string;
-}
-
-/** Applies RFC 6902 operations to a copy of `doc`; the copy is returned, `doc` is untouched. */
-export function applyOperations(doc: JsonObject, operations: Operation[]): JsonObject {
-  try {
-    return applyJsonPatch(doc, deepClone(operations) as Operation[], true, false).newDocument;
-  } catch (e) {
-    if (e instanceof JsonPatchError) throw errors.internal(`PATCH translation was not applicable: ${e.message}`);
-    throw e;
-  }
 }
 
 export function applyPatch(schema: ResourceSchema, current: ScimResource, body: unknown, limits: Limits = DEFAULT_LIMITS): PatchResult {

@@ -21,12 +21,16 @@ function sameSimple(def: AttributeDefinition, a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-/** Every sub-attribute the `part` assigns has the same value in `whole` (a complex value "contains" another). */
-export function containsComplex(def: AttributeDefinition, whole: unknown, part: unknown): boolean {
+/**
+ * Every sub-attribute the `part` assigns (but `except`, when given) has the same value in `whole` (a complex value
+ * "contains" another).
+ */
+export function containsComplex(def: AttributeDefinition, whole: unknown, part: unknown, except?: string): boolean {
   if (!isObject(whole) || !isObject(part)) return false;
   return Object.entries(part).every(([k, v]) => {
     if (isUnassigned(v)) return true;
     const sub = subAttribute(def, k);
+    if (sub !== undefined && sub.name === except) return true;
     return sub !== undefined && sameSimple(sub, whole[sub.name], v);
   });
 }
