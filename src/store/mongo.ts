@@ -22,6 +22,7 @@ import { compileFilter } from './mongo-filter';
 import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
 import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
+import { SortWindows } from './mongo-window';
 import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
@@ -39,6 +40,14 @@ export interface MongoStoreOptions {
    * query through the database's sort.
    */
   smallResult?: number;
+  /**
+   * Sorted pages of larger results that end within the first `windowCap` documents of their order are read as a
+   * window of values (mongo-window.ts) rather than sorted by the database; 0 leaves every such sort to the
+   * database. Default SMALL_RESULT.
+   */
+  windowCap?: number;
+  /** Documents `$sample` draws to place a window when no hint is known. Default WINDOW_SAMPLE. */
+  windowSample?: number;
   clientOptions?: MongoClientOptions;
 }
 
@@ -46,6 +55,10 @@ const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
 /** See MongoStoreOptions.smallResult: one page at the largest page size. */
 export const SMALL_RESULT = 1000;
+/** See MongoStoreOptions.windowSample. */
+export const WINDOW_SAMPLE = 1000;
+/** Attribute types whose values are all of one BSON type bracket (strings or numbers), which windows need. */
+const WINDOW_TYPES = new Set(['string', 'dateTime', 'reference', 'binary', 'integer', 'decimal']);
 
 /** Everything but the normalised copy, which only the database reads. */
 const RECORD_PROJECTION = { q: 0 } as const;
@@ -58,6 +71,8 @@ interface Segment {
   where: Document;
   field?: string;
   dir: 1 | -1;
+  /** Whether a page of the segment may be read as a window of values (mongo-window.ts). */
+  windowed?: boolean;
 }
 
 function and(a: Document, b: Document): Document {
@@ -83,7 +98,8 @@ function segmentsOf(plan: SortPlan | undefined): Segment[] {
   if (!plan) return [{ where: {}, dir: 1 }];
   const path = fieldPath(plan.resolved);
   const dir = plan.descending ? -1 : 1;
-  const present: Segment = { where: { [path]: { $ne: null } }, field: path, dir };
+  const type = (plan.resolved.sub ?? plan.resolved.attribute).type;
+  const present: Segment = { where: { [path]: { $ne: null } }, field: path, dir, windowed: WINDOW_TYPES.has(type) };
   const missing: Segment = { where: { [path]: { $eq: null } }, dir };
   return plan.descending ? [missing, present] : [present, missing];
 }
@@ -118,12 +134,14 @@ export class MongoStore implements ResourceStore {
 
   private readonly operationTimeoutMS: number;
   private readonly smallResult: number;
+  private readonly windows: SortWindows;
 
   constructor(options: MongoStoreOptions) {
     const clientOptions: MongoClientOptions = { ...options.clientOptions };
     const inUri = (name: string) => new RegExp(`[?&]${name}=`, 'i').test(options.uri);
     this.operationTimeoutMS = options.operationTimeoutMS ?? DEFAULT_OPERATION_TIMEOUT_MS;
     this.smallResult = options.smallResult ?? SMALL_RESULT;
+    this.windows = new SortWindows({ cap: options.windowCap ?? SMALL_RESULT, sample: options.windowSample ?? WINDOW_SAMPLE });
     if (clientOptions.serverSelectionTimeoutMS === undefined && !inUri('serverSelectionTimeoutMS')) {
       clientOptions.serverSelectionTimeoutMS = Math.min(options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS, this.operationTimeoutMS);
     }
@@ -225,11 +243,11 @@ export class MongoStore implements ResourceStore {
         const small = await this.inMemory(schema, coll, compiled.query, undefined, plan, paging, this.smallResult);
         if (small) return small;
       }
-      if (options.keyset) return { totalResults: total, ...(await this.keysetInDatabase(schema, coll, compiled.query, plan, options.keyset, count)) };
-      if (exact) return { totalResults: total, records: await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count) };
+      if (options.keyset) return { totalResults: total, ...(await this.keysetInDatabase(schema, coll, compiled.query, plan, options.keyset, count, total)) };
+      if (exact) return { totalResults: total, records: await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count, total) };
       // An estimated total is corrected by what the page shows, so that it never tells an index-paging client (which
       // pages while startIndex <= totalResults) that the results end before they do, or go on after they end.
-      const records = await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count + 1);
+      const records = await this.pageInDatabase(schema, coll, compiled.query, plan, skip, count + 1, total);
       const more = records.length > count;
       const page = records.slice(0, count);
       const bounded = more ? Math.max(total, skip + count + 1) : page.length > 0 || skip === 0 ? skip + page.length : Math.min(total, skip);
@@ -388,7 +406,10 @@ export class MongoStore implements ResourceStore {
     return result;
   }
 
-  /** An index page sorted by the database: skip/limit through the segments in order. */
+  /**
+   * An index page sorted by the database: skip/limit through the segments in order; a sorted segment's page that
+   * ends early enough in its order is read as a window (mongo-window.ts) instead.
+   */
   private async pageInDatabase(
     schema: ResourceSchema,
     coll: Collection<ResourceDocument>,
@@ -396,22 +417,26 @@ export class MongoStore implements ResourceStore {
     plan: SortPlan | undefined,
     skip: number,
     count: number,
+    total: number,
   ): Promise<StoredRecord[]> {
     const segments = segmentsOf(plan);
     const records: StoredRecord[] = [];
     let toSkip = skip;
     for (const [i, segment] of segments.entries()) {
       const where = and(query, segment.where);
-      const docs = await coll
-        .find(where, { projection: RECORD_PROJECTION })
-        .sort(sortOf(segment))
-        .skip(toSkip)
-        .limit(count - records.length)
-        .toArray();
+      const want = count - records.length;
+      const prefix = segment.windowed
+        ? await this.windows.prefix(coll, { where, base: where, field: segment.field!, dir: segment.dir, need: toSkip + want, total, scope: coll.collectionName })
+        : undefined;
+      const docs = prefix
+        ? prefix.slice(toSkip)
+        : await coll.find(where, { projection: RECORD_PROJECTION }).sort(sortOf(segment)).skip(toSkip).limit(want).toArray();
       for (const d of docs) records.push(fromDocument(schema, d));
       if (records.length >= count || i === segments.length - 1) break;
-      // The next segment starts after this one: if the page began past its end, by how much.
-      toSkip = docs.length > 0 ? 0 : Math.max(0, toSkip - (await coll.countDocuments(where)));
+      // The next segment starts after this one: if the page began past its end, by how much. A window shorter
+      // than asked for is the whole segment.
+      const size = prefix ? prefix.length : docs.length > 0 ? 0 : await coll.countDocuments(where);
+      toSkip = docs.length > 0 ? 0 : Math.max(0, toSkip - size);
     }
     return records;
   }
@@ -427,6 +452,7 @@ export class MongoStore implements ResourceStore {
     plan: SortPlan | undefined,
     keyset: Keyset,
     count: number,
+    total: number,
   ): Promise<{ records: StoredRecord[]; more: boolean }> {
     const segments = segmentsOf(plan);
     const backwards = keyset.before !== undefined;
@@ -436,12 +462,25 @@ export class MongoStore implements ResourceStore {
     const docs: ResourceDocument[] = [];
     for (let i = start; i >= 0 && i < segments.length && docs.length <= count; i += side) {
       const segment = segments[i]!;
-      const where = and(and(query, segment.where), key && i === start ? beyond(segment, key, side) : {});
-      const batch = await coll
-        .find(where, { projection: RECORD_PROJECTION })
-        .sort(sortOf(segment, backwards))
-        .limit(count + 1 - docs.length)
-        .toArray();
+      const base = and(query, segment.where);
+      const from = key && i === start ? key : undefined;
+      const where = and(base, from ? beyond(segment, from, side) : {});
+      const want = count + 1 - docs.length;
+      const window = segment.windowed
+        ? await this.windows.prefix(coll, {
+            where,
+            base,
+            field: segment.field!,
+            dir: backwards ? (segment.dir === 1 ? -1 : 1) : segment.dir,
+            need: want,
+            total,
+            from,
+            // The next cursor starts beyond the last item of this page.
+            next: docs.length === 0 ? count - 1 : undefined,
+            scope: coll.collectionName,
+          })
+        : undefined;
+      const batch = window ?? (await coll.find(where, { projection: RECORD_PROJECTION }).sort(sortOf(segment, backwards)).limit(want).toArray());
       docs.push(...batch);
     }
     const records = docs.slice(0, count).map((d) => fromDocument(schema, d));

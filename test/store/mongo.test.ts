@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { connectMongoStore, MongoStore } from '../../src/store/mongo';
+import { connectMongoStore, MongoStore, MongoStoreOptions } from '../../src/store/mongo';
 import { createStore } from '../../src/store';
 import { encodeKey } from '../../src/store/mongo-document';
 import { SCHEMA_URNS } from '../../src/scim/schema';
@@ -33,9 +33,9 @@ function run(uri: string): void {
   t.teardown(() => admin.close());
 
   /** A store on a database of its own, dropped by cleanup. */
-  const makeStore = async (smallResult?: number) => {
+  const makeStore = async (tuning: Pick<MongoStoreOptions, 'smallResult' | 'windowCap' | 'windowSample'> = {}) => {
     const dbName = `${prefix}_${++databases}`;
-    const store = await connectMongoStore({ uri, dbName, schemas: [users], smallResult });
+    const store = await connectMongoStore({ uri, dbName, schemas: [users], ...tuning });
     return {
       store,
       dbName,
@@ -51,9 +51,17 @@ function run(uri: string): void {
   });
 
   // The test data is small, so the store orders and pages most results itself (see MongoStore.query); with
-  // smallResult 0 every query is sorted and paged by the database instead, and must give the same answers.
+  // smallResult 0 every query is paged by the database instead, and must give the same answers: sorted pages as
+  // windows of values (mongo-window.ts), or, with windowCap 0, by the database's sort.
+  t.test('MongoDB store contract, every query paged by the database, sorted pages as windows', async (t) => {
+    storeContract(t, () => makeStore({ smallResult: 0 }));
+  });
   t.test('MongoDB store contract, every query sorted and paged by the database', async (t) => {
-    storeContract(t, () => makeStore(0));
+    storeContract(t, () => makeStore({ smallResult: 0, windowCap: 0 }));
+  });
+  // Windows of at most 3 documents placed by samples of 2: nearly every page narrows, widens or falls back.
+  t.test('MongoDB store contract, tiny windows and samples', async (t) => {
+    storeContract(t, () => makeStore({ smallResult: 0, windowCap: 3, windowSample: 2 }));
   });
 
   t.test('an estimated total (the collection count) is corrected by the page, so index paging neither stops early nor runs on', async (t) => {
