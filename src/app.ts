@@ -2,6 +2,7 @@
  * The root plugin: buildApp(config) wires the SCIM core, the store and the HTTP routes. The process concerns
  * (environment, listening, signals) live in server.ts, so tests build the app and drive it with `inject`.
  */
+import { randomBytes } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Config } from './config';
 import { SchemaRegistry } from './scim/schema';
@@ -94,8 +95,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.store ??
     (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir: config.dataDir }));
   if (ownsStore) app.addHook('onClose', async () => store.close());
-  // Cursors are signed with a key derived from the token key, so every instance behind a load balancer accepts them.
-  const cursors = new CursorCodec(config.jwt.secret ?? config.jwt.publicKey ?? '', CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
+  // Cursors are signed so that a client cannot forge a position (cursor.ts), with a key that must not be public:
+  // SCIM_CURSOR_SECRET, else one derived from the HS256 secret (so every instance behind a load balancer accepts
+  // them). With only a public key, server.ts supplies one; an app built without any gets a random key of its own.
+  const cursorSecret = config.cursorSecret ?? config.jwt.secret ?? randomBytes(32).toString('base64url');
+  const cursors = new CursorCodec(cursorSecret, CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
   const users = new ResourceService(registry.resourceSchema('User'), store, opts.now, cursors, config.limits);
   await store.init([users.schema]);
   installManagerRules(users, store);

@@ -26,6 +26,11 @@ export interface Config {
   /** The embedded store's data directory, used when no MongoDB URI is set (SCIM_DATA_DIR). */
   dataDir: string;
   jwt: JwtConfig;
+  /**
+   * The key cursors are signed with (SCIM_CURSOR_SECRET). Unset: derived from the HS256 secret; with only a public
+   * key, server.ts supplies one (see there), since a key anyone can read lets anyone forge a cursor.
+   */
+  cursorSecret?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   production: boolean;
   /** Discovery endpoints readable without a token (RFC 7644 §4 allows it; SCIM_DISCOVERY_PUBLIC=false turns it off). */
@@ -60,6 +65,7 @@ const envSchema = {
     MONGODB_URI: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
     MONGODB_DB: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$' },
     SCIM_JWT_SECRET: { type: 'string', minLength: 32 },
+    SCIM_CURSOR_SECRET: { type: 'string', minLength: 32 },
     SCIM_JWT_PUBLIC_KEY: { type: 'string', pattern: '-----BEGIN (RSA )?PUBLIC KEY-----' },
     SCIM_JWT_ISSUER: { type: 'string', minLength: 1 },
     SCIM_JWT_AUDIENCE: { type: 'string', minLength: 1 },
@@ -84,6 +90,7 @@ const MESSAGES: Record<string, string> = {
   MONGODB_URI: 'MONGODB_URI must be a MongoDB connection string (mongodb:// or mongodb+srv://)',
   MONGODB_DB: 'MONGODB_DB must be 1-63 letters, digits, _ or -',
   SCIM_JWT_SECRET: 'SCIM_JWT_SECRET must be at least 32 characters (it is an HS256 key)',
+  SCIM_CURSOR_SECRET: 'SCIM_CURSOR_SECRET must be at least 32 characters (it signs paging cursors)',
   SCIM_JWT_PUBLIC_KEY: 'SCIM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)',
   LOG_LEVEL: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   SCIM_DISCOVERY_PUBLIC: 'SCIM_DISCOVERY_PUBLIC must be true or false',
@@ -136,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       audience: clean.SCIM_JWT_AUDIENCE,
       requireExp: clean.SCIM_JWT_REQUIRE_EXP === undefined ? production : clean.SCIM_JWT_REQUIRE_EXP === 'true',
     },
+    cursorSecret: clean.SCIM_CURSOR_SECRET,
     logLevel: (clean.LOG_LEVEL as Config['logLevel']) ?? 'info',
     production,
     discoveryPublic: clean.SCIM_DISCOVERY_PUBLIC !== 'false',

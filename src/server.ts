@@ -2,11 +2,10 @@
  * The process: reads the environment (the only place that does), builds the app, listens, and closes gracefully
  * on SIGINT/SIGTERM.
  */
-import { randomBytes } from 'node:crypto';
 import { buildApp } from './app';
 import { ConfigError, loadConfig, Config } from './config';
 import { mintToken } from './cli/mint';
-import { developmentKey } from './dev-key';
+import { withProcessKeys } from './dev-key';
 import { LmdbStore } from './store/lmdb';
 import { resolve } from 'node:path';
 
@@ -22,22 +21,11 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  let devToken: string | undefined;
-  let devKeyNote = '';
-  if (!config.jwt.secret && !config.jwt.publicKey) {
-    // Development only (production refuses to start without a key, see config.ts): a secret and a token to paste,
-    // so `npm start` is usable at once. With the embedded store the secret is kept with the data, so tokens survive
-    // a restart; with MongoDB there is no local data, and a fresh secret is made per start.
-    if (config.mongodbUri) {
-      config = { ...config, jwt: { ...config.jwt, secret: randomBytes(32).toString('base64url') } };
-      devKeyNote = 'generated a development key for this run';
-    } else {
-      const key = developmentKey(config.dataDir);
-      config = { ...config, jwt: { ...config.jwt, secret: key.secret } };
-      devKeyNote = `${key.created ? 'generated' : 'using'} the development key kept in ${resolve(key.file)}`;
-    }
-    devToken = await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev' });
-  }
+  const keys = withProcessKeys(config);
+  config = keys.config;
+  const devToken = keys.devKeyNote
+    ? await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev' })
+    : undefined;
 
   const app = await buildApp({
     config,
@@ -50,12 +38,13 @@ async function main(): Promise<void> {
       `No MONGODB_URI set: using the embedded store; data lives in ${resolve(app.store.path)} (${records} records, ${(bytes / 1048576).toFixed(1)} MB)`,
     );
   }
+  if (keys.cursorNote) app.log.warn(keys.cursorNote);
   await app.listen({ port: config.port, host: config.host });
   if (devToken) {
     process.stdout.write(
       [
         '',
-        `No SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY set: ${devKeyNote}.`,
+        `No SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY set: ${keys.devKeyNote}.`,
         'Bearer token (scopes scim:read scim:write, valid 24h):',
         '',
         `  ${devToken}`,

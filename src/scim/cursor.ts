@@ -4,9 +4,10 @@
  * A cursor names a position in the result order (keyset: the sort value and id of a record), not an offset, so it
  * stays valid while resources are created and deleted: paging on returns every resource that existed throughout
  * exactly once. It records the page size it was issued for, since RFC 9865 §2.1 wants every page of a query asked
- * with the same `count` (`invalidCount` otherwise). It is signed (HMAC-SHA256) so a client cannot forge a
- * position, bound to the resource type, filter and sort it was issued for, and valid for at least the advertised
- * cursorTimeout (RFC 9865 §4: "the minimum number of seconds that a cursor is valid between page requests").
+ * with the same `count` (`invalidCount` otherwise). It is signed (HMAC-SHA256) so a client cannot forge a position
+ * (with a key that must never be public: see withProcessKeys in dev-key.ts), bound to the resource type, filter and
+ * sort it was issued for, and valid for at least the advertised cursorTimeout (RFC 9865 §4: "the minimum number of
+ * seconds that a cursor is valid between page requests").
  * Invalid cursors answer `invalidCursor`, expired ones `expiredCursor`.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';

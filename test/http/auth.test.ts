@@ -2,6 +2,7 @@ import t from 'tap';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { build, SECRET, ERROR } from '../helper';
 import { mintToken } from '../../src/cli/mint';
+import { CursorCodec } from '../../src/scim/cursor';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 function hs256(payload: Record<string, unknown>, secret = SECRET, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
@@ -116,5 +117,17 @@ for (const [alg, type, options] of [
     const confused = hs256({ scope: 'scim:read', exp: now() + 60 }, pub);
     const bad = await h.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${confused}` } });
     t.equal(bad.statusCode, 401, 'algorithm confusion is refused');
+
+    // Cursors are not signed with the public key (anyone could forge one), but with a key kept secret.
+    const auth = { authorization: `Bearer ${token}` };
+    await h.app.users.create({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'paged-1' });
+    await h.app.users.create({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'paged-2' });
+    const first = await h.app.inject({ method: 'GET', url: '/scim/v2/Users?cursor&count=1', headers: auth });
+    const next = await h.app.inject({ method: 'GET', url: `/scim/v2/Users?cursor=${first.json().nextCursor}&count=1`, headers: auth });
+    t.equal(next.statusCode, 200, 'cursors the server issued work');
+    const forged = new CursorCodec(pub, 3600).encode({ position: { direction: 'after', key: { id: '' } }, count: 1 }, 'User\0\0');
+    const refused = await h.app.inject({ method: 'GET', url: `/scim/v2/Users?cursor=${forged}&count=1`, headers: auth });
+    t.equal(refused.statusCode, 400, 'a cursor signed with the public key is refused');
+    t.equal(refused.json().scimType, 'invalidCursor');
   });
 }

@@ -85,6 +85,39 @@ t.test('the development key lives with the data, owner-only, and is reused on th
   t.equal(second.secret, first.secret, 'a token minted yesterday still verifies');
 });
 
+t.test('keys the process supplies: a development key, and a secret cursor key when the JWT key is public', async (t) => {
+  const { withProcessKeys, CURSOR_KEY_FILE } = await import('../../src/dev-key');
+  const { loadConfig } = await import('../../src/config');
+  const { statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = tempDataDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const PEM = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----';
+  const config = (env: Record<string, string>) => loadConfig({ SCIM_DATA_DIR: dir, ...env });
+  const rows: { name: string; env: Record<string, string>; dev: boolean; cursor: 'derived' | 'kept' | 'random' | 'configured'; note: boolean }[] = [
+    { name: 'HS256 secret: cursors derive from it', env: { SCIM_JWT_SECRET: 's'.repeat(32) }, dev: false, cursor: 'derived', note: false },
+    { name: 'no key, embedded: a development key', env: {}, dev: true, cursor: 'derived', note: false },
+    { name: 'public key, embedded: a cursor key kept with the data', env: { SCIM_JWT_PUBLIC_KEY: PEM }, dev: false, cursor: 'kept', note: false },
+    { name: 'public key, MongoDB: a random cursor key, and a warning', env: { SCIM_JWT_PUBLIC_KEY: PEM, MONGODB_URI: 'mongodb://db' }, dev: false, cursor: 'random', note: true },
+    { name: 'public key and SCIM_CURSOR_SECRET', env: { SCIM_JWT_PUBLIC_KEY: PEM, SCIM_CURSOR_SECRET: 'c'.repeat(32) }, dev: false, cursor: 'configured', note: false },
+  ];
+  for (const row of rows) {
+    const a = withProcessKeys(config(row.env));
+    const b = withProcessKeys(config(row.env));
+    t.equal(a.devKeyNote !== undefined, row.dev, `${row.name}: development key`);
+    t.equal(a.cursorNote !== undefined, row.note, `${row.name}: warning`);
+    const cursor = a.config.cursorSecret;
+    if (row.cursor === 'derived') t.equal(cursor, undefined, `${row.name}: no cursor key of its own`);
+    if (row.cursor === 'configured') t.equal(cursor, 'c'.repeat(32), row.name);
+    if (row.cursor === 'random') t.not(cursor, b.config.cursorSecret, `${row.name}: one per process`);
+    if (row.cursor === 'kept') {
+      t.equal(cursor, b.config.cursorSecret, `${row.name}: the same after a restart`);
+      t.equal(statSync(join(dir, CURSOR_KEY_FILE)).mode & 0o777, 0o600, `${row.name}: readable by the owner only`);
+    }
+    t.not(cursor, PEM, `${row.name}: never the public key`);
+  }
+});
+
 t.test('a scan reads in chunks, yielding between them, and still sees every record once', async (t) => {
   const { SchemaRegistry } = await import('../../src/scim/schema');
   const { parseFilter } = await import('../../src/scim/filter/parse');
