@@ -128,6 +128,8 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
     }
     readInto(t, raw, t.extension ? `${t.schema}:${t.attribute.name}` : t.attribute.name + (t.sub ? '.' + t.sub.name : ''));
   }
+  const ambiguous = unknownKeys.find((k) => schema.ambiguous(k));
+  if (ambiguous) throw errors.invalidSyntax(schema.unresolved(ambiguous));
   if (unknownKeys.length > 0) {
     throw errors.invalidSyntax(
       `unknown attribute${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `'${k}'`).join(', ')} for ${schema.type.name}`,

@@ -73,15 +73,11 @@ function resolveAttrPath(schema: ResourceSchema, attrText: string, pathText: str
   if (split) rest = split.rest;
   else if (attrText.includes(':')) throw errors.invalidPath(`path '${pathText}' names an unknown schema`);
   if (!ATTR_PATH.test(rest)) throw errors.invalidPath(`path '${pathText}' is malformed`);
+  // The one resolver: core and common attributes unqualified, extension attributes qualified or, when exactly one
+  // extension defines the name, not (older Entra ID tenants send `"path": "manager"`).
   const resolved = schema.resolve(attrText);
   if (resolved) return resolved;
-  const dot = rest.indexOf('.');
-  const prefix = split ? attrText.slice(0, attrText.length - rest.length) : '';
-  const top = dot < 0 ? undefined : schema.resolve(prefix + rest.slice(0, dot));
-  if (top) {
-    throw errors.invalidPath(`path '${pathText}': attribute '${top.attribute.name}' has no sub-attribute '${rest.slice(dot + 1)}'`);
-  }
-  throw errors.invalidPath(`path '${pathText}': no attribute '${dot < 0 ? rest : rest.slice(0, dot)}' in ${split ? split.schema : 'the resource'}`);
+  throw errors.invalidPath(`path '${pathText}': ${schema.unresolved(attrText)}`);
 }
 
 /** Parses and resolves a PATCH path (RFC 7644 §3.5.2). Attribute names and URNs match in any case. */

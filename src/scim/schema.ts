@@ -155,17 +155,58 @@ export class ResourceSchema {
   }
 
   /**
-   * Resolves an attribute path without filters: `userName`, `name.givenName`, `urn:…:User:userName`,
-   * `urn:…:enterprise:2.0:User:manager.value`. Returns undefined for an attribute no schema defines.
+   * Resolves an attribute path without filters, the one way every consumer does (PATCH paths, filters, sortBy,
+   * attributes/excludedAttributes, POST/PUT body keys):
+   *  - URN-qualified: `urn:…:core:2.0:User:userName`, `urn:…:enterprise:2.0:User:manager.value`;
+   *  - unqualified core or common attribute: `userName`, `name.givenName`, `meta.lastModified`;
+   *  - unqualified extension attribute, when no core attribute has the name and exactly one extension defines it:
+   *    `manager`, `department`. RFC 7644 §3.10 has clients qualify extension attributes ("the attribute name is
+   *    prefixed by the schema URI"), but only as a SHOULD for PATCH, and older Entra ID tenants send
+   *    `{"op": "Replace", "path": "manager", …}`; a name two extensions define stays unresolved (see unresolved()).
+   * Returns undefined for an attribute no schema defines (or an ambiguous one).
    */
   resolve(path: string): ResolvedAttribute | undefined {
-    let schema = this.core.id;
-    let rest = path;
     const split = this.splitUrn(path);
-    if (split) {
-      schema = split.schema;
-      rest = split.rest;
-    }
+    if (split) return this.resolveIn(split.schema, split.rest);
+    const core = this.resolveIn(this.core.id, path);
+    if (core) return core;
+    const hits = this.definedBy(path);
+    return hits.length === 1 ? this.resolveIn(hits[0]!, path) : undefined;
+  }
+
+  /**
+   * Why `path` does not resolve, for error messages: an unknown attribute or sub-attribute, or an unqualified name
+   * that several extensions define (the message names them, so the client can qualify it).
+   */
+  unresolved(path: string): string {
+    const split = this.splitUrn(path);
+    const rest = split ? split.rest : path;
+    const dot = rest.indexOf('.');
+    const name = dot < 0 ? rest : rest.slice(0, dot);
+    const ambiguous = this.ambiguous(path);
+    if (ambiguous) return `'${path}' is ambiguous: ${ambiguous.map((h) => `${h}:${name}`).join(' and ')} both exist; qualify it with its schema URN`;
+    const top = split ? this.attribute(split.schema, name) : this.resolve(name)?.attribute;
+    if (top && dot >= 0) return `attribute '${top.name}' has no sub-attribute '${rest.slice(dot + 1)}'`;
+    return `no attribute '${name}' in ${split ? split.schema : this.type.name}`;
+  }
+
+  /** The extensions defining an unqualified name that no core attribute has, when more than one does. */
+  ambiguous(path: string): string[] | undefined {
+    if (this.splitUrn(path)) return undefined;
+    const dot = path.indexOf('.');
+    if (this.attribute(this.core.id, dot < 0 ? path : path.slice(0, dot))) return undefined;
+    const hits = this.definedBy(path);
+    return hits.length > 1 ? hits : undefined;
+  }
+
+  /** The extensions that define the top-level name of an unqualified path. */
+  private definedBy(path: string): string[] {
+    const dot = path.indexOf('.');
+    const name = dot < 0 ? path : path.slice(0, dot);
+    return this.extensions.filter((e) => this.attribute(e.schema.id, name)).map((e) => e.schema.id);
+  }
+
+  private resolveIn(schema: string, rest: string): ResolvedAttribute | undefined {
     const dot = rest.indexOf('.');
     const name = dot < 0 ? rest : rest.slice(0, dot);
     const subName = dot < 0 ? undefined : rest.slice(dot + 1);

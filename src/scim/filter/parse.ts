@@ -307,8 +307,11 @@ class Parser {
         if (!split && /^urn:/i.test(word)) this.fail(`unknown attribute '${printable(word)}' (no such schema URN)`, at);
         this.fail(`invalid attribute path '${printable(word)}'`, at);
       }
-      const found = this.schema.resolve(word) ?? (split ? undefined : this.resolveInExtension(rest));
+      // The one resolver (ResourceSchema.resolve): Entra checks the manager with `manager eq "<id>"`, without the
+      // enterprise URN, which it accepts when exactly one extension defines the name.
+      const found = this.schema.resolve(word);
       if (!found) {
+        if (this.schema.ambiguous(word)) this.fail(this.schema.unresolved(word), at);
         const dot = rest.indexOf('.');
         if (dot >= 0) {
           const top = this.schema.attribute(split?.schema ?? this.schema.core.id, rest.slice(0, dot));
@@ -323,21 +326,6 @@ class Parser {
       this.fail(`'${word}' cannot be used in a filter`, at);
     }
     return resolved;
-  }
-
-  /**
-   * An unqualified name that no core or common attribute has, defined by exactly one extension: Entra checks the
-   * manager with `manager eq "<id>"`, without the enterprise URN. RFC 7644 §3.10 only lets clients omit the core
-   * schema URN, so this is a liberal reading; a name two extensions define stays unknown.
-   */
-  private resolveInExtension(rest: string): ResolvedAttribute | undefined {
-    const dot = rest.indexOf('.');
-    const name = dot < 0 ? rest : rest.slice(0, dot);
-    const hits = this.schema.extensions
-      .map((e) => ({ urn: e.schema.id, attribute: this.schema.attribute(e.schema.id, name) }))
-      .filter((h) => h.attribute !== undefined);
-    if (hits.length !== 1) return undefined;
-    return this.schema.resolve(`${hits[0]!.urn}:${rest}`);
   }
 
   /** The path a comparison applies to: a complex attribute is compared through its `value` sub-attribute. */
