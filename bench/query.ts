@@ -153,12 +153,15 @@ async function seed(uri: string, dbName: string, schema: ResourceSchema, size: n
     const emails: string[][] = [];
     const managerIndex = (i: number) => Math.floor((i - 1) / 8);
     let earliest = { at: Infinity, id: '' };
-    // What installManagerRules does on create: the manager's displayName comes from the referenced user.
-    service.hooks.beforeWrite = async (next) => {
-      const ext = next[EXT] as { manager?: { value: string; displayName?: string } } | undefined;
-      const m = ext?.manager;
-      if (m) m.displayName = displayNames.get(m.value)!;
-    };
+    // What the manager rule does on create: the manager's displayName comes from the referenced user.
+    service.use({
+      name: 'manager (seeding)',
+      beforeWrite: async (next) => {
+        const ext = next[EXT] as { manager?: { value: string; displayName?: string } } | undefined;
+        const m = ext?.manager;
+        if (m) m.displayName = displayNames.get(m.value)!;
+      },
+    });
     const BATCH = 1000;
     let batch: ResourceDocument[] = [];
     const inFlight = new Set<Promise<unknown>>();

@@ -3,14 +3,14 @@
  * (environment, listening, signals) live in server.ts, so tests build the app and drive it with `inject`.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { FastifyInstance, FastifyServerOptions } from 'fastify';
+import Fastify, { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { Config } from './config';
 import { SchemaRegistry } from './scim/schema';
 import type { Features } from './scim/service-provider-config';
 import type { ResourceStore } from './store/store';
 import { createStore } from './store';
 import { ResourceService } from './service/resources';
-import { installManagerRules } from './service/manager';
+import { RULES } from './service/rules';
 import { CursorCodec } from './scim/cursor';
 import scimJson from './http/scim-json';
 import scimErrors, { sendScimError } from './http/errors';
@@ -35,6 +35,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     store: ResourceStore;
     registry: SchemaRegistry;
+    /** The service of each resource type, by its id. */
+    services: ReadonlyMap<string, ResourceService>;
     users: ResourceService;
   }
 }
@@ -62,10 +64,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify's default would answer 503 with a plain body during shutdown; requests then still get SCIM errors.
     return503OnClosing: false,
-    // Malformed URLs (bad percent-encoding, over-long ids) are answered before routing; make them SCIM errors too.
-    frameworkErrors: (err, _request, reply) => {
-      const scim = err.code === 'FST_ERR_BAD_URL' ? errors.invalidSyntax(`the URL is malformed: ${err.message}`) : errors.notFound(err.message);
-      void sendScimError(reply, scim);
+    // Malformed URLs (bad percent-encoding, over-long ids) are answered before routing; under /scim/ as SCIM errors.
+    frameworkErrors: (err, request, reply) => {
+      const bad = err.code === 'FST_ERR_BAD_URL';
+      if (!request.url.startsWith('/scim/')) {
+        const status: 400 | 404 = bad ? 400 : 404;
+        void (reply as FastifyReply).code(status).send({ statusCode: status, error: bad ? 'Bad Request' : 'Not Found', message: err.message });
+        return;
+      }
+      void sendScimError(reply, bad ? errors.invalidSyntax(`the URL is malformed: ${err.message}`) : errors.notFound(err.message));
     },
     // A filter may be 8192 characters (see filter/parse.ts); percent-encoded multi-byte text makes that up to ~74 KB
     // of request line, past Node's 16 KiB default, which would answer 431 before any SCIM code runs.
@@ -100,28 +107,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // them). With only a public key, server.ts supplies one; an app built without any gets a random key of its own.
   const cursorSecret = config.cursorSecret ?? config.jwt.secret ?? randomBytes(32).toString('base64url');
   const cursors = new CursorCodec(cursorSecret, CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
-  const users = new ResourceService(registry.resourceSchema('User'), store, opts.now, cursors, config.limits);
-  await store.init([users.schema]);
-  installManagerRules(users, store);
+  // One service per resource type in schemas/resource-types/, with the rules rules.ts lists for it, in order.
+  const services = new Map<string, ResourceService>();
+  for (const type of registry.resourceTypes()) {
+    const service = new ResourceService(registry.resourceSchema(type.id), store, opts.now, cursors, config.limits);
+    for (const make of RULES[type.id] ?? []) service.use(make(service, store));
+    services.set(type.id, service);
+  }
+  await store.init([...services.values()].map((s) => s.schema));
+  const users = services.get('User');
+  if (!users) throw new Error('schemas/resource-types/ must define the User resource type');
   app.decorate('store', store);
   app.decorate('registry', registry);
+  app.decorate('services', services);
   app.decorate('users', users);
 
-  await app.register(scimJson);
-  await app.register(scimErrors);
-  await app.register(auth, { jwt: config.jwt });
-
+  // Outside /scim/v2 (health probes, and pages to come) the server answers as a plain JSON service: Fastify's own
+  // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
   healthRoutes(app, store, { readyTimeoutMs: config.readyTimeoutMs });
   const feats = features();
   await app.register(
     async (scim) => {
+      await scim.register(scimJson);
+      await scim.register(scimErrors);
+      await scim.register(auth, { jwt: config.jwt });
       discoveryRoutes(scim, {
         registry,
         features: feats,
         baseUrl: config.baseUrl,
         onRequest: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
       });
-      const lists = [resourceRoutes(scim, { service: users, registry, baseUrl: config.baseUrl, paging: PAGING })];
+      const lists = [...services.values()].map((service) => resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING }));
       rootSearchRoute(scim, lists, PAGING);
       notImplementedRoutes(scim);
     },

@@ -33,6 +33,6 @@ export function healthRoutes(app: FastifyInstance, store: ResourceStore, opts: H
       clearTimeout(timer);
     }
   });
-  methodNotAllowed(app, '/healthz', ['GET']);
-  methodNotAllowed(app, '/readyz', ['GET']);
+  methodNotAllowed(app, '/healthz', ['GET'], { plain: true });
+  methodNotAllowed(app, '/readyz', ['GET'], { plain: true });
 }

@@ -30,9 +30,9 @@ async function scimJson(app: FastifyInstance): Promise<void> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, parse);
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', async (_request, reply, payload) => {
     const type = reply.getHeader('content-type');
-    if (typeof type === 'string' && type.startsWith('application/json') && request.url.startsWith('/scim/')) {
+    if (typeof type === 'string' && type.startsWith('application/json')) {
       reply.header('content-type', SCIM_CONTENT_TYPE);
     }
     return payload;

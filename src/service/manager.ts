@@ -6,12 +6,12 @@
  * - deleting a user removes it as manager from everyone who reported to it, so no entry points at a missing user.
  */
 import { errors } from '../scim/errors';
-import type { ScimResource } from '../scim/resource';
+import type { ScimResource, StoredRecord } from '../scim/resource';
 import { SCHEMA_URNS } from '../scim/schema';
 import { isObject, JsonObject } from '../scim/values';
 import { parseFilter } from '../scim/filter/parse';
 import type { ResourceStore } from '../store/store';
-import type { ResourceService } from './resources';
+import type { ResourceRule, ResourceService } from './resources';
 
 const EXT = SCHEMA_URNS.enterpriseUser;
 /** Reporting chains deeper than this are refused rather than walked forever. */
@@ -22,10 +22,10 @@ function managerOf(resource: JsonObject | undefined): JsonObject | undefined {
   return isObject(ext) && isObject(ext.manager) ? ext.manager : undefined;
 }
 
-export function installManagerRules(users: ResourceService, store: ResourceStore): void {
+export function managerRule(users: ResourceService, store: ResourceStore): ResourceRule {
   const schema = users.schema;
 
-  users.hooks.beforeWrite = async (next: ScimResource, current) => {
+  const beforeWrite = async (next: ScimResource, current: StoredRecord | undefined): Promise<void> => {
     const manager = managerOf(next);
     if (!manager) return;
     // RFC 7643 §8.7.2 lets a client write manager.$ref. It is never stored (rendered from value for the URL the
@@ -92,13 +92,13 @@ export function installManagerRules(users: ResourceService, store: ResourceStore
   };
 
   // Deleting a user removes it as manager from its reports (and bumps their versions).
-  users.hooks.afterDelete = (id) =>
+  const afterDelete = (id: string) =>
     forEachReport(id, (ext) => {
       delete ext.manager;
     });
 
   // manager.displayName mirrors the manager's displayName: a rename reaches every report (and bumps its version).
-  users.hooks.afterWrite = async (record, previous) => {
+  const afterWrite = async (record: StoredRecord, previous: StoredRecord): Promise<void> => {
     if (!previous || record.resource.displayName === previous.resource.displayName) return;
     const name = record.resource.displayName;
     await forEachReport(record.id, (ext) => {
@@ -107,4 +107,6 @@ export function installManagerRules(users: ResourceService, store: ResourceStore
       else delete manager.displayName;
     });
   };
+
+  return { name: 'manager', beforeWrite, afterWrite, afterDelete };
 }

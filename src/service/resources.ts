@@ -41,8 +41,13 @@ export interface ListResult {
   previousCursor?: string;
 }
 
-/** Extension points for rules that span resources (manager references, group membership). */
-export interface ResourceHooks {
+/**
+ * A rule that spans resources (manager references; group membership to come), registered with its resource type
+ * (rules.ts). A service runs its rules in the order they were registered, each step's hooks one after another.
+ */
+export interface ResourceRule {
+  /** Names the rule in logs and tests. */
+  name: string;
   /** Called with the resource about to be written (created or changed); may adjust it or throw a ScimError. */
   beforeWrite?(next: ScimResource, current: StoredRecord | undefined): Promise<void>;
   /** Called after a change was stored, with the record before it. */
@@ -52,7 +57,7 @@ export interface ResourceHooks {
 }
 
 export class ResourceService {
-  readonly hooks: ResourceHooks = {};
+  private readonly rules: ResourceRule[] = [];
   /** Every read-modify-write of one resource in this process runs in its turn (see keyed-queue.ts). */
   private readonly writes = new KeyedQueue();
 
@@ -63,6 +68,29 @@ export class ResourceService {
     private readonly cursors?: CursorCodec,
     readonly limits: Limits = DEFAULT_LIMITS,
   ) {}
+
+  /** Adds a rule after those already registered. */
+  use(rule: ResourceRule): void {
+    if (this.rules.some((r) => r.name === rule.name)) throw new Error(`rule ${rule.name} is registered twice on ${this.schema.type.id}`);
+    this.rules.push(rule);
+  }
+
+  /** The names of the rules, in the order they run. */
+  get ruleNames(): string[] {
+    return this.rules.map((r) => r.name);
+  }
+
+  private async beforeWrite(next: ScimResource, current: StoredRecord | undefined): Promise<void> {
+    for (const rule of this.rules) await rule.beforeWrite?.(next, current);
+  }
+
+  private async afterWrite(record: StoredRecord, previous: StoredRecord): Promise<void> {
+    for (const rule of this.rules) await rule.afterWrite?.(record, previous);
+  }
+
+  private async afterDelete(id: string): Promise<void> {
+    for (const rule of this.rules) await rule.afterDelete?.(id);
+  }
 
   private timestamp(): string {
     return this.now().toISOString();
@@ -79,7 +107,7 @@ export class ResourceService {
       id,
       meta: { resourceType: this.schema.type.id, created: at, lastModified: at, version: 'W/"1"' },
     } as ScimResource;
-    await this.hooks.beforeWrite?.(resource, undefined);
+    await this.beforeWrite(resource, undefined);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
     await this.store.create(this.schema, record);
@@ -127,7 +155,7 @@ export class ResourceService {
    */
   async update(id: string, ifMatch: string | undefined, change: Change): Promise<StoredRecord> {
     const { record, previous } = await this.writes.run(id, () => this.writeInTurn(id, ifMatch, change));
-    if (previous) await this.hooks.afterWrite?.(record, previous);
+    if (previous) await this.afterWrite(record, previous);
     return record;
   }
 
@@ -144,7 +172,7 @@ export class ResourceService {
       const { attributes, secrets, changed } = await change(current);
       const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
       // Hooks first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
-      if (changed !== false) await this.hooks.beforeWrite?.(candidate, current);
+      if (changed !== false) await this.beforeWrite(candidate, current);
       candidate.schemas = schemasOf(this.schema, candidate);
       const same = changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets);
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
@@ -172,7 +200,7 @@ export class ResourceService {
       if (outcome === 'missing') throw this.notFound(id);
       if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
     });
-    await this.hooks.afterDelete?.(id);
+    await this.afterDelete(id);
   }
 
   async list(params: ListParams): Promise<ListResult> {

@@ -5,7 +5,6 @@ t.test('every error is a SCIM Error with the right status', async (t) => {
   const h = await build(t);
   const cases: { name: string; method: string; url: string; payload?: string; headers?: Record<string, string>; status: number; scimType?: string; allow?: string }[] = [
     { name: 'unknown route', method: 'GET', url: '/scim/v2/Widgets', status: 404 },
-    { name: 'unknown route outside /scim', method: 'GET', url: '/nope', status: 404 },
     { name: 'wrong method on collection', method: 'DELETE', url: '/scim/v2/Users', status: 405, allow: 'GET, POST, HEAD' },
     { name: 'wrong method on resource', method: 'POST', url: '/scim/v2/Users/abc', status: 405, allow: 'GET, PUT, PATCH, DELETE, HEAD' },
     { name: 'malformed JSON', method: 'POST', url: '/scim/v2/Users', payload: '{', status: 400, scimType: 'invalidSyntax' },
@@ -56,8 +55,6 @@ t.test('conformance findings: every answer is a SCIM error with the right status
   const cases: { name: string; method: string; url: string; payload?: string; headers?: Record<string, string>; auth?: boolean; status: number; scimType?: string; allow?: RegExp }[] = [
     { name: 'TRACE on a GET-only path', method: 'TRACE', url: '/scim/v2/Schemas', status: 405, allow: /^GET, HEAD$/ },
     { name: 'QUERY on a collection', method: 'QUERY', url: '/scim/v2/Users', status: 405, allow: /^GET, POST, HEAD$/ },
-    { name: 'POST on /healthz', method: 'POST', url: '/healthz', status: 405, allow: /^GET, HEAD$/ },
-    { name: 'TRACE on /readyz', method: 'TRACE', url: '/readyz', status: 405 },
     { name: '/Bulk is not implemented', method: 'POST', url: '/scim/v2/Bulk', payload: '{}', status: 501 },
     { name: '/Me is not implemented', method: 'GET', url: '/scim/v2/Me', status: 501 },
     { name: 'filter on discovery', method: 'GET', url: '/scim/v2/Schemas?filter=id%20pr', status: 403 },
@@ -85,4 +82,27 @@ t.test('conformance findings: every answer is a SCIM error with the right status
   }
   const long = await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent(longFilter)}` });
   t.equal(long.statusCode, 200, 'a filter at the length limit, percent-encoded, fits in the request line');
+});
+
+t.test('outside /scim/v2 the server is a plain JSON service: no SCIM error format, media type or token', async (t) => {
+  const h = await build(t);
+  const plain: { name: string; method: string; url: string; status: number; allow?: string }[] = [
+    { name: 'unknown route', method: 'GET', url: '/nope', status: 404 },
+    { name: 'POST on /healthz', method: 'POST', url: '/healthz', status: 405, allow: 'GET, HEAD' },
+    { name: 'TRACE on /readyz', method: 'TRACE', url: '/readyz', status: 405, allow: 'GET, HEAD' },
+    { name: 'bad percent-encoding', method: 'GET', url: '/healthz/%zz', status: 400 },
+  ];
+  for (const c of plain) {
+    const res = await h.app.inject({ method: c.method as 'GET', url: c.url });
+    t.equal(res.statusCode, c.status, `${c.name}: ${res.body.slice(0, 200)}`);
+    t.match(res.headers['content-type'], /^application\/json/, `${c.name}: application/json`);
+    t.match(res.json(), { statusCode: c.status, error: String }, `${c.name}: Fastify's error shape`);
+    t.equal(res.json().schemas, undefined, `${c.name}: not a SCIM error`);
+    if (c.allow) t.equal(res.headers.allow, c.allow, `${c.name}: Allow`);
+  }
+  const health = await h.app.inject({ method: 'GET', url: '/healthz', headers: { authorization: 'Bearer not-a-token' } });
+  t.equal(health.statusCode, 200, 'no token is checked outside /scim/v2');
+  t.match(health.headers['content-type'], /^application\/json/);
+  const scim = await h.app.inject({ method: 'GET', url: '/scim/v2/nope' });
+  t.match([scim.statusCode, scim.json().schemas, scim.headers['content-type']], [404, [ERROR], /application\/scim\+json/], 'under /scim/v2 errors stay SCIM');
 });
