@@ -10,6 +10,7 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors } from '../scim/errors';
 import type { JwtConfig } from '../config';
+import type { Caller } from '../service/resources';
 
 export type Scope = 'scim:read' | 'scim:write';
 
@@ -38,6 +39,22 @@ function scopesOf(payload: unknown): Set<string> {
     else if (Array.isArray(claim)) claim.forEach((s) => typeof s === 'string' && out.add(s));
   }
   return out;
+}
+
+/**
+ * The caller a verified token names (requireScope ran first and left its payload in `request.user`): its subject,
+ * its client (`client_id` per RFC 9068, `azp` per OpenID Connect, `appid` in Entra ID v1 tokens), its scopes and
+ * every claim, for the service's rules and policies.
+ */
+export function callerOf(request: FastifyRequest): Caller {
+  const claims = (request.user ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    subject: text(claims.sub),
+    clientId: text(claims.client_id) ?? text(claims.azp) ?? text(claims.appid),
+    scopes: [...scopesOf(claims)],
+    claims,
+  };
 }
 
 function challenge(error: string, description: string): string {

@@ -1,4 +1,5 @@
 /** The routes of one resource type (/Users, later /Groups): thin wrappers around ResourceService. */
+import { callerOf } from './auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, etagOf, StoredRecord } from '../scim/resource';
 import { project, ProjectionRequest } from '../scim/projection';
@@ -75,7 +76,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     async (request, reply) => reply.code(200).send(await list(request, searchBodyAsQuery(request.body))),
   );
 
-  app.post(endpoint, { onRequest: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body), 201));
+  app.post(endpoint, { onRequest: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body, callerOf(request)), 201));
 
   app.get<IdRoute>(`${endpoint}/:id`, { onRequest: read }, async (request, reply) => {
     const record = await service.get(request.params.id);
@@ -88,15 +89,15 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   });
 
   app.put<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) =>
-    sendOne(request, reply, await service.replace(request.params.id, request.body, ifMatchOf(request))),
+    sendOne(request, reply, await service.replace(request.params.id, request.body, ifMatchOf(request), callerOf(request))),
   );
 
   app.patch<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) =>
-    sendOne(request, reply, await service.patch(request.params.id, request.body, ifMatchOf(request))),
+    sendOne(request, reply, await service.patch(request.params.id, request.body, ifMatchOf(request), callerOf(request))),
   );
 
   app.delete<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) => {
-    await service.delete(request.params.id, ifMatchOf(request));
+    await service.delete(request.params.id, ifMatchOf(request), callerOf(request));
     return reply.code(204).send();
   });
 

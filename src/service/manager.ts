@@ -11,7 +11,7 @@ import { SCHEMA_URNS } from '../scim/schema';
 import { isObject, JsonObject } from '../scim/values';
 import { parseFilter } from '../scim/filter/parse';
 import type { ResourceStore } from '../store/store';
-import type { ResourceRule, ResourceService } from './resources';
+import { SYSTEM_CALLER, type ResourceRule, type ResourceService } from './resources';
 
 const EXT = SCHEMA_URNS.enterpriseUser;
 /** Reporting chains deeper than this are refused rather than walked forever. */
@@ -71,15 +71,17 @@ export function managerRule(users: ResourceService, store: ResourceStore): Resou
       const page = await store.query(schema, { filter, startIndex: 1, count: 100, keyset: after === undefined ? {} : { after: { id: after } } });
       for (const report of page.records) {
         try {
-          await users.update(report.id, undefined, async (cur) => {
+          const edit = (cur: StoredRecord): JsonObject => {
             const { schemas: _s, id: _i, meta: _m, ...attributes } = structuredClone(cur.resource);
             const ext = attributes[EXT];
             if (isObject(ext) && isObject(ext.manager) && ext.manager.value === id) {
               change(ext);
               if (Object.keys(ext).length === 0) delete attributes[EXT];
             }
-            return { attributes, secrets: cur.secrets };
-          });
+            return attributes;
+          };
+          // The server's own repair of a reference, not the client's write: the rules see SYSTEM_CALLER.
+          await users.write({ operation: 'repair', id: report.id, edit }, { caller: SYSTEM_CALLER });
         } catch (e) {
           // A report deleted meanwhile needs no repair.
           if (!(e instanceof Error && 'status' in e && (e as { status: number }).status === 404)) throw e;

@@ -5,7 +5,7 @@
 import { errors, ScimError } from '../scim/errors';
 import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource';
 import { ResourceSchema } from '../scim/schema';
-import { checkRequired, carryImmutable, readResourceBody, schemasOf } from '../scim/input';
+import { checkRequired, carryImmutable, readResourceBody, ResourceInput, schemasOf } from '../scim/input';
 import { parseFilter } from '../scim/filter/parse';
 import type { Filter } from '../scim/filter/ast';
 import { JsonObject } from '../scim/values';
@@ -42,6 +42,47 @@ export interface ListResult {
 }
 
 /**
+ * Who is writing: what the verified bearer token says (or the server itself, for the repairs rules make), so that
+ * rules and policies can depend on the caller.
+ */
+export interface Caller {
+  /** The token's `sub`; `scim-server` for the server's own writes. */
+  subject?: string;
+  /** The OAuth client the token was issued to (`client_id`, `azp` or `appid`), if it says. */
+  clientId?: string;
+  scopes: readonly string[];
+  /** Every claim of the token, for policies that need one this does not spell out. */
+  claims: Readonly<Record<string, unknown>>;
+  /** True for writes the server makes on its own behalf (a rule repairing references), never for a client. */
+  system?: boolean;
+}
+
+export const SYSTEM_CALLER: Caller = Object.freeze({ subject: 'scim-server', scopes: [], claims: {}, system: true });
+
+/** A write as a client (or a rule) asks for it; every write goes through ResourceService.write. */
+export type WriteRequest =
+  | { operation: 'create'; body: unknown }
+  | { operation: 'replace'; id: string; body: unknown }
+  | { operation: 'patch'; id: string; body: unknown }
+  | { operation: 'delete'; id: string }
+  /** A server-side edit of a resource (a rule's repair): the new attributes from the current resource. */
+  | { operation: 'repair'; id: string; edit: (current: StoredRecord) => JsonObject };
+
+export type WriteOperation = WriteRequest['operation'];
+
+/** Who writes, and the version they assert (If-Match). */
+export interface WriteContext {
+  caller: Caller;
+  ifMatch?: string;
+}
+
+/** What a rule is told about the write it is looking at. */
+export interface RuleContext {
+  caller: Caller;
+  operation: WriteOperation;
+}
+
+/**
  * A rule that spans resources (manager references; group membership to come), registered with its resource type
  * (rules.ts). A service runs its rules in the order they were registered, each step's hooks one after another.
  */
@@ -49,7 +90,7 @@ export interface ResourceRule {
   /** Names the rule in logs and tests. */
   name: string;
   /** Called with the resource about to be written (created or changed); may adjust it or throw a ScimError. */
-  beforeWrite?(next: ScimResource, current: StoredRecord | undefined): Promise<void>;
+  beforeWrite?(next: ScimResource, current: StoredRecord | undefined, context: RuleContext): Promise<void>;
   /** Called after a change was stored, with the record before it. */
   afterWrite?(record: StoredRecord, previous: StoredRecord): Promise<void>;
   /** Called after a resource was deleted. */
@@ -80,8 +121,8 @@ export class ResourceService {
     return this.rules.map((r) => r.name);
   }
 
-  private async beforeWrite(next: ScimResource, current: StoredRecord | undefined): Promise<void> {
-    for (const rule of this.rules) await rule.beforeWrite?.(next, current);
+  private async beforeWrite(next: ScimResource, current: StoredRecord | undefined, context: RuleContext): Promise<void> {
+    for (const rule of this.rules) await rule.beforeWrite?.(next, current, context);
   }
 
   private async afterWrite(record: StoredRecord, previous: StoredRecord): Promise<void> {
@@ -96,7 +137,60 @@ export class ResourceService {
     return this.now().toISOString();
   }
 
-  async create(body: unknown): Promise<StoredRecord> {
+  /**
+   * Every write, in one sequence: read the body (create, replace), then, in the resource's turn of the process-wide
+   * queue (keyed-queue.ts): read the current resource, check If-Match, compute the next resource from the request,
+   * run the rules, and store it if the version is unchanged. With If-Match the client asserted a version, so a race
+   * lost to another instance is 412; without it, the request is applied again to the fresh resource (bounded), so
+   * concurrent PATCHes never lose an update. Rules' afterWrite/afterDelete run after the turn: they write other
+   * resources, which must not wait on this one. Returns the stored record (undefined for delete).
+   */
+  async write(request: WriteRequest, context: WriteContext): Promise<StoredRecord | undefined> {
+    const rules: RuleContext = { caller: context.caller, operation: request.operation };
+    switch (request.operation) {
+      case 'create':
+        return this.createOne(request.body, rules);
+      case 'delete':
+        await this.writes.run(request.id, () => this.deleteInTurn(request.id, context.ifMatch));
+        await this.afterDelete(request.id);
+        return undefined;
+      default: {
+        // A PUT body is read (and refused) once, before the turn; the rest is computed per attempt.
+        const input = request.operation === 'replace' ? readResourceBody(this.schema, request.body, this.limits) : undefined;
+        const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, context.ifMatch, rules));
+        if (previous) await this.afterWrite(record, previous);
+        return record;
+      }
+    }
+  }
+
+  /** RFC 7644 §3.3 POST. */
+  async create(body: unknown, caller: Caller = SYSTEM_CALLER): Promise<StoredRecord> {
+    return (await this.write({ operation: 'create', body }, { caller }))!;
+  }
+
+  /** RFC 7644 §3.5.1 PUT: the body replaces every readWrite attribute; readOnly ones are kept by the server. */
+  async replace(id: string, body: unknown, ifMatch?: string, caller: Caller = SYSTEM_CALLER): Promise<StoredRecord> {
+    return (await this.write({ operation: 'replace', id, body }, { caller, ifMatch }))!;
+  }
+
+  /** RFC 7644 §3.5.2 PATCH: the operations apply to the current resource, all or nothing. */
+  async patch(id: string, body: unknown, ifMatch?: string, caller: Caller = SYSTEM_CALLER): Promise<StoredRecord> {
+    return (await this.write({ operation: 'patch', id, body }, { caller, ifMatch }))!;
+  }
+
+  /** RFC 7644 §3.6 DELETE. */
+  async delete(id: string, ifMatch?: string, caller: Caller = SYSTEM_CALLER): Promise<void> {
+    await this.write({ operation: 'delete', id }, { caller, ifMatch });
+  }
+
+  async get(id: string): Promise<StoredRecord> {
+    const record = await this.store.get(this.schema, id);
+    if (!record) throw this.notFound(id);
+    return record;
+  }
+
+  private async createOne(body: unknown, rules: RuleContext): Promise<StoredRecord> {
     const input = readResourceBody(this.schema, body, this.limits);
     checkRequired(this.schema, input.attributes);
     const id = newId();
@@ -107,72 +201,57 @@ export class ResourceService {
       id,
       meta: { resourceType: this.schema.type.id, created: at, lastModified: at, version: 'W/"1"' },
     } as ScimResource;
-    await this.beforeWrite(resource, undefined);
+    await this.beforeWrite(resource, undefined, rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
     await this.store.create(this.schema, record);
     return record;
   }
 
-  async get(id: string): Promise<StoredRecord> {
-    const record = await this.store.get(this.schema, id);
-    if (!record) throw this.notFound(id);
-    return record;
-  }
-
-  /** RFC 7644 §3.5.1 PUT: the body replaces every readWrite attribute; readOnly ones are kept by the server. */
-  async replace(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
-    const input = readResourceBody(this.schema, body, this.limits);
-    return this.update(id, ifMatch, async (current) => {
-      const next: JsonObject = structuredClone(input.attributes);
-      carryImmutable(this.schema, current.resource, next);
-      checkRequired(this.schema, next);
-      // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
-      // the writeOnly password, so an omitted password is kept rather than wiped.
-      return { attributes: next, secrets: await secretsWith(current, input.password) };
-    });
-  }
-
-  /**
-   * RFC 7644 §3.5.2 PATCH: the operations apply to the current resource, all or nothing. Without If-Match a lost
-   * version race re-applies them to the fresh resource, so concurrent PATCHes never lose an update.
-   */
-  async patch(id: string, body: unknown, ifMatch?: string): Promise<StoredRecord> {
-    return this.update(id, ifMatch, async (current) => {
-      const result = applyPatch(this.schema, current.resource, body, this.limits);
-      const { schemas: _s, id: _i, meta: _m, ...attributes } = result.resource;
-      const secrets = await secretsWith(current, result.password);
-      return { attributes, secrets, changed: result.changed || secrets !== current.secrets };
-    });
-  }
-
-  /**
-   * Applies `change` to the current record and writes it if the version is unchanged. With If-Match the client
-   * asserted a version, so a lost race is 412; without it, the change is recomputed on the fresh record (bounded).
-   * The read, the change and the write run in this resource's turn of the process-wide queue, so within one
-   * instance no write ever loses a race; only another instance's write can, and then the retry recomputes it.
-   * afterWrite hooks run after the turn: they write other resources, which must not wait on this one.
-   */
-  async update(id: string, ifMatch: string | undefined, change: Change): Promise<StoredRecord> {
-    const { record, previous } = await this.writes.run(id, () => this.writeInTurn(id, ifMatch, change));
-    if (previous) await this.afterWrite(record, previous);
-    return record;
-  }
-
-  private async writeInTurn(
-    id: string,
+  private async changeInTurn(
+    request: Extract<WriteRequest, { id: string }>,
+    input: ResourceInput | undefined,
     ifMatch: string | undefined,
-    change: Change,
+    rules: RuleContext,
   ): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
+    const id = request.id;
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(id);
       if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
         throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
       }
-      const { attributes, secrets, changed } = await change(current);
+      let attributes: JsonObject;
+      let secrets = current.secrets;
+      let changed: boolean | undefined;
+      switch (request.operation) {
+        case 'replace': {
+          attributes = structuredClone(input!.attributes);
+          carryImmutable(this.schema, current.resource, attributes);
+          checkRequired(this.schema, attributes);
+          // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
+          // the writeOnly password, so an omitted password is kept rather than wiped.
+          secrets = await secretsWith(current, input!.password);
+          break;
+        }
+        case 'patch': {
+          const result = applyPatch(this.schema, current.resource, request.body, this.limits);
+          const { schemas: _s, id: _i, meta: _m, ...rest } = result.resource;
+          attributes = rest;
+          secrets = await secretsWith(current, result.password);
+          changed = result.changed || secrets !== current.secrets;
+          break;
+        }
+        case 'repair': {
+          const { schemas: _s, id: _i, meta: _m, ...rest } = request.edit(current);
+          attributes = rest;
+          break;
+        }
+        case 'delete':
+          throw new Error('delete is not a change');
+      }
       const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
-      // Hooks first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
-      if (changed !== false) await this.beforeWrite(candidate, current);
+      // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
+      if (changed !== false) await this.beforeWrite(candidate, current, rules);
       candidate.schemas = schemasOf(this.schema, candidate);
       const same = changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets);
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
@@ -190,17 +269,14 @@ export class ResourceService {
     }
   }
 
-  async delete(id: string, ifMatch?: string): Promise<void> {
-    await this.writes.run(id, async () => {
-      const current = await this.get(id);
-      if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
-        throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
-      }
-      const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined);
-      if (outcome === 'missing') throw this.notFound(id);
-      if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
-    });
-    await this.afterDelete(id);
+  private async deleteInTurn(id: string, ifMatch: string | undefined): Promise<void> {
+    const current = await this.get(id);
+    if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
+      throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
+    }
+    const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined);
+    if (outcome === 'missing') throw this.notFound(id);
+    if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
   }
 
   async list(params: ListParams): Promise<ListResult> {
@@ -268,7 +344,6 @@ export class ResourceService {
 }
 
 /** Computes the attributes (and secrets) of the next version from the current record. */
-type Change = (current: StoredRecord) => Promise<{ attributes: JsonObject; secrets?: StoredRecord['secrets']; changed?: boolean }>;
 
 /**
  * The secrets after a write that may carry a new password: the current ones when none was sent or when it is the
