@@ -13,6 +13,11 @@ export interface ResourceInput {
   attributes: JsonObject;
   /** The plaintext of a writeOnly password, if one was sent. */
   password?: string;
+  /**
+   * Attributes the body gave as unassigned (null, "" or []), canonical labels (`urn:…:badgeId`,
+   * `name.givenName`): a PUT that clears an immutable value asks for a change, unlike one that leaves it out.
+   */
+  cleared: string[];
 }
 
 
@@ -80,6 +85,7 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
   };
   const unknownKeys: string[] = [];
   let password: string | undefined;
+  const cleared: string[] = [];
 
   // Attribute names are case-insensitive (RFC 7643 §2.1), so `userName` and `USERNAME` in one body name the same
   // attribute twice; JSON would keep both and one would silently win. Refuse instead.
@@ -100,7 +106,10 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
       return;
     }
     let value = readAttribute(def, raw, where, read);
-    if (value === undefined) return;
+    if (value === undefined) {
+      if (isUnassigned(raw)) cleared.push(canonical);
+      return;
+    }
     // RFC 7643 §2.4 values are identified by value (and type): a POST that lists one email twice stores it once.
     if (def.multiValued && Array.isArray(value)) value = dedupeElements(def, value);
     setIn(attributes, t, value, t.extension ? extFor(t.schema) : attributes);
@@ -138,87 +147,10 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
   for (const [urn, ext] of extensions) {
     if (Object.keys(ext).length > 0) attributes[urn] = ext;
   }
-  return { attributes, password };
+  return { attributes, password, cleared };
 }
 
 /** The `schemas` list of a resource: the core schema and each extension that holds a value. */
 export function schemasOf(schema: ResourceSchema, resource: JsonObject): string[] {
   return [schema.core.id, ...schema.extensions.map((e) => e.schema.id).filter((urn) => isObject(resource[urn]))];
-}
-
-/**
- * Checks required attributes (RFC 7643 §2.2 "required") on a complete resource: top-level attributes of the core
- * schema and of present extensions, and required sub-attributes of present complex values. readOnly attributes are
- * the server's to fill and are not checked.
- */
-export function checkRequired(schema: ResourceSchema, resource: JsonObject): void {
-  const missing: string[] = [];
-  const checkAttrs = (defs: AttributeDefinition[], holder: JsonObject, prefix: string) => {
-    for (const def of defs) {
-      if (def.mutability === 'readOnly') continue;
-      const v = holder[def.name];
-      if (def.required && isUnassigned(v)) {
-        missing.push(prefix + def.name);
-        continue;
-      }
-      if (def.type === 'complex' && v !== undefined) {
-        const items = Array.isArray(v) ? v : [v];
-        for (const item of items) {
-          if (!isObject(item)) continue;
-          for (const sub of def.subAttributes ?? []) {
-            if (sub.required && sub.mutability !== 'readOnly' && isUnassigned(item[sub.name])) {
-              missing.push(`${prefix}${def.name}.${sub.name}`);
-            }
-          }
-        }
-      }
-    }
-  };
-  checkAttrs(schema.core.attributes, resource, '');
-  for (const { schema: ext, required } of schema.extensions) {
-    const holder = resource[ext.id];
-    if (!isObject(holder)) {
-      if (required) missing.push(ext.id);
-      continue;
-    }
-    checkAttrs(ext.attributes, holder, `${ext.id}:`);
-  }
-  if (missing.length > 0) {
-    throw errors.invalidValue(`required attribute${missing.length > 1 ? 's' : ''} missing: ${[...new Set(missing)].join(', ')}`);
-  }
-}
-
-/**
- * RFC 7643 §2.2 immutable: "The attribute MAY be defined at resource creation (e.g., POST) or at record
- * replacement via a request (e.g., a PUT). The attribute SHALL NOT be updated." RFC 7644 §3.5.1: "If one or more
- * values are already set for the attribute, the input value(s) MUST match". An immutable attribute omitted from a
- * PUT keeps its value.
- */
-export function carryImmutable(schema: ResourceSchema, current: JsonObject, next: JsonObject): void {
-  for (const { schema: urn, extension, attribute } of schema.allAttributes()) {
-    const curHolder = extension ? current[urn] : current;
-    if (!isObject(curHolder)) continue;
-    const nextHolder = extension ? ((next[urn] as JsonObject | undefined) ?? {}) : next;
-    const check = (def: AttributeDefinition, cur: Json | undefined, nxt: Json | undefined, where: string, set: (v: Json) => void) => {
-      if (def.mutability !== 'immutable' || cur === undefined) return;
-      if (nxt === undefined) set(cur);
-      else if (JSON.stringify(nxt) !== JSON.stringify(cur)) {
-        throw errors.mutability(`'${where}' is immutable and already set; it cannot be changed`);
-      }
-    };
-    const prefix = extension ? `${urn}:` : '';
-    check(attribute, curHolder[attribute.name], nextHolder[attribute.name], prefix + attribute.name, (v) => (nextHolder[attribute.name] = v));
-    if (attribute.type === 'complex' && !attribute.multiValued && isObject(curHolder[attribute.name])) {
-      const cur = curHolder[attribute.name] as JsonObject;
-      for (const sub of attribute.subAttributes ?? []) {
-        const nxtParent = isObject(nextHolder[attribute.name]) ? (nextHolder[attribute.name] as JsonObject) : undefined;
-        check(sub, cur[sub.name], nxtParent?.[sub.name], `${prefix}${attribute.name}.${sub.name}`, (v) => {
-          const p = nxtParent ?? (nextHolder[attribute.name] = {});
-          (p as JsonObject)[sub.name] = v;
-        });
-      }
-    }
-    if (extension && Object.keys(nextHolder).length > 0) next[urn] = nextHolder;
-  }
-
 }

@@ -5,7 +5,8 @@
 import { errors, ScimError } from '../scim/errors';
 import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource';
 import { ResourceSchema } from '../scim/schema';
-import { checkRequired, carryImmutable, readResourceBody, ResourceInput, schemasOf } from '../scim/input';
+import { readResourceBody, ResourceInput, schemasOf } from '../scim/input';
+import { carryImmutable, checkChange } from '../scim/change';
 import { parseFilter } from '../scim/filter/parse';
 import type { Filter } from '../scim/filter/ast';
 import { JsonObject } from '../scim/values';
@@ -192,7 +193,7 @@ export class ResourceService {
 
   private async createOne(body: unknown, rules: RuleContext): Promise<StoredRecord> {
     const input = readResourceBody(this.schema, body, this.limits);
-    checkRequired(this.schema, input.attributes);
+    checkChange(this.schema, undefined, input.attributes);
     const id = newId();
     const at = this.timestamp();
     const resource = {
@@ -226,8 +227,8 @@ export class ResourceService {
       switch (request.operation) {
         case 'replace': {
           attributes = structuredClone(input!.attributes);
-          carryImmutable(this.schema, current.resource, attributes);
-          checkRequired(this.schema, attributes);
+          carryImmutable(this.schema, current.resource, attributes, input!.cleared);
+          checkChange(this.schema, current.resource, attributes);
           // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
           // the writeOnly password, so an omitted password is kept rather than wiped.
           secrets = await secretsWith(current, input!.password);

@@ -35,8 +35,8 @@
  * operations, extension objects), echoed readOnly values are tolerated: readOnly sub-attributes are ignored (so an
  * echoed `meta` or `groups`, all of whose sub-attributes are readOnly, is ignored), and a readOnly attribute is
  * ignored when it equals the current value (`id`); a different value is refused. `schemas` in a value object is
- * ignored: it follows from the attributes present. immutable attributes and required ones are checked on the
- * result by validate.ts; immutable sub-attributes of elements changed in place are checked here.
+ * ignored: it follows from the attributes present. immutable and required are checked on what each operation
+ * wrote, by the rules every write shares (change.ts); immutable sub-attributes of elements changed in place here.
  */
 import { applyOperation, deepClone, JsonPatchError, Operation } from 'fast-json-patch';
 import { errors, isScimError } from '../errors';
@@ -50,6 +50,7 @@ import { pointer } from '../pointer';
 import { dedupeElements, ElementIndex, ElementRules } from '../elements';
 import { containsComplex, jsonEqual, sameElement, sameValue } from './compare';
 import { operationPrefix, PatchOperation } from './envelope';
+import { checkAttributeChange } from '../change';
 
 export interface Translation {
   /** RFC 6902 operations, to be applied in order to the resource the translation read. */
@@ -355,29 +356,7 @@ export class Translator {
    */
   private checkTouched(): void {
     for (const { target, before } of this.touched.values()) {
-      const { attribute } = target;
-      const now = this.current(target);
-      const name = target.extension ? `${target.schema}:${attribute.name}` : attribute.name;
-      const present = !target.extension || isObject(this.doc[target.schema]);
-      if (attribute.required && present && isUnassigned(now)) {
-        throw errors.mutability(`'${name}' is required and cannot be removed`);
-      }
-      if (attribute.mutability === 'immutable' && !isUnassigned(before) && !sameValue(attribute, before, now)) {
-        throw errors.mutability(`'${name}' is immutable: it may be given a value once, not changed`);
-      }
-      if (!attribute.multiValued && attribute.type === 'complex' && isObject(before)) {
-        for (const sub of attribute.subAttributes ?? []) {
-          const subWas = before[sub.name];
-          const subNow = isObject(now) ? now[sub.name] : undefined;
-          if (isUnassigned(subWas) || sameElement(sub, subWas, subNow)) continue;
-          if (sub.mutability === 'immutable') {
-            throw errors.mutability(`'${name}.${sub.name}' is immutable: it may be given a value once, not changed`);
-          }
-          if (sub.required && isObject(now) && isUnassigned(subNow)) {
-            throw errors.mutability(`'${name}.${sub.name}' is required and cannot be removed`);
-          }
-        }
-      }
+      checkAttributeChange(target, before, this.current(target), !target.extension || isObject(this.doc[target.schema]));
     }
   }
 

@@ -1,18 +1,15 @@
 /**
  * The check on the result of a PATCH, once, after all its operations: the whole resource against the schema. The
- * per-operation rules (required, immutable) are checked on what each operation wrote, in translate.ts.
+ * per-operation rules (required, immutable) are checked on what each operation wrote, in translate.ts, with the
+ * rules of change.ts, which also holds the required check made here.
  */
 import { errors } from '../errors';
-import { AttributeDefinition, ResourceSchema } from '../schema';
-import { isObject, isUnassigned, Json, JsonObject, readAttribute } from '../values';
+import { checkRequired } from '../change';
+import { ResourceSchema } from '../schema';
+import { isObject, JsonObject, readAttribute } from '../values';
 
 /** Stored data: readOnly values are kept and checked like the rest. */
 const STORED = { dropReadOnly: false };
-
-function valueIn(doc: JsonObject, schemaUrn: string, extension: boolean, def: AttributeDefinition): Json | undefined {
-  const holder = extension ? doc[schemaUrn] : doc;
-  return isObject(holder) ? holder[def.name] : undefined;
-}
 
 /**
  * Validates a whole resource against the schema: every attribute re-read by values.ts (types, canonical values,
@@ -37,10 +34,6 @@ export function validateResource(schema: ResourceSchema, resource: JsonObject): 
     const def = schema.attribute(schema.core.id, key);
     if (def) readAttribute(def, value, def.name, STORED);
   }
-  for (const { schema: urn, extension, attribute } of schema.allAttributes()) {
-    if (!attribute.required || (extension && !isObject(resource[urn]))) continue;
-    if (isUnassigned(valueIn(resource, urn, extension, attribute))) {
-      throw errors.invalidValue(`required attribute '${extension ? `${urn}:` : ''}${attribute.name}' is missing`);
-    }
-  }
+  // Required attributes, by the rule every write shares (change.ts).
+  checkRequired(schema, resource);
 }
