@@ -64,6 +64,20 @@ export function checkAttributeChange(t: ChangeTarget, before: Json | undefined, 
 }
 
 /**
+ * An element of a multi-valued complex attribute changed in place (a PATCH through a value filter): its immutable
+ * sub-attributes that had a value may not change. Adding and removing elements is not a change of one (values are
+ * identified by value, RFC 7643 §2.4), so whole-resource writes have nothing to check here.
+ */
+export function checkElementChange(t: ChangeTarget, before: JsonObject, after: JsonObject, where: string): void {
+  for (const sub of t.attribute.subAttributes ?? []) {
+    if (sub.mutability !== 'immutable' || isUnassigned(before[sub.name])) continue;
+    if (!sameElement(sub, before[sub.name], after[sub.name])) {
+      throw errors.mutability(`path '${where}' would change '${t.attribute.name}.${sub.name}', which is immutable`);
+    }
+  }
+}
+
+/**
  * Required attributes (RFC 7643 §2.2) on a complete resource as a client wrote it: top-level attributes of the
  * core schema and of present extensions, required sub-attributes of present complex values, required extensions.
  * readOnly attributes are the server's to fill and are not checked.

@@ -25,6 +25,7 @@ const hr = {
     attr({ name: 'badgeId', mutability: 'immutable' }),
     attr({ name: 'contract', type: 'complex', subAttributes: [attr({ name: 'number', mutability: 'immutable', caseExact: true }), attr({ name: 'grade' })] }),
     attr({ name: 'site' }),
+    attr({ name: 'assignments', multiValued: true, type: 'complex', subAttributes: [attr({ name: 'code', mutability: 'immutable' }), attr({ name: 'role' })] }),
   ],
 };
 const schema = new ResourceSchema({ ...users.type, schemaExtensions: [{ schema: HR, required: false }] }, users.core, [{ schema: hr, required: false }], users.common);
@@ -121,4 +122,13 @@ t.test('POST: what it creates obeys the same rules (required; immutable values m
   const post = (body: JsonObject) => verdictOf(() => checkChange(schema, undefined, readResourceBody(schema, { schemas: [SCHEMA_URNS.user, HR], ...body }).attributes));
   t.equal(post({ userName: 'ann', [HR]: { badgeId: 'B-1', contract: { number: 'C-1' } } }), 'ok');
   t.equal(post({ [HR]: { badgeId: 'B-1' } }), 'invalidValue', 'the required userName missing');
+});
+
+t.test('PATCH through a value filter may not change an element\'s immutable sub-attribute in place', async (t) => {
+  const before = stored({ assignments: [{ code: 'A-1', role: 'lead' }] });
+  const patch = (ops: JsonObject[]) => verdictOf(() => applyPatch(schema, before, { schemas: [SCHEMA_URNS.patchOp], Operations: ops }));
+  t.equal(patch([{ op: 'replace', path: `${HR}:assignments[role eq "lead"].code`, value: 'A-2' }]), 'mutability');
+  t.equal(patch([{ op: 'replace', path: `${HR}:assignments[role eq "lead"].role`, value: 'member' }]), 'ok', 'another sub-attribute may change');
+  // Values are identified by value (RFC 7643 §2.4): removing one element and adding another is not a change of one.
+  t.equal(patch([{ op: 'remove', path: `${HR}:assignments[code eq "A-1"]` }, { op: 'add', path: `${HR}:assignments`, value: [{ code: 'A-2', role: 'lead' }] }]), 'ok');
 });

@@ -50,7 +50,7 @@ import { pointer } from '../pointer';
 import { dedupeElements, ElementIndex, ElementRules } from '../elements';
 import { containsComplex, jsonEqual, sameElement, sameValue } from './compare';
 import { operationPrefix, PatchOperation } from './envelope';
-import { checkAttributeChange } from '../change';
+import { checkAttributeChange, checkElementChange } from '../change';
 
 export interface Translation {
   /** RFC 6902 operations, to be applied in order to the resource the translation read. */
@@ -298,21 +298,11 @@ export class Translator {
     if (isPrimary(element)) this.markPrimary(t, index);
   }
 
-  /** Refuses a change to an element's immutable sub-attributes that had a value (RFC 7643 §2.2 "immutable"). */
-  private checkImmutable(t: Target, before: JsonObject, after: JsonObject, where: string): void {
-    for (const sub of t.attribute.subAttributes ?? []) {
-      if (sub.mutability !== 'immutable' || isUnassigned(before[sub.name])) continue;
-      if (!sameElement(sub, before[sub.name], after[sub.name])) {
-        throw errors.mutability(`path '${where}' would change '${t.attribute.name}.${sub.name}', which is immutable`);
-      }
-    }
-  }
-
   /** Rewrites one element in place. */
   private writeElement(t: Target, index: number, after: JsonObject, where: string): void {
     const before = this.list(t)[index];
     if (!isObject(before) || jsonEqual(before, after)) return;
-    this.checkImmutable(t, before, after, where);
+    checkElementChange(t, before, after, where);
     const becomesPrimary = isPrimary(after) && !isPrimary(before);
     // An element that stays in its hash bucket (its value and type unchanged) keeps the index valid.
     const known = this.indexes.get(pointer(this.segments(t)));
@@ -558,7 +548,7 @@ export class Translator {
         if (!has(before, sub.name)) continue;
         const after = { ...before };
         delete after[sub.name];
-        this.checkImmutable(t, before, after, where);
+        checkElementChange(t, before, after, where);
         if (Object.keys(after).length === 0) emptied.push(i);
         else this.writeElement(t, i, after, where);
       }
