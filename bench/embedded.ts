@@ -66,7 +66,7 @@ function userAt(i: number, id: string, externalId: string, manager: string | und
   return { resourceType: 'User', id, version: 1, resource };
 }
 
-async function seed(dir: string, size: number, log: (s: string) => void): Promise<Seeded> {
+export async function seedEmbedded(dir: string, size: number, log: (s: string) => void): Promise<Seeded> {
   const users = SchemaRegistry.fromDirectory().resourceSchema('User');
   const store = new LmdbStore({ path: dir });
   await store.init([users]);
@@ -110,7 +110,7 @@ function expect(ok: boolean, what: string): void {
  * so they grow with the data touched, are shared, and are reclaimed under memory pressure. The process's own
  * memory is the anonymous part, and that is what the 300 MB target is about.
  */
-function rssOf(pid: number | undefined): { rss: number; hwm: number; file: number; anon: number } {
+export function rssOf(pid: number | undefined): { rss: number; hwm: number; file: number; anon: number } {
   if (!pid) return { rss: NaN, hwm: NaN, file: NaN, anon: NaN };
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
@@ -145,7 +145,7 @@ export async function embeddedBenchmark(options: EmbeddedBenchOptions): Promise<
     const dir = mkdtempSync(path.join(os.tmpdir(), `scim-bench-embedded-${size}-`));
     try {
       log(`size ${size.toLocaleString('en')}: seeding`);
-      const data = await seed(dir, size, log);
+      const data = await seedEmbedded(dir, size, log);
       log(`  ${data.seconds.toFixed(1)} s; starting the server`);
       const t0 = performance.now();
       const server = await startServer({ SCIM_DATA_DIR: dir, SCIM_JWT_SECRET: SECRET });

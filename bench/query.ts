@@ -94,7 +94,7 @@ const DEPARTMENTS = ['Engineering', 'Finance', 'Sales', 'Marketing', 'Support', 
 
 export const pad6 = (i: number): string => String(i).padStart(6, '0');
 
-interface Seeded {
+export interface Seeded {
   size: number;
   ids: string[];
   /** ids in the order of `_id` (what cursors page by). */
@@ -135,7 +135,7 @@ class Collector implements ResourceStore {
  * displayName, title, and the enterprise extension's employeeNumber, department, costCenter and a manager (a tree,
  * eight reports per manager, managers created first). created = lastModified spread at random over two years.
  */
-async function seed(uri: string, dbName: string, schema: ResourceSchema, size: number, seedValue: number, log: (s: string) => void): Promise<Seeded> {
+export async function seedUsers(uri: string, dbName: string, schema: ResourceSchema, size: number, seedValue: number, log: (s: string) => void): Promise<Seeded> {
   const t0 = performance.now();
   const rnd = rngOf(seedValue);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -847,7 +847,7 @@ export async function queryBenchmark(options: QueryBenchOptions): Promise<void> 
       const dbName = `scim_bench_${size}_${runId}`;
       dropped.push(dbName);
       log(`\n${size} users: seeding ${dbName} ...`);
-      const data = await seed(backend.uri, dbName, schema, size, options.seed, log);
+      const data = await seedUsers(backend.uri, dbName, schema, size, options.seed, log);
       facts.seeded.set(size, data);
       log(`  seeded ${size} users in ${data.seedSeconds.toFixed(1)} s`);
       const rnd = rngOf(options.seed * 7919 + size);

@@ -6,6 +6,8 @@
  *   embedded    the embedded LMDB store at 10k/100k/1M users over HTTP: the query benchmark's queries, GET, POST and
  *               a job-info PATCH, with start-up time and server memory (bench/embedded.ts). Options: --sizes,
  *               --seconds, --report FILE | --no-report
+ *   http        the hot path side by side with a bare Fastify floor, on both stores at 100,000 users: GET, PATCH,
+ *               POST, a filter and a page, as a fraction of the floor's req/s (bench/http.ts)
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -30,6 +32,59 @@
 import { QUERY_DEFAULTS, queryBenchmark, QueryBenchOptions } from './query';
 import { HARDENING_DEFAULTS, hardeningBenchmark, HardeningOptions } from './hardening';
 import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './embedded';
+import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
+
+const HTTP_USAGE =
+  'usage: npm run bench -- http [--size 100000] [--connections 16] [--seconds 4] [--rounds 3] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseHttpArgs(args: string[]): HttpBenchOptions {
+  const options: HttpBenchOptions = { ...HTTP_DEFAULTS, stores: [...HTTP_DEFAULTS.stores], mongodbUri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['http', ...args] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${arg} needs a value\n${HTTP_USAGE}`);
+      return v;
+    };
+    const count = (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${arg} must be a positive whole number\n${HTTP_USAGE}`);
+      return n;
+    };
+    switch (arg) {
+      case '--size':
+        options.size = count(value());
+        break;
+      case '--connections':
+        options.connections = count(value());
+        break;
+      case '--seconds':
+        options.seconds = count(value());
+        break;
+      case '--rounds':
+        options.rounds = count(value());
+        break;
+      case '--stores': {
+        const stores = value().split(',');
+        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${HTTP_USAGE}`);
+        options.stores = stores as HttpBenchOptions['stores'];
+        break;
+      }
+      case '--mongodb-uri':
+        options.mongodbUri = value();
+        break;
+      case '--report':
+        options.report = value();
+        break;
+      case '--no-report':
+        options.report = undefined;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}\n${HTTP_USAGE}`);
+    }
+  }
+  return options;
+}
 
 const EMBEDDED_USAGE = 'usage: npm run bench -- embedded [--sizes 10000,100000,1000000] [--seconds 5] [--report FILE | --no-report]';
 
@@ -169,6 +224,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await embeddedBenchmark(parseEmbeddedArgs(rest));
       return;
+    case 'http':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${HTTP_USAGE}\n`);
+        return;
+      }
+      await httpBenchmark(parseHttpArgs(rest));
+      return;
     case 'hardening':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${HARDENING_USAGE}\n`);
@@ -190,7 +252,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http`);
   }
 }
 

@@ -79,8 +79,18 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
   const entry = path.join(ROOT, 'dist', 'src', 'server.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm run bench does)`);
   const port = await freePort();
-  const child = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', NODE_ENV: 'production', ...env },
+  // SCIM_BENCH_SERVER_NODE_ARGS go to the server's node: `--cpu-prof --cpu-prof-dir=/tmp/prof` profiles it under the
+  // benchmark's own load (the profile is written when the server closes).
+  const nodeArgs = (process.env.SCIM_BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'error',
+      NODE_ENV: 'production',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const tail = tailOf(child);

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench -- http`: the hot path against what Fastify itself can do, side by side in one run (issue 12).
+ *
+ * Two processes answer the same shapes of request: the floor (bench/floor.ts, a bare Fastify server with fixed
+ * bodies of the same size) and the server (dist/src/server.js, JWT on every request), first on the embedded store,
+ * then on MongoDB (the test database unless MONGODB_URI), each seeded with 100,000 users. One load generator
+ * (autocannon, in this process: keep-alive HTTP/1.1, a fixed number of connections, closed loop) drives each request
+ * shape against the floor and the server in interleaved rounds after a warm-up, and the medians of the rounds are
+ * compared: the server's req/s as a fraction of the floor's. On MongoDB the bare driver calls a GET and a PATCH need
+ * (findOne; findOne + version-guarded replaceOne) are measured too, at the same concurrency, so the server's p50 can
+ * be set against the database's own cost. The server's memory is read from /proc after the run.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { MongoClient } from 'mongodb';
+import { mintToken } from '../src/cli/mint';
+import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
+import { collectionName, encodeKey, ResourceDocument } from '../src/store/mongo-document';
+import type { JsonObject } from '../src/scim/values';
+import { rssOf, seedEmbedded } from './embedded';
+import { seedUsers } from './query';
+import { writeReportSection } from './report';
+import { freePort, percentile, ROOT, runLoad, startFerretDB, startServer, stopProcess } from './support';
+
+export interface HttpBenchOptions {
+  size: number;
+  connections: number;
+  seconds: number;
+  rounds: number;
+  stores: ('lmdb' | 'mongodb')[];
+  mongodbUri?: string;
+  report?: string;
+  argv: string[];
+}
+
+export const HTTP_DEFAULTS = { size: 100_000, connections: 16, seconds: 4, rounds: 3, stores: ['lmdb', 'mongodb'] as ('lmdb' | 'mongodb')[] };
+
+const SECRET = 'bench-http-secret-long-enough-for-hs256!!';
+const EXT = SCHEMA_URNS.enterpriseUser;
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const DEPARTMENTS = ['Engineering', 'Finance', 'Sales', 'Marketing', 'Support', 'Legal', 'People', 'Operations'];
+
+/** The targets of issue 12: server req/s as a fraction of the floor's (embedded store). */
+const TARGETS: Record<string, number> = { get: 0.6, patch: 0.3, post: 0.3 };
+
+interface Shape {
+  key: string;
+  label: string;
+  method: 'GET' | 'PATCH' | 'POST';
+  /** The server's path and body for one request. */
+  server(): { path: string; body?: string };
+  /** The floor's path (the body is the server's). */
+  floor: string;
+  status: number;
+}
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function cannon(base: string, method: string, next: () => { path: string; body?: string }, headers: Record<string, string>, seconds: number, connections: number, status: number): Promise<Measured> {
+  const result = await autocannon({
+    url: base,
+    connections,
+    duration: seconds,
+    headers,
+    requests: [
+      {
+        method: method as 'GET',
+        setupRequest: (req) => {
+          const { path: p, body } = next();
+          return { ...req, path: p, ...(body === undefined ? {} : { body }) };
+        },
+      },
+    ],
+  });
+  const wrong = result.non2xx + result.errors + result.timeouts;
+  if (wrong > 0) throw new Error(`${method} ${base}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  void status;
+  return { rps: result.requests.total / seconds, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+
+async function startFloor(): Promise<{ base: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'floor.js')], { env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${base}/floor/Users/x`)).status === 200) return { base, stop: () => stopProcess(child) };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stopProcess(child);
+  throw new Error('the floor did not start');
+}
+
+interface StoreResult {
+  store: 'lmdb' | 'mongodb';
+  rows: { key: string; label: string; floor: Measured; server: Measured }[];
+  driver?: { get: Measured; patch: Measured };
+  rss: number;
+  anon: number;
+  seedSeconds: number;
+}
+
+export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const started = Date.now();
+  const users = SchemaRegistry.fromDirectory().resourceSchema('User');
+  const token = await mintToken({ secret: SECRET }, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600 });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+  const floor = await startFloor();
+  const results: StoreResult[] = [];
+  try {
+    for (const store of options.stores) {
+      const cleanups: (() => Promise<void>)[] = [];
+      try {
+        log(`${store}: seeding ${options.size.toLocaleString('en')} users`);
+        let ids: string[];
+        let env: Record<string, string>;
+        let seedSeconds: number;
+        let coll: import('mongodb').Collection<ResourceDocument> | undefined;
+        if (store === 'lmdb') {
+          const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-http-'));
+          cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+          const data = await seedEmbedded(dir, options.size, log);
+          ids = data.ids;
+          seedSeconds = data.seconds;
+          env = { SCIM_DATA_DIR: dir };
+        } else {
+          let uri = options.mongodbUri;
+          if (!uri) {
+            const db = await startFerretDB();
+            cleanups.push(() => db.stop());
+            uri = db.uri;
+          }
+          const dbName = `scim_bench_http_${randomUUID().slice(0, 8)}`;
+          const data = await seedUsers(uri, dbName, users, options.size, 42, log);
+          ids = data.ids;
+          seedSeconds = data.seedSeconds;
+          env = { MONGODB_URI: uri, MONGODB_DB: dbName };
+          const client = new MongoClient(uri);
+          await client.connect();
+          cleanups.push(async () => {
+            await client.db(dbName).dropDatabase().catch(() => undefined);
+            await client.close();
+          });
+          coll = client.db(dbName).collection<ResourceDocument>(collectionName(users));
+        }
+        const server = await startServer({ ...env, SCIM_JWT_SECRET: SECRET });
+        cleanups.unshift(() => server.stop());
+        let k = 1;
+        const next = () => (k = (k * 1103515245 + 12345) % 2147483648) % ids.length;
+        const pick = () => ids[next()]!;
+        // The embedded seed names users userNNNNNNN (7 digits), the MongoDB seed userNNNNNN (6).
+        const userName = (i: number) => `user${String(i).padStart(store === 'lmdb' ? 7 : 6, '0')}`;
+        const job = () =>
+          JSON.stringify({
+            schemas: [PATCH_OP],
+            Operations: [{ op: 'replace', value: { title: `Title ${k % 97}`, [`${EXT}:department`]: DEPARTMENTS[k % DEPARTMENTS.length] } }],
+          });
+        const shapes: Shape[] = [
+          { key: 'get', label: 'GET /Users/{id}', method: 'GET', server: () => ({ path: `/scim/v2/Users/${pick()}` }), floor: '/floor/Users/x', status: 200 },
+          { key: 'patch', label: 'PATCH job info (title + enterprise department)', method: 'PATCH', server: () => ({ path: `/scim/v2/Users/${pick()}`, body: job() }), floor: '/floor/Users/x', status: 200 },
+          { key: 'post', label: 'POST /Users', method: 'POST', server: () => ({ path: '/scim/v2/Users', body: JSON.stringify({ schemas: [SCHEMA_URNS.user], userName: `bench-${randomUUID()}`, emails: [{ value: `${randomUUID()}@x.test`, type: 'work' }] }) }), floor: '/floor/Users', status: 201 },
+          {
+            key: 'filter',
+            label: 'filter userName eq',
+            method: 'GET',
+            server: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName(next())}"`)}` }),
+            floor: '/floor/Users?filter=x',
+            status: 200,
+          },
+          { key: 'page', label: 'a page of 100 users', method: 'GET', server: () => ({ path: '/scim/v2/Users?count=100' }), floor: '/floor/Users?count=100', status: 200 },
+        ];
+        const rows: StoreResult['rows'] = [];
+        for (const shape of shapes) {
+          const f: Measured[] = [];
+          const s: Measured[] = [];
+          const runServer = () => cannon(server.base, shape.method, shape.server, headers, options.seconds, options.connections, shape.status);
+          const runFloor = () => cannon(floor.base, shape.method, () => ({ path: shape.floor, body: shape.server().body }), headers, options.seconds, options.connections, shape.status);
+          // Warm-up: one short round of each, not counted.
+          await cannon(server.base, shape.method, shape.server, headers, 1, options.connections, shape.status);
+          await cannon(floor.base, shape.method, () => ({ path: shape.floor, body: shape.server().body }), headers, 1, options.connections, shape.status);
+          for (let round = 0; round < options.rounds; round++) {
+            // Alternate which goes first, so that neither always runs on a machine the other just warmed or tired.
+            if (round % 2 === 0) {
+              f.push(await runFloor());
+              s.push(await runServer());
+            } else {
+              s.push(await runServer());
+              f.push(await runFloor());
+            }
+          }
+          const mid = (xs: Measured[]): Measured => ({ rps: median(xs.map((x) => x.rps)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)) });
+          rows.push({ key: shape.key, label: shape.label, floor: mid(f), server: mid(s) });
+          const r = rows[rows.length - 1]!;
+          log(`  ${shape.label}: floor ${r.floor.rps.toFixed(0)}/s, server ${r.server.rps.toFixed(0)}/s (${(r.server.rps / r.floor.rps).toFixed(2)}x), p50 ${r.server.p50} ms`);
+        }
+        let driver: StoreResult['driver'];
+        if (coll) {
+          const load = { concurrency: options.connections, warmup: 20, maxRequests: 1e9, seconds: options.seconds, minRequests: 50, slowMs: 1e9, slowRequests: 1, slowBudget: 1 };
+          const EXT_KEY = encodeKey(EXT);
+          const get = await runLoad(async () => {
+            await coll!.findOne({ _id: pick() }, { projection: { q: 0 } });
+          }, load);
+          const patch = await runLoad(async () => {
+            const id = pick();
+            for (;;) {
+              const doc = await coll!.findOne({ _id: id });
+              if (!doc) throw new Error(`no user ${id}`);
+              const { _id, v, ...rest } = doc;
+              rest.res.title = 'Title';
+              rest.q.title = 'title';
+              (rest.res[EXT_KEY] as JsonObject).department = 'Finance';
+              (rest.q[EXT_KEY] as JsonObject).department = 'finance';
+              if ((await coll!.replaceOne({ _id, v }, { ...rest, v: v + 1 })).matchedCount === 1) return;
+            }
+          }, load);
+          driver = { get: { rps: get.rps, p50: get.p50, p99: get.p99 }, patch: { rps: patch.rps, p50: patch.p50, p99: patch.p99 } };
+          log(`  driver findOne p50 ${get.p50.toFixed(2)} ms, findOne + replaceOne p50 ${patch.p50.toFixed(2)} ms`);
+        }
+        const mem = rssOf(server.pid);
+        results.push({ store, rows, driver, rss: mem.rss, anon: mem.anon, seedSeconds });
+      } finally {
+        for (const c of cleanups) await c().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+      }
+    }
+  } finally {
+    await floor.stop();
+  }
+  const report = render(options, results, Date.now() - started);
+  process.stdout.write(`${report}\n`);
+  if (options.report) writeReportSection(options.report, 'http', `npm run bench -- ${options.argv.join(' ')}`, report);
+}
+
+function render(options: HttpBenchOptions, results: StoreResult[], ms: number): string {
+  const lines = [
+    '## Results',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? '?'}), Node.js ${process.version}; floor, server, database and load generator on this machine, over loopback; load average at the end ${os.loadavg()[0]!.toFixed(2)}`,
+    `- Command: \`npm run bench -- ${options.argv.join(' ')}\``,
+    `- ${options.size.toLocaleString('en')} users per store; autocannon with ${options.connections} keep-alive connections (closed loop); per request shape a 1 s warm-up of each, then ${options.rounds} rounds of ${options.seconds} s each, floor and server interleaved; medians of the rounds`,
+    `- Whole run ${(ms / 1000).toFixed(0)} s`,
+    '',
+  ];
+  for (const r of results) {
+    lines.push(`### ${r.store === 'lmdb' ? 'Embedded store (LMDB)' : 'MongoDB store (the test database unless MONGODB_URI)'}`, '');
+    lines.push('| request | floor req/s | server req/s | server / floor | target | server p50 ms | server p99 ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of r.rows) {
+      const ratio = row.server.rps / row.floor.rps;
+      const target = TARGETS[row.key];
+      const mark = target === undefined || r.store !== 'lmdb' ? '' : ratio >= target ? `≥ ${target}x: yes` : `≥ ${target}x: **no**`;
+      lines.push(`| ${row.label} | ${row.floor.rps.toFixed(0)} | ${row.server.rps.toFixed(0)} | ${ratio.toFixed(2)}x | ${mark} | ${row.server.p50} | ${row.server.p99} |`);
+    }
+    if (r.driver) {
+      const get = r.rows.find((x) => x.key === 'get')!;
+      const patch = r.rows.find((x) => x.key === 'patch')!;
+      lines.push(
+        '',
+        `Bare driver at ${options.connections} concurrent calls: findOne p50 ${r.driver.get.p50.toFixed(2)} ms (${r.driver.get.rps.toFixed(0)}/s), findOne + replaceOne p50 ${r.driver.patch.p50.toFixed(2)} ms (${r.driver.patch.rps.toFixed(0)}/s). Server p50 over the driver's: GET ${(get.server.p50 / r.driver.get.p50).toFixed(2)}x, PATCH ${(patch.server.p50 / r.driver.patch.p50).toFixed(2)}x (target ≤ 1.5x).`,
+      );
+    }
+    lines.push('', `Seeding ${r.seedSeconds.toFixed(1)} s; server RSS after the run ${(r.rss / 1048576).toFixed(0)} MB (its own, anonymous memory ${(r.anon / 1048576).toFixed(0)} MB).`, '');
+  }
+  return lines.join('\n');
+}
