@@ -29,6 +29,8 @@ declare module 'fastify' {
 }
 
 const HMAC = ['HS256'] as const;
+/** Verified tokens kept (see requireScope). */
+const VERIFIED_TOKENS = 1000;
 const ASYMMETRIC = ['RS256', 'ES256'] as const;
 
 function scopesOf(payload: unknown): Set<string> {
@@ -91,6 +93,18 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     },
   } as Parameters<typeof fastifyJwt>[1]);
 
+  // A client sends the same token for its whole lifetime (Entra ID: an hour of requests). A token that verified once
+  // is kept here by its exact text (so the same signature, claims and all), with its expiry; a later request with
+  // it skips decoding and verification, but not the expiry, which is checked on every use; past it, or once
+  // dropped, the token goes through the full verification again. Bounded: the oldest entries go first.
+  const verified = new Map<string, { payload: Record<string, unknown>; exp?: number }>();
+  const remember = (token: string, payload: unknown) => {
+    if (!payload || typeof payload !== 'object') return;
+    const exp = (payload as { exp?: unknown }).exp;
+    verified.set(token, { payload: payload as Record<string, unknown>, exp: typeof exp === 'number' ? exp : undefined });
+    if (verified.size > VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+  };
+
   app.decorate('requireScope', function requireScope(scope: Scope): onRequestAsyncHookHandler {
     return async function checkScope(request) {
       const header = request.headers.authorization;
@@ -98,26 +112,39 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
       if (!/^Bearer\s+\S+$/i.test(header)) {
         throw errors.unauthorized('the Authorization header must be "Bearer <token>"', challenge('invalid_request', 'malformed Authorization header'));
       }
+      const token = header.replace(/^Bearer\s+/i, '');
+      const known = verified.get(token);
       let payload: unknown;
-      try {
-        payload = await request.jwtVerify();
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? '';
-        const message = (e as { message?: string }).message ?? '';
-        const missing = /The (\w+) claim is required/i.exec(message)?.[1];
-        const why =
-          code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
-            ? 'the token has expired'
-            : missing
-              ? `the token has no '${missing}' claim, which this server requires`
-              : 'the token is not valid';
-        throw errors.unauthorized(`invalid bearer token: ${why}`, challenge('invalid_token', why));
+      if (known && (known.exp === undefined || Date.now() / 1000 < known.exp)) {
+        payload = request.user = known.payload;
+      } else {
+        verified.delete(token);
+        payload = await verify(request);
+        remember(token, payload);
       }
       if (!scopesOf(payload).has(scope)) {
         throw errors.forbidden(`the token lacks the scope '${scope}'`, challenge('insufficient_scope', `requires ${scope}`));
       }
     };
   });
+}
+
+/** The full verification of a bearer token (signature, algorithm, iss, aud, exp, nbf), failures as SCIM 401s. */
+async function verify(request: FastifyRequest): Promise<unknown> {
+  try {
+    return await request.jwtVerify();
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    const message = (e as { message?: string }).message ?? '';
+    const missing = /The (\w+) claim is required/i.exec(message)?.[1];
+    const why =
+      code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
+        ? 'the token has expired'
+        : missing
+          ? `the token has no '${missing}' claim, which this server requires`
+          : 'the token is not valid';
+    throw errors.unauthorized(`invalid bearer token: ${why}`, challenge('invalid_token', why));
+  }
 }
 
 export default fp(auth, { name: 'scim-auth', fastify: '5.x' });
