@@ -18,8 +18,7 @@ import { queryCopy } from '../scim/query-copy';
 import { sortKeyOf, sortPlan } from '../store/sort';
 import { applyPatch } from '../scim/patch';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
-import { KeyedQueue } from './keyed-queue';
-import { uniqueAttributes } from '../store/unique';
+import { KeyedQueue } from '../store/keyed-queue';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
 const MAX_ATTEMPTS = 25;
@@ -206,14 +205,7 @@ export class ResourceService {
     await this.beforeWrite(resource, undefined, rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
-    // Creates of one unique value (a client retrying a POST, two provisioning jobs racing) take turns in this
-    // process: the store's unique index decides between instances anyway, but engines that enforce it with locks
-    // (DocumentDB: exclusion constraints, which deadlock under many concurrent inserts of one key) then see at most
-    // one contender per instance instead of a pile-up that can outlast the database deadline.
-    const q = queryCopy(this.schema, record.resource);
-    const unique = uniqueAttributes(this.schema).map((u) => u.read(q));
-    if (unique.every((values) => values.length === 0)) await this.store.create(this.schema, record);
-    else await this.writes.run(`create\0${JSON.stringify(unique)}`, () => this.store.create(this.schema, record));
+    await this.store.create(this.schema, record);
     return record;
   }
 

@@ -77,14 +77,17 @@ export function isWriteConflict(e: unknown): boolean {
   return e instanceof MongoError && e.hasErrorLabel('TransientTransactionError');
 }
 
-/** Runs a single-document write again (a few times, after a short random pause) when it lost such a race. */
+/**
+ * Runs a single-document write again when it lost such a race, after a random pause that doubles each time (up to
+ * 250 ms): contenders that retried in step would deadlock again, and spreading them out lets one commit.
+ */
 export async function retryWriteConflicts<T>(write: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (e) {
       if (attempt >= attempts || !isWriteConflict(e)) throw e;
-      await sleep(Math.floor(Math.random() * 10 * attempt));
+      await sleep(Math.floor(Math.random() * Math.min(250, 5 * 2 ** attempt)));
     }
   }
 }

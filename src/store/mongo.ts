@@ -23,6 +23,7 @@ import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, 
 import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
 import { SortWindows } from './mongo-window';
+import { KeyedQueue } from './keyed-queue';
 import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
@@ -135,6 +136,13 @@ export class MongoStore implements ResourceStore {
   private readonly operationTimeoutMS: number;
   private readonly smallResult: number;
   private readonly windows: SortWindows;
+  /**
+   * Inserts and replaces that write one unique value (a userName) take turns in this process. The unique index
+   * decides between instances; but an engine that enforces it with locks (DocumentDB: exclusion constraints) lets
+   * many concurrent writers of one key deadlock each other over and over, so that all of them can fail. In turns,
+   * the database sees one contender per instance.
+   */
+  private readonly uniqueTurns = new KeyedQueue();
 
   constructor(options: MongoStoreOptions) {
     const clientOptions: MongoClientOptions = { ...options.clientOptions };
@@ -164,7 +172,7 @@ export class MongoStore implements ResourceStore {
     await this.guard('create', async () => {
       const coll = await this.collection(schema);
       try {
-        await retryWriteConflicts(() => coll.insertOne(toDocument(schema, record)));
+        await this.inTurn(coll, schema, record, () => retryWriteConflicts(() => coll.insertOne(toDocument(schema, record))));
       } catch (e) {
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, true);
         throw e;
@@ -190,7 +198,7 @@ export class MongoStore implements ResourceStore {
       try {
         // A rename racing another onto one unique value can end in a write conflict (a deadlock on PostgreSQL-based
         // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe.
-        const result = await retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion }, replacement));
+        const result = await this.inTurn(coll, schema, record, () => retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion }, replacement)));
         if (result.matchedCount === 1) return 'ok';
       } catch (e) {
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, false);
@@ -301,6 +309,14 @@ export class MongoStore implements ResourceStore {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Runs a write of `record` in the turn of its unique values (see uniqueTurns); at once when it has none. */
+  private inTurn<T>(coll: Collection<ResourceDocument>, schema: ResourceSchema, record: StoredRecord, write: () => Promise<T>): Promise<T> {
+    const q = queryCopy(schema, record.resource);
+    const values = indexPlan(schema).unique.map((u) => u.attribute.read(q));
+    if (values.every((v) => v.length === 0)) return write();
+    return this.uniqueTurns.run(`${coll.collectionName}\0${JSON.stringify(values)}`, write);
   }
 
   /** A guarded write matched nothing: the resource is gone, or it is there at another version. */
