@@ -76,6 +76,13 @@ interface Segment {
   windowed?: boolean;
 }
 
+/** The value at a dotted field path of a document (keys never hold a '.': mongo-document.ts encodes them). */
+function valueAtPath(doc: Document, path: string): unknown {
+  let at: unknown = doc;
+  for (const key of path.split('.')) at = at !== null && typeof at === 'object' ? (at as Document)[key] : undefined;
+  return at;
+}
+
 function and(a: Document, b: Document): Document {
   if (Object.keys(a).length === 0) return b;
   if (Object.keys(b).length === 0) return a;
@@ -172,7 +179,8 @@ export class MongoStore implements ResourceStore {
     await this.guard('create', async () => {
       const coll = await this.collection(schema);
       try {
-        await this.inTurn(coll, schema, record, () => retryWriteConflicts(() => coll.insertOne(toDocument(schema, record))));
+        const doc = toDocument(schema, record);
+        await this.inTurn(coll, schema, doc, () => retryWriteConflicts(() => coll.insertOne(doc)));
       } catch (e) {
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, true);
         throw e;
@@ -194,11 +202,12 @@ export class MongoStore implements ResourceStore {
     }
     const coll = await this.guard('replace', () => this.collection(schema));
     return this.guard('replace', async () => {
-      const { _id, ...replacement } = toDocument(schema, record);
+      const doc = toDocument(schema, record);
+      const { _id, ...replacement } = doc;
       try {
         // A rename racing another onto one unique value can end in a write conflict (a deadlock on PostgreSQL-based
         // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe.
-        const result = await this.inTurn(coll, schema, record, () => retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion }, replacement)));
+        const result = await this.inTurn(coll, schema, doc, () => retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion }, replacement)));
         if (result.matchedCount === 1) return 'ok';
       } catch (e) {
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, false);
@@ -311,11 +320,13 @@ export class MongoStore implements ResourceStore {
     }
   }
 
-  /** Runs a write of `record` in the turn of its unique values (see uniqueTurns); at once when it has none. */
-  private inTurn<T>(coll: Collection<ResourceDocument>, schema: ResourceSchema, record: StoredRecord, write: () => Promise<T>): Promise<T> {
-    const q = queryCopy(schema, record.resource);
-    const values = indexPlan(schema).unique.map((u) => u.attribute.read(q));
-    if (values.every((v) => v.length === 0)) return write();
+  /**
+   * Runs a write of `doc` in the turn of its unique values (see uniqueTurns), read from the normalised copy the
+   * document already holds, where the unique indexes read them; at once when it has none.
+   */
+  private inTurn<T>(coll: Collection<ResourceDocument>, schema: ResourceSchema, doc: ResourceDocument, write: () => Promise<T>): Promise<T> {
+    const values = indexPlan(schema).unique.map((u) => valueAtPath(doc as unknown as Document, u.path));
+    if (values.every((v) => v === undefined || v === null)) return write();
     return this.uniqueTurns.run(`${coll.collectionName}\0${JSON.stringify(values)}`, write);
   }
 
