@@ -31,13 +31,15 @@ export interface HttpBenchOptions {
   connections: number;
   seconds: number;
   rounds: number;
+  /** Seconds of mixed GET and PATCH load on the embedded store after the rounds, sampling the server's memory (0: none). */
+  soak: number;
   stores: ('lmdb' | 'mongodb')[];
   mongodbUri?: string;
   report?: string;
   argv: string[];
 }
 
-export const HTTP_DEFAULTS = { size: 100_000, connections: 16, seconds: 4, rounds: 3, stores: ['lmdb', 'mongodb'] as ('lmdb' | 'mongodb')[] };
+export const HTTP_DEFAULTS = { size: 100_000, connections: 16, seconds: 4, rounds: 3, soak: 0, stores: ['lmdb', 'mongodb'] as ('lmdb' | 'mongodb')[] };
 
 const SECRET = 'bench-http-secret-long-enough-for-hs256!!';
 const EXT = SCHEMA_URNS.enterpriseUser;
@@ -111,6 +113,8 @@ interface StoreResult {
   rss: number;
   anon: number;
   seedSeconds: number;
+  /** The server's anonymous memory (MB) sampled every 10 s of the soak, and the requests it served. */
+  soak?: { samples: number[]; requests: number };
 }
 
 export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
@@ -230,8 +234,36 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
           driver = { get: { rps: get.rps, p50: get.p50, p99: get.p99 }, patch: { rps: patch.rps, p50: patch.p50, p99: patch.p99 } };
           log(`  driver findOne p50 ${get.p50.toFixed(2)} ms, findOne + replaceOne p50 ${patch.p50.toFixed(2)} ms`);
         }
+        let soak: StoreResult['soak'];
+        if (options.soak > 0 && store === 'lmdb') {
+          // A leak shows as anonymous memory that keeps growing under steady load; the file pages of the data are the
+          // kernel's page cache and are left out.
+          const samples = [rssOf(server.pid).anon / 1048576];
+          const timer = setInterval(() => samples.push(rssOf(server.pid).anon / 1048576), 10_000);
+          const [get, patch] = [shapes[0]!, shapes[1]!];
+          const result = await autocannon({
+            url: server.base,
+            connections: options.connections,
+            duration: options.soak,
+            headers,
+            requests: [get, patch].map(
+              (shape): autocannon.Request => ({
+                method: shape.method,
+                setupRequest: (req) => {
+                  const { path: p, body } = shape.server();
+                  return { ...req, path: p, ...(body === undefined ? {} : { body }) };
+                },
+              }),
+            ),
+          });
+          clearInterval(timer);
+          samples.push(rssOf(server.pid).anon / 1048576);
+          if (result.non2xx + result.errors > 0) throw new Error(`soak: ${result.non2xx} non-2xx, ${result.errors} errors`);
+          soak = { samples, requests: result.requests.total };
+          log(`  soak: ${result.requests.total} requests; anonymous memory ${samples.map((m) => m.toFixed(0)).join(' ')} MB`);
+        }
         const mem = rssOf(server.pid);
-        results.push({ store, rows, driver, rss: mem.rss, anon: mem.anon, seedSeconds });
+        results.push({ store, rows, driver, rss: mem.rss, anon: mem.anon, seedSeconds, soak });
       } finally {
         for (const c of cleanups) await c().catch((e: unknown) => log(`cleanup: ${String(e)}`));
       }
@@ -273,6 +305,14 @@ function render(options: HttpBenchOptions, results: StoreResult[], ms: number): 
       );
     }
     lines.push('', `Seeding ${r.seedSeconds.toFixed(1)} s; server RSS after the run ${(r.rss / 1048576).toFixed(0)} MB (its own, anonymous memory ${(r.anon / 1048576).toFixed(0)} MB).`, '');
+    if (r.soak) {
+      const s = r.soak.samples;
+      const settled = s.slice(Math.floor(s.length / 3));
+      lines.push(
+        `Soak: ${options.soak} s of GET and PATCH alternating on every connection, ${r.soak.requests.toLocaleString('en')} requests; the server's anonymous memory every 10 s: ${s.map((m) => m.toFixed(0)).join(', ')} MB. Drift over the last two thirds: ${(settled[settled.length - 1]! - settled[0]!).toFixed(0)} MB (max ${Math.max(...settled).toFixed(0)} MB).`,
+        '',
+      );
+    }
   }
   return lines.join('\n');
 }
