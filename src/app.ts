@@ -12,6 +12,7 @@ import { createStore } from './store';
 import { ResourceService } from './service/resources';
 import { RULES } from './service/rules';
 import { CursorCodec } from './scim/cursor';
+import { registryFingerprint, Representation } from './scim/representation';
 import scimJson from './http/scim-json';
 import scimErrors, { sendScimError } from './http/errors';
 import { errors, ERROR_SCHEMA } from './scim/errors';
@@ -109,8 +110,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const cursors = new CursorCodec(cursorSecret, CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
   // One service per resource type in schemas/resource-types/, with the rules rules.ts lists for it, in order.
   const services = new Map<string, ResourceService>();
+  const fingerprint = registryFingerprint(registry);
+  const endpoints = (id: string) => registry.resourceType(id)?.endpoint;
   for (const type of registry.resourceTypes()) {
-    const service = new ResourceService(registry.resourceSchema(type.id), store, opts.now, cursors, config.limits);
+    const schema = registry.resourceSchema(type.id);
+    const representation = new Representation(schema, endpoints, fingerprint);
+    const service = new ResourceService(schema, store, opts.now, cursors, config.limits, representation);
     for (const make of RULES[type.id] ?? []) service.use(make(service, store));
     services.set(type.id, service);
   }

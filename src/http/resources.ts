@@ -11,6 +11,7 @@ import type { ResourceService } from '../service/resources';
 import { errors } from '../scim/errors';
 import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
+import { SCIM_CONTENT_TYPE } from './scim-json';
 import { baseUrlOf, PagingLimits, readCursor, readCursorCount, readPaging, readProjection, readSort, param } from './request';
 
 export interface ResourceRoutesOptions {
@@ -36,10 +37,14 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     project(schema, render(schema, record.resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
 
   const sendOne = (request: FastifyRequest, reply: FastifyReply, record: StoredRecord, status = 200) => {
-    const body = representation(request, record, readProjection(request.query as Record<string, unknown>));
+    const base = baseUrlOf(request, opts.baseUrl);
+    const projection = readProjection(request.query as Record<string, unknown>);
     reply.header('etag', etagOf(record.version));
-    reply.header('location', (body.meta as { location: string } | undefined)?.location ?? `${baseUrlOf(request, opts.baseUrl)}${endpoint}/${record.id}`);
-    return reply.code(status).send(body);
+    reply.header('location', `${base}${endpoint}/${record.id}`);
+    // The default representation was serialised when the record was written (representation.ts).
+    const text = isDefault(projection) && record.view !== undefined ? service.representation?.at(record.view, base) : undefined;
+    if (text !== undefined) return reply.code(status).type(SCIM_CONTENT_TYPE).send(text);
+    return reply.code(status).send(representation(request, record, projection));
   };
 
   const read = app.requireScope('scim:read');
@@ -79,12 +84,25 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   app.post(endpoint, { onRequest: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body, callerOf(request)), 201));
 
   app.get<IdRoute>(`${endpoint}/:id`, { onRequest: read }, async (request, reply) => {
-    const record = await service.get(request.params.id);
+    const id = request.params.id;
     // RFC 7644 §3.14: a matching If-None-Match on GET answers 304 Not Modified.
     const inm = request.headers['if-none-match'];
-    if (typeof inm === 'string' && etagMatches(inm, record.version)) {
-      return reply.code(304).header('etag', etagOf(record.version)).send();
+    const notModified = (version: number) => typeof inm === 'string' && etagMatches(inm, version);
+    // The most frequent read of a provisioning client: the whole resource. Its stored text answers without reading
+    // the record (representation.ts); without one (MongoDB, or a record stored before), it is rendered.
+    if (isDefault(readProjection(request.query as Record<string, unknown>))) {
+      const stored = service.storedView(id);
+      const base = baseUrlOf(request, opts.baseUrl);
+      const text = stored && service.representation?.at(stored.view, base);
+      if (stored && text !== undefined) {
+        reply.header('etag', etagOf(stored.version));
+        if (notModified(stored.version)) return reply.code(304).send();
+        reply.header('location', `${base}${endpoint}/${id}`);
+        return reply.code(200).type(SCIM_CONTENT_TYPE).send(text);
+      }
     }
+    const record = await service.get(id);
+    if (notModified(record.version)) return reply.code(304).header('etag', etagOf(record.version)).send();
     return sendOne(request, reply, record);
   });
 
@@ -153,6 +171,11 @@ export function searchBodyAsQuery(body: unknown): Record<string, unknown> {
     out[k] = Array.isArray(v) ? v.join(',') : String(v);
   }
   return out;
+}
+
+/** No `attributes` or `excludedAttributes`: the default set of RFC 7644 §3.9. */
+function isDefault(projection: ProjectionRequest): boolean {
+  return !projection.attributes?.length && !projection.excludedAttributes?.length;
 }
 
 function ifMatchOf(request: FastifyRequest): string | undefined {

@@ -25,6 +25,11 @@ export interface StoredRecord {
   version: number;
   resource: ScimResource;
   secrets?: { password?: string };
+  /**
+   * The default representation as serialised text (representation.ts), made by the service when the store keeps
+   * one (ResourceStore.keepsViews); opaque to stores, which keep it with the record and give it back.
+   */
+  view?: string;
 }
 
 export function newId(): string {

@@ -19,6 +19,8 @@ import { sortKeyOf, sortPlan } from '../store/sort';
 import { applyPatch } from '../scim/patch';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from '../store/keyed-queue';
+import type { Representation } from '../scim/representation';
+import type { StoredView } from '../store/store';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
 const MAX_ATTEMPTS = 25;
@@ -109,7 +111,23 @@ export class ResourceService {
     private readonly now: () => Date = () => new Date(),
     private readonly cursors?: CursorCodec,
     readonly limits: Limits = DEFAULT_LIMITS,
+    /** Makes the stored default representation of each record written, when the store keeps one. */
+    readonly representation?: Representation,
   ) {}
+
+  /** Gives a record its view (representation.ts) before it is stored, when the store keeps views. */
+  private withView(record: StoredRecord): StoredRecord {
+    if (this.representation && this.store.keepsViews) {
+      const view = this.representation.stored(record.resource);
+      if (view !== undefined) record.view = view;
+    }
+    return record;
+  }
+
+  /** The stored view of a resource and its version, if the store keeps one (a key lookup, no record read). */
+  storedView(id: string): StoredView | undefined {
+    return this.store.getView?.(this.schema, id);
+  }
 
   /** Adds a rule after those already registered. */
   use(rule: ResourceRule): void {
@@ -205,7 +223,7 @@ export class ResourceService {
     await this.beforeWrite(resource, undefined, rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
-    await this.store.create(this.schema, record);
+    await this.store.create(this.schema, this.withView(record));
     return record;
   }
 
@@ -261,7 +279,7 @@ export class ResourceService {
       candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
-      const outcome = await this.store.replace(this.schema, record, current.version);
+      const outcome = await this.store.replace(this.schema, this.withView(record), current.version);
       if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);

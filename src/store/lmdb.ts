@@ -11,6 +11,8 @@
  *   records  [type, id]                      -> { version, resource, secrets }
  *   unique   [type, attribute, key]          -> id          (userName over the case-folded NFC copy)
  *   index    [type, slot, value, id]         -> 1           (slot: the indexed path; one entry per value)
+ *   views    [type, id]                      -> "version view": the record's serialised default representation
+ *                                               (StoredRecord.view), a string, so a GET reads no record
  *   counts   [type]                          -> number of records
  *   meta     ['indexes', type]               -> the index plan the entries were built with
  *
@@ -29,7 +31,7 @@ import { queryCopy } from '../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
 import { INDEX_FORMAT, indexedPaths, indexEntries, IndexKey, KEY_CHARS, pathLabel, planFilter, PlanStep, PRESENT_START, TOP } from './lmdb-plan';
-import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
+import type { QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
 
 export interface LmdbStoreOptions {
   /** The data directory; created when missing. */
@@ -77,6 +79,8 @@ export class LmdbStore implements ResourceStore {
   /** Keys are IndexKey; typed as Key because the package's type leaves out null, which its encoding orders first. */
   private readonly index: Database<number, Key>;
   private readonly counts: Database<number, [string]>;
+  private readonly views: Database<string, [string, string]>;
+  readonly keepsViews = true;
   private readonly meta: Database<string, [string, string]>;
 
   constructor(options: LmdbStoreOptions) {
@@ -91,6 +95,7 @@ export class LmdbStore implements ResourceStore {
     this.unique = this.env.openDB({ name: 'unique' });
     this.index = this.env.openDB({ name: 'index' });
     this.counts = this.env.openDB({ name: 'counts' });
+    this.views = this.env.openDB({ name: 'views', encoding: 'string' });
     this.meta = this.env.openDB({ name: 'meta' });
   }
 
@@ -121,6 +126,7 @@ export class LmdbStore implements ResourceStore {
       if (this.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
       this.checkUnique(type, keys, record.id);
       this.records.put([type, record.id], stored(record));
+      if (record.view !== undefined) this.putView(type, record);
       for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
       for (const entry of indexEntries(schema, record.id, q)) this.index.put(entry as unknown as Key, 1);
       this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
@@ -132,23 +138,50 @@ export class LmdbStore implements ResourceStore {
     return value ? recordOf(schema, id, value) : undefined;
   }
 
+  getView(schema: ResourceSchema, id: string): StoredView | undefined {
+    const text = this.views.get([schema.type.id, id]);
+    if (text === undefined) return undefined;
+    const space = text.indexOf(' ');
+    return { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
+  }
+
+  /** The record's view, or none: a view left from an earlier version must never answer for this one. */
+  private putView(type: string, record: StoredRecord): void {
+    if (record.view !== undefined) this.views.put([type, record.id], `${record.version} ${record.view}`);
+    else this.views.remove([type, record.id]);
+  }
+
   async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
     const type = schema.type.id;
-    const q = queryCopy(schema, record.resource);
-    const keys = uniqueKeys(schema, record.resource, q);
-    const entries = indexEntries(schema, record.id, q);
+    // Only what changed is written: a job-info PATCH touches the record, the department and lastModified entries,
+    // not the other nine index entries and the userName key, each of which lies on its own page of the B-tree, and
+    // a commit writes every page it dirtied. What to remove is computed from the expected version, read before the
+    // transaction (a read snapshot may lag a commit; then it is computed inside, from the transaction's read).
+    const { keys, entries } = this.keysOf(schema, record.id, record.resource);
+    const diff = (from: Stored) => {
+      const old = this.keysOf(schema, record.id, from.resource);
+      return {
+        uniques: changes(old.keys, keys, (k) => `${k.label}\0${k.key}`),
+        indexed: changes(old.entries, entries, (e) => `${e[1]}\0${typeof e[2]}\0${String(e[2])}`),
+      };
+    };
+    const before = this.records.get([type, record.id]);
+    const early = before?.version === expectedVersion ? diff(before) : undefined;
     return this.env.transaction((): WriteOutcome => {
       const current = this.records.get([type, record.id]);
       if (!current) return 'missing';
       if (current.version !== expectedVersion) return 'conflict';
       this.checkUnique(type, keys, record.id);
-      this.unindex(schema, record.id, current);
+      const { uniques, indexed } = early ?? diff(current);
+      for (const k of uniques.removed) if (this.unique.get([type, k.label, k.key]) === record.id) this.unique.remove([type, k.label, k.key]);
+      for (const entry of indexed.removed) this.index.remove(entry as unknown as Key);
       this.records.put([type, record.id], stored(record));
-      for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
-      for (const entry of entries) this.index.put(entry as unknown as Key, 1);
+      this.putView(type, record);
+      for (const k of uniques.added) this.unique.put([type, k.label, k.key], record.id);
+      for (const entry of indexed.added) this.index.put(entry as unknown as Key, 1);
       return 'ok';
     });
   }
@@ -161,6 +194,7 @@ export class LmdbStore implements ResourceStore {
       if (expectedVersion !== undefined && current.version !== expectedVersion) return 'conflict';
       this.unindex(schema, id, current);
       this.records.remove([type, id]);
+      this.views.remove([type, id]);
       this.counts.put([type], Math.max(0, (this.counts.get([type]) ?? 1) - 1));
       return 'ok';
     });
@@ -364,6 +398,12 @@ export class LmdbStore implements ResourceStore {
     }
   }
 
+  /** A record's unique keys and index entries, from its normalised copy. */
+  private keysOf(schema: ResourceSchema, id: string, resource: JsonObject): { keys: UniqueKey[]; entries: IndexKey[] } {
+    const q = queryCopy(schema, resource);
+    return { keys: uniqueKeys(schema, resource, q), entries: indexEntries(schema, id, q) };
+  }
+
   /** Removes a stored record's unique keys and index entries (inside the caller's transaction). */
   private unindex(schema: ResourceSchema, id: string, current: Stored): void {
     const type = schema.type.id;
@@ -373,6 +413,13 @@ export class LmdbStore implements ResourceStore {
     }
     for (const entry of indexEntries(schema, id, q)) this.index.remove(entry as unknown as Key);
   }
+}
+
+/** What is in `after` and not in `before` (added) and the reverse (removed), items compared by `key`. */
+function changes<T>(before: T[], after: T[], key: (item: T) => string): { added: T[]; removed: T[] } {
+  const had = new Set(before.map(key));
+  const has = new Set(after.map(key));
+  return { added: after.filter((x) => !had.has(key(x))), removed: before.filter((x) => !has.has(key(x))) };
 }
 
 function stored(record: StoredRecord): Stored {

@@ -38,6 +38,12 @@ export interface QueryResult {
   more?: boolean;
 }
 
+/** A record's stored view and the version it belongs to. */
+export interface StoredView {
+  version: number;
+  view: string;
+}
+
 /** Outcome of a version-guarded write. */
 export type WriteOutcome = 'ok' | 'missing' | 'conflict';
 
@@ -51,6 +57,13 @@ export interface ResourceStore {
   /** Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute (or the id) is taken. */
   create(schema: ResourceSchema, record: StoredRecord): Promise<void>;
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
+  /**
+   * Stores that keep a record's `view` (the serialised default representation) with it, written in the same
+   * transaction, give it back here with the record's version, without reading the record itself: a GET by id
+   * then costs a key lookup. Undefined when the record is missing or was stored without a view.
+   */
+  readonly keepsViews?: boolean;
+  getView?(schema: ResourceSchema, id: string): StoredView | undefined;
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
    * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by

@@ -1,0 +1,72 @@
+/**
+ * A resource's default representation (what a GET without `attributes` or `excludedAttributes` returns, RFC 7644
+ * §3.9), serialised once when the resource is written and kept with it, so that the most frequent read of a
+ * provisioning client sends stored text instead of decoding, rendering, projecting and serialising the resource.
+ *
+ * The text is rendered against a placeholder base URL, because `meta.location` and `$ref` depend on the URL the
+ * client used (render.ts); `at()` puts the real one in. The placeholder is a NUL character, which JSON text holds
+ * only as the escape `\u0000`; a resource whose own values hold that escape followed by the marker's name gets no
+ * stored text (it is rendered on every read, as every resource was before).
+ *
+ * A stored text is only valid for the schemas it was made with: each carries a fingerprint of the schema
+ * definitions and resource types, and a text with another fingerprint is ignored (the next write replaces it).
+ */
+import { createHash } from 'node:crypto';
+import { project } from './projection';
+import { Endpoints, render } from './render';
+import type { ScimResource } from './resource';
+import type { ResourceSchema, SchemaRegistry } from './schema';
+
+/** Raises when the way texts are made changes, so that older texts are ignored. */
+const FORMAT = 'representation v1';
+const BASE = '\u0000scim-base-url';
+/** How the placeholder reads inside JSON text. */
+const BASE_IN_JSON = JSON.stringify(BASE).slice(1, -1);
+
+export class Representation {
+  /** Identifies the schemas (and this code's format) a text was made with; stored texts start with it. */
+  readonly fingerprint: string;
+  private readonly prefix: string;
+
+  constructor(
+    readonly schema: ResourceSchema,
+    private readonly endpoints: Endpoints,
+    registryFingerprint: string,
+  ) {
+    this.fingerprint = `${registryFingerprint}:${schema.type.id}`;
+    this.prefix = `${this.fingerprint}\n`;
+  }
+
+  /**
+   * The text to store with `resource`: the fingerprint, then the JSON of its default representation with the
+   * placeholder base URL. Undefined when the resource's own values contain the placeholder.
+   */
+  stored(resource: ScimResource): string | undefined {
+    if (JSON.stringify(resource).includes(BASE_IN_JSON)) return undefined;
+    return this.prefix + JSON.stringify(project(this.schema, render(this.schema, resource, BASE, this.endpoints)));
+  }
+
+  /** The JSON a client gets from a stored text, for its base URL; undefined when the text is another format's. */
+  at(stored: string, baseUrl: string): string | undefined {
+    if (!stored.startsWith(this.prefix)) return undefined;
+    return stored.slice(this.prefix.length).replaceAll(BASE_IN_JSON, jsonEscaped(baseUrl));
+  }
+}
+
+/** A fingerprint of every schema and resource type definition (anything a representation depends on). */
+export function registryFingerprint(registry: SchemaRegistry): string {
+  const definitions = JSON.stringify([FORMAT, registry.common, registry.schemas(), registry.resourceTypes()]);
+  return createHash('sha256').update(definitions).digest('base64url').slice(0, 12);
+}
+
+/** Base URLs come from the Host header: escaped for JSON once per distinct value (a server sees very few). */
+const escaped = new Map<string, string>();
+function jsonEscaped(s: string): string {
+  let e = escaped.get(s);
+  if (e === undefined) {
+    e = JSON.stringify(s).slice(1, -1);
+    if (escaped.size >= 64) escaped.clear();
+    escaped.set(s, e);
+  }
+  return e;
+}

@@ -1,0 +1,104 @@
+/**
+ * GET by id answers from the stored default representation where the store keeps one (the embedded store): what
+ * it sends must be what rendering the record sends (the MongoDB store, a list, a record stored without a view), for
+ * every write that changes a user, and never a text left from an earlier version or other schemas.
+ */
+import t from 'tap';
+import { build, eachStore, user, ENTERPRISE } from '../helper';
+import type { StoredRecord } from '../../src/scim/resource';
+
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+eachStore(t, async (t, kind) => {
+  const h = await build(t, kind);
+  const users = h.app.users;
+  /** The user as a list renders it (never from a stored text). */
+  const listed = async (id: string) => {
+    const res = await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent(`id eq "${id}"`)}` });
+    return (h.json(res).Resources as Record<string, unknown>[])[0];
+  };
+
+  t.test('GET equals the rendered resource after POST, PATCH, PUT and a manager rename', async (t) => {
+    const boss = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-boss', { displayName: 'Boss' }) }));
+    const ann = h.json(
+      await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-ann', { [ENTERPRISE]: { manager: { value: boss.id } } }) }),
+    );
+    const id = ann.id as string;
+    const check = async (label: string) => {
+      const got = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` });
+      t.equal(got.statusCode, 200, label);
+      t.match(got.headers['content-type'], /^application\/scim\+json/, label);
+      t.same(got.json(), await listed(id), label);
+      t.equal(got.headers.etag, (got.json() as { meta: { version: string } }).meta.version, `${label}: ETag is meta.version`);
+      t.equal(got.headers.location, `http://localhost:80/scim/v2/Users/${id}`, `${label}: Location`);
+    };
+    await check('created');
+    const patched = await h.req({
+      method: 'PATCH',
+      url: `/scim/v2/Users/${id}`,
+      payload: { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { title: 'Lead', [`${ENTERPRISE}:department`]: 'Sales' } }] },
+    });
+    t.equal(patched.statusCode, 200);
+    t.same(patched.json(), await listed(id), 'the PATCH response is the rendered resource');
+    await check('patched');
+    await h.req({ method: 'PUT', url: `/scim/v2/Users/${id}`, payload: user('v-ann', { title: 'Lead', [ENTERPRISE]: { manager: { value: boss.id } } }) });
+    await check('replaced');
+    // A rename of the manager reaches the report's manager.displayName through the rule's repair: a write too.
+    await h.req({ method: 'PATCH', url: `/scim/v2/Users/${boss.id}`, payload: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Big Boss' }] } });
+    await check('manager renamed');
+    t.match(((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).json() as Record<string, { manager: unknown }>)[ENTERPRISE]!.manager, {
+      displayName: 'Big Boss',
+    });
+  });
+
+  t.test('the base URL the client used, JSON-escaped, and the default attribute set only without attributes', async (t) => {
+    const id = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-host') })).id as string;
+    const res = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}`, headers: { host: 'scim.example.com:8443' } });
+    t.equal((res.json() as { meta: { location: string } }).meta.location, `http://scim.example.com:8443/scim/v2/Users/${id}`);
+    const some = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}?attributes=userName` });
+    t.same(Object.keys(some.json() as object).sort(), ['id', 'schemas', 'userName']);
+    const without = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}?excludedAttributes=emails` });
+    t.notOk('emails' in (without.json() as object));
+    t.ok('userName' in (without.json() as object));
+  });
+
+  if (kind !== 'lmdb') return;
+
+  t.test('embedded store: a view is written with the record and goes with it', async (t) => {
+    const created = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-kept') }));
+    const id = created.id as string;
+    const view = users.storedView(id);
+    t.equal(view?.version, 1);
+    await h.req({ method: 'PATCH', url: `/scim/v2/Users/${id}`, payload: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'title', value: 'x' }] } });
+    t.equal(users.storedView(id)?.version, 2, 'rewritten with the record');
+    t.equal((await h.req({ method: 'DELETE', url: `/scim/v2/Users/${id}` })).statusCode, 204);
+    t.equal(users.storedView(id), undefined, 'deleted with the record');
+    t.equal((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).statusCode, 404);
+  });
+
+  t.test('embedded store: a record written without a view (or with another format) is rendered, never served stale', async (t) => {
+    const id = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-stale', { title: 'old' }) })).id as string;
+    const current = (await h.store.get(users.schema, id))!;
+    // A write that brings no view (another version of the server, or a resource holding the placeholder) must
+    // remove the one stored for the previous version.
+    const next: StoredRecord = { ...current, version: 2, resource: { ...current.resource, title: 'new', meta: { ...current.resource.meta, version: 'W/"2"' } } };
+    t.equal(await h.store.replace(users.schema, next, 1), 'ok');
+    t.equal(users.storedView(id), undefined);
+    const got = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` });
+    t.equal((got.json() as { title: string }).title, 'new');
+    t.equal(got.headers.etag, 'W/"2"');
+    // A text made with other schemas (an older server) is not served.
+    const third: StoredRecord = { ...next, version: 3, resource: { ...next.resource, title: 'third', meta: { ...next.resource.meta, version: 'W/"3"' } }, view: 'old-fingerprint:User\n{"title":"stale"}' };
+    t.equal(await h.store.replace(users.schema, third, 2), 'ok');
+    t.equal(users.storedView(id)?.version, 3);
+    t.equal(((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).json() as { title: string }).title, 'third');
+  });
+
+  t.test('embedded store: a resource holding the placeholder is stored without a view and still served right', async (t) => {
+    const res = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-nul', { displayName: '\u0000scim-base-url' }) });
+    t.equal(res.statusCode, 201);
+    const id = h.json(res).id as string;
+    t.equal(users.storedView(id), undefined);
+    t.equal(((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).json() as { displayName: string }).displayName, '\u0000scim-base-url');
+  });
+});

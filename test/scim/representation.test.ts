@@ -1,0 +1,51 @@
+/**
+ * The stored default representation (src/scim/representation.ts) must be, for any base URL, exactly what rendering
+ * and projecting the resource gives (RFC 7644 §3.9 default attribute set): the text is a cache of that, never a
+ * second opinion.
+ */
+import t from 'tap';
+import { project } from '../../src/scim/projection';
+import { render } from '../../src/scim/render';
+import { registryFingerprint, Representation } from '../../src/scim/representation';
+import type { ScimResource } from '../../src/scim/resource';
+import { SchemaRegistry, SCHEMA_URNS } from '../../src/scim/schema';
+
+const registry = SchemaRegistry.fromDirectory();
+const users = registry.resourceSchema('User');
+const endpoints = (id: string) => registry.resourceType(id)?.endpoint;
+const representation = new Representation(users, endpoints, registryFingerprint(registry));
+const EXT = SCHEMA_URNS.enterpriseUser;
+const meta = { resourceType: 'User', created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-02T00:00:00.000Z', version: 'W/"3"' };
+const resource = (extra: Record<string, unknown>): ScimResource =>
+  ({ schemas: [SCHEMA_URNS.user, EXT], id: 'u1', userName: 'ann', ...extra, meta }) as unknown as ScimResource;
+
+const rows: { name: string; resource: ScimResource; baseUrl: string }[] = [
+  { name: 'core attributes only', resource: resource({ displayName: 'Ann', emails: [{ value: 'ann@example.com', type: 'work', primary: true }] }), baseUrl: 'https://idp.example.com/scim/v2' },
+  { name: 'manager: $ref rendered from value', resource: resource({ [EXT]: { department: 'Sales', manager: { value: 'm1', displayName: 'Max' } } }), baseUrl: 'http://localhost:80/scim/v2' },
+  { name: 'a base URL that needs JSON escaping (from a Host header)', resource: resource({ [EXT]: { manager: { value: 'm1' } } }), baseUrl: 'http://a"b\\c\u2028/scim/v2' },
+  { name: 'unicode values and a NUL that is not the placeholder', resource: resource({ displayName: 'Zoë \u0000 😀', title: '\\u0000' }), baseUrl: 'http://h/scim/v2' },
+];
+
+for (const row of rows) {
+  t.test(`stored text equals the rendered default representation: ${row.name}`, async (t) => {
+    const stored = representation.stored(row.resource);
+    t.type(stored, 'string');
+    const sent = representation.at(stored!, row.baseUrl);
+    const expected = project(users, render(users, row.resource, row.baseUrl, endpoints), {});
+    t.same(JSON.parse(sent!), expected);
+    t.equal(sent, JSON.stringify(expected), 'byte for byte');
+  });
+}
+
+t.test('a resource whose own values hold the placeholder gets no stored text', async (t) => {
+  t.equal(representation.stored(resource({ displayName: '\u0000scim-base-url' })), undefined);
+  t.equal(representation.stored(resource({ title: 'x\\\u0000scim-base-url' })), undefined);
+});
+
+t.test('a text made with other schemas is not used', async (t) => {
+  const stored = representation.stored(resource({ displayName: 'Ann' }))!;
+  const other = new Representation(users, endpoints, 'another-fingerprint');
+  t.equal(other.at(stored, 'http://h/scim/v2'), undefined);
+  t.type(representation.at(stored, 'http://h/scim/v2'), 'string');
+  t.equal(registryFingerprint(registry), registryFingerprint(SchemaRegistry.fromDirectory()), 'stable across processes');
+});
