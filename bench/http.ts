@@ -21,6 +21,8 @@ import { mintToken } from '../src/cli/mint';
 import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
 import { collectionName, encodeKey, ResourceDocument } from '../src/store/mongo-document';
 import type { JsonObject } from '../src/scim/values';
+import { open as openLmdb } from 'lmdb';
+import { LMDB_OPTIONS } from '../src/store/lmdb';
 import { rssOf, seedEmbedded } from './embedded';
 import { seedUsers } from './query';
 import { writeReportSection } from './report';
@@ -39,7 +41,7 @@ export interface HttpBenchOptions {
   argv: string[];
 }
 
-export const HTTP_DEFAULTS = { size: 100_000, connections: 16, seconds: 4, rounds: 3, soak: 0, stores: ['lmdb', 'mongodb'] as ('lmdb' | 'mongodb')[] };
+export const HTTP_DEFAULTS = { size: 100_000, connections: 50, seconds: 4, rounds: 3, soak: 0, stores: ['lmdb', 'mongodb'] as ('lmdb' | 'mongodb')[] };
 
 const SECRET = 'bench-http-secret-long-enough-for-hs256!!';
 const EXT = SCHEMA_URNS.enterpriseUser;
@@ -110,6 +112,8 @@ interface StoreResult {
   store: 'lmdb' | 'mongodb';
   rows: { key: string; label: string; floor: Measured; server: Measured }[];
   driver?: { get: Measured; patch: Measured };
+  /** The embedded store's own floor: bare LMDB calls on the server's data directory, at the same concurrency. */
+  bare?: { get: Measured; patch: Measured };
   rss: number;
   anon: number;
   seedSeconds: number;
@@ -161,7 +165,8 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
           });
           coll = client.db(dbName).collection<ResourceDocument>(collectionName(users));
         }
-        const server = await startServer({ ...env, SCIM_JWT_SECRET: SECRET });
+        // The server logs as `npm start` does (info: a line per request), to /dev/null.
+        const server = await startServer({ ...env, SCIM_JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
         cleanups.unshift(() => server.stop());
         let k = 1;
         const next = () => (k = (k * 1103515245 + 12345) % 2147483648) % ids.length;
@@ -234,6 +239,28 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
           driver = { get: { rps: get.rps, p50: get.p50, p99: get.p99 }, patch: { rps: patch.rps, p50: patch.p50, p99: patch.p99 } };
           log(`  driver findOne p50 ${get.p50.toFixed(2)} ms, findOne + replaceOne p50 ${patch.p50.toFixed(2)} ms`);
         }
+        let bare: StoreResult['bare'];
+        if (store === 'lmdb') {
+          // What a durable PATCH cannot do without: read the record and commit it back, in a transaction, by the lmdb
+          // package from this process (LMDB shares a directory between processes). The value written is the one read,
+          // so the server's data is unchanged.
+          const lmdb = openLmdb({ path: env.SCIM_DATA_DIR!, ...LMDB_OPTIONS } as Parameters<typeof openLmdb>[0]);
+          try {
+            const records = lmdb.openDB<unknown, [string, string]>({ name: 'records' });
+            const load = { concurrency: options.connections, warmup: 20, maxRequests: 1e9, seconds: options.seconds, minRequests: 50, slowMs: 1e9, slowRequests: 1, slowBudget: 1 };
+            const get = await runLoad(async () => {
+              if (records.get(['User', pick()]) === undefined) throw new Error('bare LMDB: no such user');
+            }, load);
+            const patch = await runLoad(async () => {
+              const key: [string, string] = ['User', pick()];
+              await lmdb.transaction(() => records.put(key, records.get(key)));
+            }, load);
+            bare = { get: { rps: get.rps, p50: get.p50, p99: get.p99 }, patch: { rps: patch.rps, p50: patch.p50, p99: patch.p99 } };
+            log(`  bare LMDB get ${get.rps.toFixed(0)}/s, get + transaction put ${patch.rps.toFixed(0)}/s (p50 ${patch.p50.toFixed(2)} ms)`);
+          } finally {
+            await lmdb.close();
+          }
+        }
         let soak: StoreResult['soak'];
         if (options.soak > 0 && store === 'lmdb') {
           // A leak shows as anonymous memory that keeps growing under steady load; the file pages of the data are the
@@ -263,7 +290,7 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
           log(`  soak: ${result.requests.total} requests; anonymous memory ${samples.map((m) => m.toFixed(0)).join(' ')} MB`);
         }
         const mem = rssOf(server.pid);
-        results.push({ store, rows, driver, rss: mem.rss, anon: mem.anon, seedSeconds, soak });
+        results.push({ store, rows, driver, bare, rss: mem.rss, anon: mem.anon, seedSeconds, soak });
       } finally {
         for (const c of cleanups) await c().catch((e: unknown) => log(`cleanup: ${String(e)}`));
       }
@@ -302,6 +329,13 @@ function render(options: HttpBenchOptions, results: StoreResult[], ms: number): 
       lines.push(
         '',
         `Bare driver at ${options.connections} concurrent calls: findOne p50 ${r.driver.get.p50.toFixed(2)} ms (${r.driver.get.rps.toFixed(0)}/s), findOne + replaceOne p50 ${r.driver.patch.p50.toFixed(2)} ms (${r.driver.patch.rps.toFixed(0)}/s). Server p50 over the driver's: GET ${(get.server.p50 / r.driver.get.p50).toFixed(2)}x, PATCH ${(patch.server.p50 / r.driver.patch.p50).toFixed(2)}x (target ≤ 1.5x).`,
+      );
+    }
+    if (r.bare) {
+      const row = (k: string) => r.rows.find((x) => x.key === k)!.server.rps;
+      lines.push(
+        '',
+        `Bare LMDB on the server's data directory, ${options.connections} concurrent calls from the benchmark's process: get ${r.bare.get.rps.toFixed(0)}/s; get + put in a committed transaction (the least a durable PATCH does) ${r.bare.patch.rps.toFixed(0)}/s, p50 ${r.bare.patch.p50.toFixed(2)} ms. The server's PATCH is ${(row('patch') / r.bare.patch.rps).toFixed(2)}x and its POST ${(row('post') / r.bare.patch.rps).toFixed(2)}x of that.`,
       );
     }
     lines.push('', `Seeding ${r.seedSeconds.toFixed(1)} s; server RSS after the run ${(r.rss / 1048576).toFixed(0)} MB (its own, anonymous memory ${(r.anon / 1048576).toFixed(0)} MB).`, '');

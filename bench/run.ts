@@ -35,7 +35,7 @@ import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './em
 import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
 
 const HTTP_USAGE =
-  'usage: npm run bench -- http [--size 100000] [--connections 16] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
+  'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseHttpArgs(args: string[]): HttpBenchOptions {
   const options: HttpBenchOptions = { ...HTTP_DEFAULTS, stores: [...HTTP_DEFAULTS.stores], mongodbUri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['http', ...args] };

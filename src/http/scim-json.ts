@@ -30,12 +30,13 @@ async function scimJson(app: FastifyInstance): Promise<void> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, parse);
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook rather than an async one: it runs on every response, and costs no promise this way.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       reply.header('content-type', SCIM_CONTENT_TYPE);
     }
-    return payload;
+    done(null, payload);
   });
 }
 

@@ -279,7 +279,7 @@ export class ResourceService {
       candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
-      const outcome = await this.store.replace(this.schema, this.withView(record), current.version);
+      const outcome = await this.store.replace(this.schema, this.withView(record), current.version, current);
       if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);

@@ -51,6 +51,9 @@ interface UniqueKey {
   original: Json;
 }
 
+/** How the environment is opened; a second process on the directory (the benchmark's bare calls) opens it so too. */
+export const LMDB_OPTIONS = { compression: false, maxDbs: 8, mapSize: 2 ** 34, noReadAhead: true };
+
 const MAX_ID = '\uffff';
 /** Records a scan reads between two turns of the event loop. */
 const SCAN_CHUNK = 2000;
@@ -90,7 +93,7 @@ export class LmdbStore implements ResourceStore {
     // package's default); keys are arrays in ordered-binary encoding.
     // noReadAhead (MDB_NORDAHEAD): lookups touch pages at random, and the kernel's read-ahead would fault in dozens
     // of neighbouring pages for each, filling the server's RSS with pages no request asked for.
-    this.env = open({ path: options.path, compression: false, maxDbs: 8, mapSize: 2 ** 34, noReadAhead: true } as Parameters<typeof open>[0]);
+    this.env = open({ path: options.path, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
     this.records = this.env.openDB({ name: 'records' });
     this.unique = this.env.openDB({ name: 'unique' });
     this.index = this.env.openDB({ name: 'index' });
@@ -151,24 +154,25 @@ export class LmdbStore implements ResourceStore {
     else this.views.remove([type, record.id]);
   }
 
-  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome> {
+  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, read?: StoredRecord): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
     const type = schema.type.id;
     // Only what changed is written: a job-info PATCH touches the record, the department and lastModified entries,
     // not the other nine index entries and the userName key, each of which lies on its own page of the B-tree, and
-    // a commit writes every page it dirtied. What to remove is computed from the expected version, read before the
-    // transaction (a read snapshot may lag a commit; then it is computed inside, from the transaction's read).
+    // a commit writes every page it dirtied. What to remove is computed from the expected version: the caller's
+    // copy, else one read before the transaction (a read snapshot may lag a commit; then it is computed inside,
+    // from the transaction's read).
     const { keys, entries } = this.keysOf(schema, record.id, record.resource);
     const diff = (from: Stored) => {
       const old = this.keysOf(schema, record.id, from.resource);
       return {
-        uniques: changes(old.keys, keys, (k) => `${k.label}\0${k.key}`),
-        indexed: changes(old.entries, entries, (e) => `${e[1]}\0${typeof e[2]}\0${String(e[2])}`),
+        uniques: changes(old.keys, keys, (k) => k.label, (k) => k.key),
+        indexed: changes(old.entries, entries, (e) => e[1], (e) => e[2]),
       };
     };
-    const before = this.records.get([type, record.id]);
+    const before = read?.version === expectedVersion ? read : this.records.get([type, record.id]);
     const early = before?.version === expectedVersion ? diff(before) : undefined;
     return this.env.transaction((): WriteOutcome => {
       const current = this.records.get([type, record.id]);
@@ -415,11 +419,24 @@ export class LmdbStore implements ResourceStore {
   }
 }
 
-/** What is in `after` and not in `before` (added) and the reverse (removed), items compared by `key`. */
-function changes<T>(before: T[], after: T[], key: (item: T) => string): { added: T[]; removed: T[] } {
-  const had = new Set(before.map(key));
-  const has = new Set(after.map(key));
-  return { added: after.filter((x) => !had.has(key(x))), removed: before.filter((x) => !has.has(key(x))) };
+/**
+ * What is in `after` and not in `before` (added) and the reverse (removed), items compared by their group (a unique
+ * attribute, an index slot) and value; values are compared as a Set does (1 and '1' differ, as in the keys).
+ */
+function changes<T, G, V>(before: T[], after: T[], group: (item: T) => G, value: (item: T) => V): { added: T[]; removed: T[] } {
+  const setOf = (items: T[]) => {
+    const m = new Map<G, Set<V>>();
+    for (const x of items) {
+      const g = group(x);
+      let s = m.get(g);
+      if (!s) m.set(g, (s = new Set()));
+      s.add(value(x));
+    }
+    return m;
+  };
+  const had = setOf(before);
+  const has = setOf(after);
+  return { added: after.filter((x) => !had.get(group(x))?.has(value(x))), removed: before.filter((x) => !has.get(group(x))?.has(value(x))) };
 }
 
 function stored(record: StoredRecord): Stored {

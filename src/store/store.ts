@@ -67,9 +67,10 @@ export interface ResourceStore {
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
    * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by
-   * another resource; nothing is written then.
+   * another resource; nothing is written then. `current`, when given, is the record at `expectedVersion` as the
+   * caller read it: a store may use it instead of reading the record again (the version check still happens).
    */
-  replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome>;
+  replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, current?: StoredRecord): Promise<WriteOutcome>;
   /** Deletes the record; with `expectedVersion`, only if the version still matches. */
   delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome>;
   /**
