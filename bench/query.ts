@@ -32,6 +32,7 @@ import { CursorCodec } from '../src/scim/cursor';
 import type { StoredRecord } from '../src/scim/resource';
 import type { JsonObject } from '../src/scim/values';
 import { ResourceSchema, SCHEMA_URNS, SchemaRegistry } from '../src/scim/schema';
+import { registryFingerprint, Representation } from '../src/scim/representation';
 import { ResourceService } from '../src/service/resources';
 import { connectMongoStore } from '../src/store/mongo';
 import { collectionName, encodeKey, fieldPath, toDocument, ResourceDocument } from '../src/store/mongo-document';
@@ -109,6 +110,8 @@ export interface Seeded {
 /** A store that only collects what ResourceService.create would write. */
 class Collector implements ResourceStore {
   readonly kind = 'memory' as const;
+  /** Records get the stored default representation, as the server's writes give them (representation.ts). */
+  readonly keepsViews = true;
   last: StoredRecord | undefined;
   async init(): Promise<void> {}
   async create(_schema: ResourceSchema, record: StoredRecord): Promise<void> {
@@ -146,7 +149,9 @@ export async function seedUsers(uri: string, dbName: string, schema: ResourceSch
     const epoch = Date.parse('2023-01-01T00:00:00Z');
     const span = 2 * 365 * 86400 * 1000;
     let clock = new Date(epoch);
-    const service = new ResourceService(schema, collector, () => clock);
+    const registry = SchemaRegistry.fromDirectory();
+    const representation = new Representation(schema, (t) => registry.resourceType(t)?.endpoint, registryFingerprint(registry));
+    const service = new ResourceService(schema, collector, () => clock, undefined, undefined, representation);
     const displayNames = new Map<string, string>();
     const ids: string[] = [];
     const externalIds: string[] = [];
@@ -528,7 +533,7 @@ function overheadPairs(coll: Collection<ResourceDocument>, client: HttpClient, d
         label: 'driver findOne({_id})',
         async one() {
           const id = pick();
-          const doc = await coll.findOne({ _id: id }, { projection: { q: 0 } });
+          const doc = await coll.findOne({ _id: id }, { projection: { q: 0, view: 0 } });
           expect(doc?._id === id, 'findOne finds the user');
         },
       },

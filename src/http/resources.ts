@@ -91,7 +91,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     // The most frequent read of a provisioning client: the whole resource. Its stored text answers without reading
     // the record (representation.ts); without one (MongoDB, or a record stored before), it is rendered.
     if (isDefault(readProjection(request.query as Record<string, unknown>))) {
-      const stored = service.storedView(id);
+      const stored = await service.storedView(id);
       const base = baseUrlOf(request, opts.baseUrl);
       const text = stored && service.representation?.at(stored.view, base);
       if (stored && text !== undefined) {

@@ -125,7 +125,7 @@ export class ResourceService {
   }
 
   /** The stored view of a resource and its version, if the store keeps one (a key lookup, no record read). */
-  storedView(id: string): StoredView | undefined {
+  storedView(id: string): StoredView | undefined | Promise<StoredView | undefined> {
     return this.store.getView?.(this.schema, id);
   }
 

@@ -35,6 +35,8 @@ export interface ResourceDocument {
   /** queryCopy(schema, resource), keys encoded: what filters, sorts and unique indexes read. */
   q: JsonObject;
   secrets?: { password?: string };
+  /** StoredRecord.view: the serialised default representation, read alone by a GET (MongoStore.getView). */
+  view?: string;
 }
 
 /** One collection per resource type, named after its endpoint: `/Users` -> `users`. */
@@ -68,6 +70,7 @@ export function toDocument(schema: ResourceSchema, record: StoredRecord): Resour
     q: encodeKeys(queryCopy(schema, record.resource)),
   };
   if (record.secrets) doc.secrets = { ...record.secrets };
+  if (record.view !== undefined) doc.view = record.view;
   return doc;
 }
 

@@ -26,7 +26,7 @@ import { SortWindows } from './mongo-window';
 import { KeyedQueue } from './keyed-queue';
 import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
-import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from './store';
+import type { QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -62,7 +62,8 @@ export const WINDOW_SAMPLE = 1000;
 const WINDOW_TYPES = new Set(['string', 'dateTime', 'reference', 'binary', 'integer', 'decimal']);
 
 /** Everything but the normalised copy, which only the database reads. */
-const RECORD_PROJECTION = { q: 0 } as const;
+/** A record without its normalised copy and its view, which only filters and GET by id read. */
+const RECORD_PROJECTION = { q: 0, view: 0 } as const;
 
 /**
  * Part of a result: the documents matching `where`, in the order of `field` (then `_id`) in direction `dir`, or of
@@ -193,6 +194,17 @@ export class MongoStore implements ResourceStore {
       const coll = await this.collection(schema);
       const doc = await coll.findOne({ _id: id }, { projection: RECORD_PROJECTION });
       return doc ? fromDocument(schema, doc) : undefined;
+    });
+  }
+
+  readonly keepsViews = true;
+
+  /** The view and version alone: the document's other fields are neither sent by the database nor decoded. */
+  async getView(schema: ResourceSchema, id: string): Promise<StoredView | undefined> {
+    return this.guard('get', async () => {
+      const coll = await this.collection(schema);
+      const doc = await coll.findOne({ _id: id }, { projection: { v: 1, view: 1 } });
+      return doc && typeof doc.view === 'string' ? { version: doc.v, view: doc.view } : undefined;
     });
   }
 

@@ -59,11 +59,12 @@ export interface ResourceStore {
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
   /**
    * Stores that keep a record's `view` (the serialised default representation) with it, written in the same
-   * transaction, give it back here with the record's version, without reading the record itself: a GET by id
-   * then costs a key lookup. Undefined when the record is missing or was stored without a view.
+   * transaction (document), give it back here with the record's version, without reading the record itself: a
+   * GET by id then costs a key lookup (the embedded store answers synchronously). Undefined when the record is
+   * missing or was stored without a view.
    */
   readonly keepsViews?: boolean;
-  getView?(schema: ResourceSchema, id: string): StoredView | undefined;
+  getView?(schema: ResourceSchema, id: string): StoredView | undefined | Promise<StoredView | undefined>;
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
    * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by
