@@ -124,6 +124,11 @@ export class ResourceService {
     return record;
   }
 
+  /** The stored views of records just read, where the store reads them locally (the embedded store); else undefined. */
+  storedViews(records: readonly StoredRecord[]): (StoredView | undefined)[] | undefined {
+    return this.store.getViews?.(this.schema, records.map((r) => r.id));
+  }
+
   /** The stored view of a resource and its version, if the store keeps one (a key lookup, no record read). */
   storedView(id: string): StoredView | undefined | Promise<StoredView | undefined> {
     return this.store.getView?.(this.schema, id);

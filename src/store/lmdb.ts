@@ -148,6 +148,10 @@ export class LmdbStore implements ResourceStore {
     return { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
   }
 
+  getViews(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[] {
+    return ids.map((id) => this.getView(schema, id));
+  }
+
   /** The record's view, or none: a view left from an earlier version must never answer for this one. */
   private putView(type: string, record: StoredRecord): void {
     if (record.view !== undefined) this.views.put([type, record.id], `${record.version} ${record.view}`);

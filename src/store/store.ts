@@ -65,6 +65,8 @@ export interface ResourceStore {
    */
   readonly keepsViews?: boolean;
   getView?(schema: ResourceSchema, id: string): StoredView | undefined | Promise<StoredView | undefined>;
+  /** The views of several records, read locally at once (the embedded store); a remote store leaves it out. */
+  getViews?(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[];
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
    * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by
