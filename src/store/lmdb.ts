@@ -55,6 +55,8 @@ interface UniqueKey {
 export const LMDB_OPTIONS = { compression: false, maxDbs: 8, mapSize: 2 ** 34, noReadAhead: true };
 
 const MAX_ID = '\uffff';
+/** meta: the id of the last transaction written by a store that keeps views. */
+const VIEWS_WRITER: [string, string] = ['views', 'writer-txn'];
 /** Records a scan reads between two turns of the event loop. */
 const SCAN_CHUNK = 2000;
 
@@ -107,11 +109,12 @@ export class LmdbStore implements ResourceStore {
    * indexed since) rebuilds that type's entries from its records, once, in one transaction.
    */
   async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
+    this.dropViewsAfterForeignWrites();
     for (const schema of schemas) {
       const type = schema.type.id;
       const plan = JSON.stringify([INDEX_FORMAT, ...indexedPaths(schema).map((p) => p.path)]);
       if (this.meta.get(['indexes', type]) === plan) continue;
-      await this.env.transaction(() => {
+      await this.write(() => {
         for (const key of this.index.getKeys({ start: [type], end: [type, MAX_ID] })) this.index.remove(key);
         for (const { value } of this.records.getRange({ start: [type], end: [type, MAX_ID] })) {
           for (const entry of indexEntries(schema, value.resource.id, queryCopy(schema, value.resource))) this.index.put(entry as unknown as Key, 1);
@@ -125,7 +128,7 @@ export class LmdbStore implements ResourceStore {
     const type = schema.type.id;
     const q = queryCopy(schema, record.resource);
     const keys = uniqueKeys(schema, record.resource, q);
-    await this.env.transaction(() => {
+    await this.write(() => {
       if (this.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
       this.checkUnique(type, keys, record.id);
       this.records.put([type, record.id], stored(record));
@@ -139,6 +142,32 @@ export class LmdbStore implements ResourceStore {
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
     const value = this.records.get([schema.type.id, id]);
     return value ? recordOf(schema, id, value) : undefined;
+  }
+
+  /**
+   * Every write transaction of this store notes its id in meta, so that a later start can tell whether anything
+   * else wrote since (a server from before the views existed, run on this directory and then replaced again, would
+   * change records and leave their views as they were).
+   */
+  private write<T>(body: () => T): Promise<T> {
+    return this.env.transaction(() => {
+      this.meta.put(VIEWS_WRITER, String(this.env.getWriteTxnId()));
+      return body();
+    });
+  }
+
+  /**
+   * The views are only as good as every writer since they were made: if the last committed transaction is not one
+   * of this store's (noted by write()), something that does not keep views wrote after it, and every view is
+   * dropped (GET renders until the next write of each record makes its view again).
+   */
+  private dropViewsAfterForeignWrites(): void {
+    this.env.transactionSync(() => {
+      const last = this.env.getWriteTxnId() - 1;
+      if (this.meta.get(VIEWS_WRITER) === String(last)) return;
+      for (const key of this.views.getKeys({})) this.views.remove(key);
+      this.meta.put(VIEWS_WRITER, String(this.env.getWriteTxnId()));
+    });
   }
 
   getView(schema: ResourceSchema, id: string): StoredView | undefined {
@@ -178,7 +207,7 @@ export class LmdbStore implements ResourceStore {
     };
     const before = read?.version === expectedVersion ? read : this.records.get([type, record.id]);
     const early = before?.version === expectedVersion ? diff(before) : undefined;
-    return this.env.transaction((): WriteOutcome => {
+    return this.write((): WriteOutcome => {
       const current = this.records.get([type, record.id]);
       if (!current) return 'missing';
       if (current.version !== expectedVersion) return 'conflict';
@@ -196,7 +225,7 @@ export class LmdbStore implements ResourceStore {
 
   async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
     const type = schema.type.id;
-    return this.env.transaction((): WriteOutcome => {
+    return this.write((): WriteOutcome => {
       const current = this.records.get([type, id]);
       if (!current) return 'missing';
       if (expectedVersion !== undefined && current.version !== expectedVersion) return 'conflict';

@@ -151,3 +151,41 @@ t.test('a scan reads in chunks, yielding between them, and still sees every reco
   t.equal(new Set(res.records.map((r) => r.id)).size, 1500, 'each once');
   t.ok(ticks > 0, `timers ran during the scan (${ticks})`);
 });
+
+t.test('views are dropped at start when something that keeps none wrote since (a server from before them)', async (t) => {
+  const { SchemaRegistry } = await import('../../src/scim/schema');
+  const { open } = await import('lmdb');
+  const { LMDB_OPTIONS } = await import('../../src/store/lmdb');
+  const users = SchemaRegistry.fromDirectory().resourceSchema('User');
+  const dir = tempDataDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const resource = (title: string, version: number) =>
+    ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: 'u1', userName: 'ann', title, meta: { resourceType: 'User', created: 'x', lastModified: 'x', version: `W/"${version}"` } }) as never;
+  const reopen = async () => {
+    const s = new LmdbStore({ path: dir });
+    await s.init([users]);
+    return s;
+  };
+
+  let store = await reopen();
+  await store.create(users, { resourceType: 'User', id: 'u1', version: 1, resource: resource('one', 1), view: 'v1' });
+  await store.close();
+  store = await reopen();
+  t.same(store.getView(users, 'u1'), { version: 1, view: 'v1' }, 'kept across a restart of a store that keeps views');
+  await store.close();
+
+  // An older server: it changes the record and knows nothing of the views.
+  const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
+  const records = env.openDB<{ version: number; resource: unknown }, [string, string]>({ name: 'records' });
+  await env.transaction(() => records.put(['User', 'u1'], { version: 2, resource: resource('two', 2) }));
+  await env.close();
+
+  store = await reopen();
+  t.equal(store.getView(users, 'u1'), undefined, 'the view of version 1 is gone');
+  t.equal((await store.get(users, 'u1'))?.version, 2);
+  t.equal(await store.replace(users, { resourceType: 'User', id: 'u1', version: 3, resource: resource('three', 3), view: 'v3' }, 2), 'ok');
+  await store.close();
+  store = await reopen();
+  t.same(store.getView(users, 'u1'), { version: 3, view: 'v3' }, 'made again by the next write, and kept');
+  await store.close();
+});
