@@ -1,6 +1,8 @@
 import t from 'tap';
 import { rmSync } from 'node:fs';
-import { LmdbStore } from '../../src/store/lmdb';
+import { open } from 'lmdb';
+import { LMDB_OPTIONS, LmdbStore } from '../../src/store/lmdb';
+import { SchemaRegistry } from '../../src/scim/schema';
 import { createStore } from '../../src/store';
 import { storeContract } from './contract';
 import { tempDataDir } from '../helper';
@@ -153,9 +155,6 @@ t.test('a scan reads in chunks, yielding between them, and still sees every reco
 });
 
 t.test('views are dropped at start when something that keeps none wrote since (a server from before them)', async (t) => {
-  const { SchemaRegistry } = await import('../../src/scim/schema');
-  const { open } = await import('lmdb');
-  const { LMDB_OPTIONS } = await import('../../src/store/lmdb');
   const users = SchemaRegistry.fromDirectory().resourceSchema('User');
   const dir = tempDataDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
