@@ -110,8 +110,6 @@ export interface Seeded {
 /** A store that only collects what ResourceService.create would write. */
 class Collector implements ResourceStore {
   readonly kind = 'memory' as const;
-  /** Records get the stored default representation, as the server's writes give them (representation.ts). */
-  readonly keepsViews = true;
   last: StoredRecord | undefined;
   async init(): Promise<void> {}
   async create(_schema: ResourceSchema, record: StoredRecord): Promise<void> {

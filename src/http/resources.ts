@@ -114,7 +114,8 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     const inm = request.headers['if-none-match'];
     const notModified = (version: number) => typeof inm === 'string' && etagMatches(inm, version);
     // The most frequent read of a provisioning client: the whole resource. Its stored text answers without reading
-    // the record (representation.ts); without one (MongoDB, or a record stored before), it is rendered.
+    // the record (representation.ts); without one (a record stored before the texts, or holding the placeholder),
+    // it is rendered.
     if (isDefault(readProjection(request.query as Record<string, unknown>))) {
       const stored = await service.storedView(id);
       const base = baseUrlOf(request, opts.baseUrl);

@@ -24,8 +24,7 @@ const BASE = '\u0000scim-base-url';
 const BASE_IN_JSON = JSON.stringify(BASE).slice(1, -1);
 
 export class Representation {
-  /** Identifies the schemas (and this code's format) a text was made with; stored texts start with it. */
-  readonly fingerprint: string;
+  /** The fingerprint of the schemas (and this code's format) a text was made with: stored texts start with it. */
   private readonly prefix: string;
 
   constructor(
@@ -33,8 +32,7 @@ export class Representation {
     private readonly endpoints: Endpoints,
     registryFingerprint: string,
   ) {
-    this.fingerprint = `${registryFingerprint}:${schema.type.id}`;
-    this.prefix = `${this.fingerprint}\n`;
+    this.prefix = `${registryFingerprint}:${schema.type.id}\n`;
   }
 
   /**

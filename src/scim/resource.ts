@@ -26,8 +26,8 @@ export interface StoredRecord {
   resource: ScimResource;
   secrets?: { password?: string };
   /**
-   * The default representation as serialised text (representation.ts), made by the service when the store keeps
-   * one (ResourceStore.keepsViews); opaque to stores, which keep it with the record and give it back.
+   * The default representation as serialised text (representation.ts), made by the service; opaque to stores,
+   * which keep it with the record and give it back (ResourceStore.getView).
    */
   view?: string;
 }

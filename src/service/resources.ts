@@ -111,13 +111,13 @@ export class ResourceService {
     private readonly now: () => Date = () => new Date(),
     private readonly cursors?: CursorCodec,
     readonly limits: Limits = DEFAULT_LIMITS,
-    /** Makes the stored default representation of each record written, when the store keeps one. */
+    /** Makes the stored default representation of each record written. */
     readonly representation?: Representation,
   ) {}
 
-  /** Gives a record its view (representation.ts) before it is stored, when the store keeps views. */
+  /** Gives a record its view (representation.ts) before it is stored. */
   private withView(record: StoredRecord): StoredRecord {
-    if (this.representation && this.store.keepsViews) {
+    if (this.representation) {
       const view = this.representation.stored(record.resource);
       if (view !== undefined) record.view = view;
     }

@@ -85,7 +85,6 @@ export class LmdbStore implements ResourceStore {
   private readonly index: Database<number, Key>;
   private readonly counts: Database<number, [string]>;
   private readonly views: Database<string, [string, string]>;
-  readonly keepsViews = true;
   private readonly meta: Database<string, [string, string]>;
 
   constructor(options: LmdbStoreOptions) {
@@ -126,15 +125,14 @@ export class LmdbStore implements ResourceStore {
 
   async create(schema: ResourceSchema, record: StoredRecord): Promise<void> {
     const type = schema.type.id;
-    const q = queryCopy(schema, record.resource);
-    const keys = uniqueKeys(schema, record.resource, q);
+    const { keys, entries } = this.keysOf(schema, record.id, record.resource);
     await this.write(() => {
       if (this.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
       this.checkUnique(type, keys, record.id);
       this.records.put([type, record.id], stored(record));
       if (record.view !== undefined) this.putView(type, record);
       for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
-      for (const entry of indexEntries(schema, record.id, q)) this.index.put(entry as unknown as Key, 1);
+      for (const entry of entries) this.index.put(entry as unknown as Key, 1);
       this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
     });
   }
@@ -202,8 +200,7 @@ export class LmdbStore implements ResourceStore {
     // Only what changed is written: a job-info PATCH touches the record, the department and lastModified entries,
     // not the other nine index entries and the userName key, each of which lies on its own page of the B-tree, and
     // a commit writes every page it dirtied. What to remove is computed from the expected version: the caller's
-    // copy, else one read before the transaction (a read snapshot may lag a commit; then it is computed inside,
-    // from the transaction's read).
+    // copy when it has one, else the transaction's own read.
     const { keys, entries } = this.keysOf(schema, record.id, record.resource);
     const diff = (from: Stored) => {
       const old = this.keysOf(schema, record.id, from.resource);
@@ -212,8 +209,7 @@ export class LmdbStore implements ResourceStore {
         indexed: changes(old.entries, entries, (e) => e[1], (e) => e[2]),
       };
     };
-    const before = read?.version === expectedVersion ? read : this.records.get([type, record.id]);
-    const early = before?.version === expectedVersion ? diff(before) : undefined;
+    const early = read?.version === expectedVersion ? diff(read) : undefined;
     return this.write((): WriteOutcome => {
       const current = this.records.get([type, record.id]);
       if (!current) return 'missing';
@@ -451,11 +447,11 @@ export class LmdbStore implements ResourceStore {
   /** Removes a stored record's unique keys and index entries (inside the caller's transaction). */
   private unindex(schema: ResourceSchema, id: string, current: Stored): void {
     const type = schema.type.id;
-    const q = queryCopy(schema, current.resource);
-    for (const k of uniqueKeys(schema, current.resource, q)) {
+    const { keys, entries } = this.keysOf(schema, id, current.resource);
+    for (const k of keys) {
       if (this.unique.get([type, k.label, k.key]) === id) this.unique.remove([type, k.label, k.key]);
     }
-    for (const entry of indexEntries(schema, id, q)) this.index.remove(entry as unknown as Key);
+    for (const entry of entries) this.index.remove(entry as unknown as Key);
   }
 }
 

@@ -61,7 +61,6 @@ export const WINDOW_SAMPLE = 1000;
 /** Attribute types whose values are all of one BSON type bracket (strings or numbers), which windows need. */
 const WINDOW_TYPES = new Set(['string', 'dateTime', 'reference', 'binary', 'integer', 'decimal']);
 
-/** Everything but the normalised copy, which only the database reads. */
 /** A record without its normalised copy and its view, which only filters and GET by id read. */
 const RECORD_PROJECTION = { q: 0, view: 0 } as const;
 
@@ -196,8 +195,6 @@ export class MongoStore implements ResourceStore {
       return doc ? fromDocument(schema, doc) : undefined;
     });
   }
-
-  readonly keepsViews = true;
 
   /** The view and version alone: the document's other fields are neither sent by the database nor decoded. */
   async getView(schema: ResourceSchema, id: string): Promise<StoredView | undefined> {

@@ -58,12 +58,10 @@ export interface ResourceStore {
   create(schema: ResourceSchema, record: StoredRecord): Promise<void>;
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
   /**
-   * Stores that keep a record's `view` (the serialised default representation) with it, written in the same
-   * transaction (document), give it back here with the record's version, without reading the record itself: a
-   * GET by id then costs a key lookup (the embedded store answers synchronously). Undefined when the record is
-   * missing or was stored without a view.
+   * A record's `view` (the serialised default representation), kept with it in the same transaction (document),
+   * and the record's version, without reading the record itself: a GET by id then costs a key lookup (the embedded
+   * store answers synchronously). Undefined when the record is missing or was stored without a view.
    */
-  readonly keepsViews?: boolean;
   getView?(schema: ResourceSchema, id: string): StoredView | undefined | Promise<StoredView | undefined>;
   /** The views of several records, read locally at once (the embedded store); a remote store leaves it out. */
   getViews?(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[];
