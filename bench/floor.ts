@@ -3,8 +3,16 @@
  * it, answering the same shapes of request as the server with fixed bodies of the same size: a user (GET), the
  * user after a change (PATCH and POST: the JSON body parsed, the user sent back), a one-user list and a page of 100.
  * No auth, no store, no logging. Run as its own process: `node dist/bench/floor.js` with PORT (and HOST).
+ *
+ * With FLOOR_LMDB_DIR (and FLOOR_LMDB_SIZE), it is also the durable floor: PATCH /durable/Users/:n and POST
+ * /durable/Users do the floor's work plus the least a durable write does, with the lmdb package and the store's
+ * options, in a directory of its own seeded with FLOOR_LMDB_SIZE users of the same size: PATCH reads user n and
+ * commits it back, POST commits a new user; each is answered once the commit is flushed, as the server's are.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
+import { open } from 'lmdb';
+import { LMDB_OPTIONS } from '../src/store/lmdb';
 
 /** A user as the server renders one of the benchmark's seeded users (about 900 bytes). */
 export const FLOOR_USER = {
@@ -56,8 +64,32 @@ export function floorApp() {
   return app;
 }
 
+/** The durable floor's routes (see above) on `app`, over a directory seeded with `size` users. */
+export function durableFloor(app: ReturnType<typeof floorApp>, dir: string, size: number): void {
+  const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
+  const users = env.openDB<typeof FLOOR_USER, [string, string]>({ name: 'records' });
+  const key = (n: number): [string, string] => ['User', String(n % size).padStart(7, '0')];
+  env.transactionSync(() => {
+    for (let n = 0; n < size; n++) users.put(key(n), { ...FLOOR_USER, userName: `user${n}` });
+  });
+  app.patch('/durable/Users/:n', async (request) => {
+    const k = key(Number((request.params as { n: string }).n));
+    await env.transaction(() => users.put(k, users.get(k)!));
+    await env.flushed;
+    return { ...FLOOR_USER, title: (request.body as { Operations?: unknown[] }).Operations ? 'changed' : FLOOR_USER.title };
+  });
+  app.post('/durable/Users', async (request, reply) => {
+    const user = { ...FLOOR_USER, id: randomUUID(), userName: (request.body as { userName?: string }).userName ?? '' };
+    await env.transaction(() => users.put(['User', user.id], user));
+    await env.flushed;
+    return reply.code(201).send(user);
+  });
+  app.addHook('onClose', async () => env.close());
+}
+
 if (require.main === module) {
   const app = floorApp();
+  if (process.env.FLOOR_LMDB_DIR) durableFloor(app, process.env.FLOOR_LMDB_DIR, Number(process.env.FLOOR_LMDB_SIZE ?? 100_000));
   app.listen({ port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' }).catch((e: unknown) => {
     process.stderr.write(`floor: ${String(e)}\n`);
     process.exit(1);

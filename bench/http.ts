@@ -8,7 +8,9 @@
  * shape against the floor and the server in interleaved rounds after a warm-up, and the medians of the rounds are
  * compared: the server's req/s as a fraction of the floor's. On MongoDB the bare driver calls a GET and a PATCH need
  * (findOne; findOne + version-guarded replaceOne) are measured too, at the same concurrency, so the server's p50 can
- * be set against the database's own cost. The server's memory is read from /proc after the run.
+ * be set against the database's own cost. On the embedded store, a third process, the durable floor (the floor plus
+ * one committed, flushed LMDB write per PATCH or POST), runs in the same rounds: the ceiling of any server whose writes
+ * are as durable as this one's. The server's memory is read from /proc after the run.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -59,6 +61,8 @@ interface Shape {
   server(): { path: string; body?: string };
   /** The floor's path (the body is the server's). */
   floor: string;
+  /** The durable floor's path, for the writes on the embedded store. */
+  durable?: () => string;
   status: number;
 }
 
@@ -92,11 +96,13 @@ async function cannon(base: string, method: string, next: () => { path: string; 
 
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
-async function startFloor(): Promise<{ base: string; stop(): Promise<void> }> {
+/** The floor; with `durable`, the durable floor over a directory of its own seeded with that many users. */
+async function startFloor(durable?: { dir: string; size: number }): Promise<{ base: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'floor.js')], { env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const extra = durable ? { FLOOR_LMDB_DIR: durable.dir, FLOOR_LMDB_SIZE: String(durable.size) } : {};
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'floor.js')], { env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(`${base}/floor/Users/x`)).status === 200) return { base, stop: () => stopProcess(child) };
     } catch {
@@ -110,7 +116,7 @@ async function startFloor(): Promise<{ base: string; stop(): Promise<void> }> {
 
 interface StoreResult {
   store: 'lmdb' | 'mongodb';
-  rows: { key: string; label: string; floor: Measured; server: Measured }[];
+  rows: { key: string; label: string; floor: Measured; server: Measured; durable?: Measured }[];
   driver?: { get: Measured; patch: Measured };
   /** The embedded store's own floor: bare LMDB calls on the server's data directory, at the same concurrency. */
   bare?: { get: Measured; patch: Measured };
@@ -168,6 +174,16 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
         // The server logs as `npm start` does (info: a line per request), to /dev/null.
         const server = await startServer({ ...env, SCIM_JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
         cleanups.unshift(() => server.stop());
+        // The durable floor (embedded store only): the floor's PATCH and POST plus one committed, flushed LMDB write
+        // each, in a directory and a process of its own. What a server that did no SCIM at all would reach.
+        let durable: { base: string } | undefined;
+        if (store === 'lmdb') {
+          const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-durable-'));
+          cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+          const started = await startFloor({ dir, size: options.size });
+          cleanups.unshift(() => started.stop());
+          durable = started;
+        }
         let k = 1;
         const next = () => (k = (k * 1103515245 + 12345) % 2147483648) % ids.length;
         const pick = () => ids[next()]!;
@@ -180,8 +196,16 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
           });
         const shapes: Shape[] = [
           { key: 'get', label: 'GET /Users/{id}', method: 'GET', server: () => ({ path: `/scim/v2/Users/${pick()}` }), floor: '/floor/Users/x', status: 200 },
-          { key: 'patch', label: 'PATCH job info (title + enterprise department)', method: 'PATCH', server: () => ({ path: `/scim/v2/Users/${pick()}`, body: job() }), floor: '/floor/Users/x', status: 200 },
-          { key: 'post', label: 'POST /Users', method: 'POST', server: () => ({ path: '/scim/v2/Users', body: JSON.stringify({ schemas: [SCHEMA_URNS.user], userName: `bench-${randomUUID()}`, emails: [{ value: `${randomUUID()}@x.test`, type: 'work' }] }) }), floor: '/floor/Users', status: 201 },
+          { key: 'patch', label: 'PATCH job info (title + enterprise department)', method: 'PATCH', server: () => ({ path: `/scim/v2/Users/${pick()}`, body: job() }), floor: '/floor/Users/x', durable: () => `/durable/Users/${next()}`, status: 200 },
+          {
+            key: 'post',
+            label: 'POST /Users',
+            method: 'POST',
+            server: () => ({ path: '/scim/v2/Users', body: JSON.stringify({ schemas: [SCHEMA_URNS.user], userName: `bench-${randomUUID()}`, emails: [{ value: `${randomUUID()}@x.test`, type: 'work' }] }) }),
+            floor: '/floor/Users',
+            durable: () => '/durable/Users',
+            status: 201,
+          },
           {
             key: 'filter',
             label: 'filter userName eq',
@@ -196,25 +220,26 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
         for (const shape of shapes) {
           const f: Measured[] = [];
           const s: Measured[] = [];
-          const runServer = () => cannon(server.base, shape.method, shape.server, headers, options.seconds, options.connections, shape.status);
-          const runFloor = () => cannon(floor.base, shape.method, () => ({ path: shape.floor, body: shape.server().body }), headers, options.seconds, options.connections, shape.status);
-          // Warm-up: one short round of each, not counted.
-          await cannon(server.base, shape.method, shape.server, headers, 1, options.connections, shape.status);
-          await cannon(floor.base, shape.method, () => ({ path: shape.floor, body: shape.server().body }), headers, 1, options.connections, shape.status);
+          const d: Measured[] = [];
+          const runServer = (seconds: number) => cannon(server.base, shape.method, shape.server, headers, seconds, options.connections, shape.status);
+          const runFloor = (seconds: number) => cannon(floor.base, shape.method, () => ({ path: shape.floor, body: shape.server().body }), headers, seconds, options.connections, shape.status);
+          const toDurable = durable && shape.durable;
+          const runDurable = (seconds: number) => cannon(durable!.base, shape.method, () => ({ path: shape.durable!(), body: shape.server().body }), headers, seconds, options.connections, shape.status);
+          // Each round runs every contestant once; the order rotates, so that none always runs on a machine another
+          // just warmed or tired. The warm-up is one short run of each, not counted.
+          const contestants: [Measured[], (seconds: number) => Promise<Measured>][] = [[f, runFloor], [s, runServer], ...(toDurable ? [[d, runDurable] as [Measured[], (seconds: number) => Promise<Measured>]] : [])];
+          for (const [, run] of contestants) await run(1);
           for (let round = 0; round < options.rounds; round++) {
-            // Alternate which goes first, so that neither always runs on a machine the other just warmed or tired.
-            if (round % 2 === 0) {
-              f.push(await runFloor());
-              s.push(await runServer());
-            } else {
-              s.push(await runServer());
-              f.push(await runFloor());
+            for (let i = 0; i < contestants.length; i++) {
+              const [into, run] = contestants[(round + i) % contestants.length]!;
+              into.push(await run(options.seconds));
             }
           }
           const mid = (xs: Measured[]): Measured => ({ rps: median(xs.map((x) => x.rps)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)) });
-          rows.push({ key: shape.key, label: shape.label, floor: mid(f), server: mid(s) });
+          rows.push({ key: shape.key, label: shape.label, floor: mid(f), server: mid(s), ...(toDurable ? { durable: mid(d) } : {}) });
           const r = rows[rows.length - 1]!;
-          log(`  ${shape.label}: floor ${r.floor.rps.toFixed(0)}/s, server ${r.server.rps.toFixed(0)}/s (${(r.server.rps / r.floor.rps).toFixed(2)}x), p50 ${r.server.p50} ms`);
+          const durableNote = r.durable ? `, durable floor ${r.durable.rps.toFixed(0)}/s (${(r.durable.rps / r.floor.rps).toFixed(2)}x)` : '';
+          log(`  ${shape.label}: floor ${r.floor.rps.toFixed(0)}/s, server ${r.server.rps.toFixed(0)}/s (${(r.server.rps / r.floor.rps).toFixed(2)}x), p50 ${r.server.p50} ms${durableNote}`);
         }
         let driver: StoreResult['driver'];
         if (coll) {
@@ -317,12 +342,27 @@ function render(options: HttpBenchOptions, results: StoreResult[], ms: number): 
   ];
   for (const r of results) {
     lines.push(`### ${r.store === 'lmdb' ? 'Embedded store (LMDB)' : 'MongoDB store (the test database unless MONGODB_URI)'}`, '');
-    lines.push('| request | floor req/s | server req/s | server / floor | target | server p50 ms | server p99 ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const durable = r.rows.some((row) => row.durable);
+    if (durable) {
+      lines.push(
+        '| request | floor req/s | server req/s | server / floor | target | server p50 ms | server p99 ms | durable floor req/s | durable floor / floor | server / durable floor |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      );
+    } else {
+      lines.push('| request | floor req/s | server req/s | server / floor | target | server p50 ms | server p99 ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    }
     for (const row of r.rows) {
       const ratio = row.server.rps / row.floor.rps;
       const target = TARGETS[row.key];
       const mark = target === undefined || r.store !== 'lmdb' ? '' : ratio >= target ? `≥ ${target}x: yes` : `≥ ${target}x: **no**`;
-      lines.push(`| ${row.label} | ${row.floor.rps.toFixed(0)} | ${row.server.rps.toFixed(0)} | ${ratio.toFixed(2)}x | ${mark} | ${row.server.p50} | ${row.server.p99} |`);
+      const tail = !durable ? '' : row.durable ? ` ${row.durable.rps.toFixed(0)} | ${(row.durable.rps / row.floor.rps).toFixed(2)}x | ${(row.server.rps / row.durable.rps).toFixed(2)}x |` : ' | | |';
+      lines.push(`| ${row.label} | ${row.floor.rps.toFixed(0)} | ${row.server.rps.toFixed(0)} | ${ratio.toFixed(2)}x | ${mark} | ${row.server.p50} | ${row.server.p99} |${tail}`);
+    }
+    if (durable) {
+      lines.push(
+        '',
+        'The durable floor is the floor plus one committed LMDB write per PATCH or POST (read a user and commit it back; commit a new user), answered once flushed, in a process and directory of its own: what a server that did no SCIM work at all would reach with writes as durable as the server\'s.',
+      );
     }
     if (r.driver) {
       const get = r.rows.find((x) => x.key === 'get')!;
