@@ -11,6 +11,8 @@ import type { ResourceStore } from './store/store';
 import { createStore } from './store';
 import { ResourceService } from './service/resources';
 import { RULES } from './service/rules';
+import { Memberships } from './service/memberships';
+import { membersAttribute } from './scim/members';
 import { CursorCodec } from './scim/cursor';
 import { registryFingerprint, Representation } from './scim/representation';
 import scimJson from './http/scim-json';
@@ -130,10 +132,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const endpoints = (id: string) => registry.resourceType(id)?.endpoint;
   for (const type of registry.resourceTypes()) {
     const schema = registry.resourceSchema(type.id);
-    const representation = new Representation(schema, endpoints, fingerprint);
+    // A group's representation holds its members, which live apart from its record: no stored text for it.
+    const representation = membersAttribute(schema) ? undefined : new Representation(schema, endpoints, fingerprint);
     const service = new ResourceService(schema, store, opts.now, cursors, config.limits, representation);
     for (const make of RULES[type.id] ?? []) service.use(make(service, store));
     services.set(type.id, service);
+  }
+  // Users and Groups share their memberships: a Group's members, a User's groups.
+  const userService = services.get('User');
+  const groupService = services.get('Group');
+  if (userService && groupService) {
+    const memberships = new Memberships(store, userService.schema, groupService.schema);
+    userService.memberships = memberships;
+    groupService.memberships = memberships;
   }
   await store.init([...services.values()].map((s) => s.schema));
   const users = services.get('User');

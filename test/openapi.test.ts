@@ -555,7 +555,7 @@ t.test('the error catalogue in code matches the Error schema and the documented 
 
 // ----- 5. Agreement with the code's constants and with schemas/ -----
 
-t.test('parameters, limits and the User schemas agree with the code and schemas/', async (t) => {
+t.test('parameters, limits and the User and Group schemas agree with the code and schemas/', async (t) => {
   const params = node(components.parameters, 'parameters');
   const schemaOf = (name: string) => node(node(params[name], name).schema, `${name}.schema`);
   t.equal(schemaOf('count').default, PAGING.defaultCount, 'count default is PAGING.defaultCount');
@@ -611,6 +611,17 @@ t.test('parameters, limits and the User schemas agree with the code and schemas/
     checkAttrs(schema.attributes, 'EnterpriseUser', 'EnterpriseUserInput', `${schema.id}:`);
   }
   t.same(node(node(props('User').schemas, 'schemas').items, 'items').enum, rs.schemaUrns, 'User.schemas lists the core schema and the extensions');
+
+  const gs = registry.resourceSchema('Group');
+  t.same(gs.extensions, [], 'Group has no extensions');
+  checkAttrs(gs.coreAttributes, 'Group', 'GroupInput', '');
+  t.same(node(node(props('Group').schemas, 'schemas').items, 'items').enum, gs.schemaUrns, 'Group.schemas lists the core schema');
+  t.equal(node(node(props('GroupMeta').resourceType, 'resourceType'), 'resourceType').const, 'Group', 'GroupMeta.resourceType is Group');
+  t.same(
+    registry.resourceTypes().map((rt) => rt.id),
+    ['Group', 'User'],
+    'the root search answers Groups, then Users (the order openapi.yaml describes)',
+  );
 });
 
 // ----- 6. Real responses conform -----
@@ -619,6 +630,9 @@ const templates = Object.keys(paths).map((p) => ({
   path: p,
   re: new RegExp(`^${p.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`),
 }));
+
+/** The operations the exchanges below exercised (`GET /scim/v2/Groups/{id}`), with every status they answered. */
+const exercised = new Map<string, Set<number>>();
 
 /** Checks one exchange against the contract, the way schemathesis does. */
 function conforms(t: Tap, method: string, url: string, res: LightMyRequestResponse): void {
@@ -630,6 +644,8 @@ function conforms(t: Tap, method: string, url: string, res: LightMyRequestRespon
     return;
   }
   const op = node(paths[tpl.path], tpl.path)[method.toLowerCase()];
+  const key = `${method} ${tpl.path}`;
+  exercised.set(key, new Set([...(exercised.get(key) ?? []), res.statusCode]));
   let response: Node | undefined;
   if (op === undefined) {
     t.equal(res.statusCode, 405, `${label}: an undocumented method is 405`);
@@ -669,6 +685,20 @@ function conforms(t: Tap, method: string, url: string, res: LightMyRequestRespon
 
 const example = (name: string): Node => node(deref(node(components.examples, 'examples')[name], name).value, name);
 
+/** An example with the ids it names (RFC 7643 §8's) swapped for ids of resources that exist. */
+const exampleWith = (name: string, ids: Record<string, string>): Node => {
+  let text = JSON.stringify(example(name));
+  const named = Object.keys(ids).filter((from) => text.includes(from));
+  if (named.length === 0) throw new Error(`example ${name} names none of ${Object.keys(ids).join(', ')}`);
+  for (const from of named) text = text.split(from).join(ids[from]!);
+  return node(JSON.parse(text), name);
+};
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
+/** The ids the spec's examples use: two Users (RFC 7643 §8.4) and a Group. */
+const EXAMPLE_IDS = { user1: '2819c223-7f76-453a-919d-413861904646', user2: '902c246b-6245-4190-8e05-00816be7344a', group: 'e9e30dba-f08f-4109-8486-d5c6a331660a' };
+
 eachStore(t, async (t, kind) => {
   const h = await build(t, kind);
   const call = async (method: HTTPMethods, url: string, opts: { payload?: unknown; headers?: Record<string, string>; scope?: string; status?: number } = {}) => {
@@ -690,7 +720,7 @@ eachStore(t, async (t, kind) => {
   for (const m of ['GET', 'HEAD'] as const) {
     await anonymous(m, '/healthz', 200);
     await anonymous(m, '/readyz', 200);
-    for (const url of ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/User', '/ResourceTypes/user', '/Schemas', `/Schemas/${USER}`, `/Schemas/${ENTERPRISE}`]) {
+    for (const url of ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/User', '/ResourceTypes/user', '/ResourceTypes/Group', '/Schemas', `/Schemas/${USER}`, `/Schemas/${ENTERPRISE}`, `/Schemas/${GROUP}`]) {
       await anonymous(m, `/scim/v2${url}`, 200);
     }
     await anonymous(m, '/scim/v2/ResourceTypes/Widget', 404);
@@ -760,7 +790,9 @@ eachStore(t, async (t, kind) => {
   await call('GET', q(`cursor=${encodeURIComponent(next)}&count=2`), { status: 400 });
   for (const url of ['/scim/v2/Users/.search', '/scim/v2/.search']) {
     await call('POST', url, { payload: example('SearchRequest'), status: 200 });
-    await call('POST', url, { payload: example('SearchRequestCursor'), headers: { 'content-type': 'application/json' }, status: 200 });
+    // With Users and Groups, the root search pages by index only: a cursor there is 400 invalidValue.
+    const cursor = await call('POST', url, { payload: example('SearchRequestCursor'), headers: { 'content-type': 'application/json' }, status: url === '/scim/v2/.search' ? 400 : 200 });
+    if (url === '/scim/v2/.search') t.match(cursor.json(), { scimType: 'invalidValue', detail: /cursor paging is not offered across resource types/ });
     await call('POST', url, { payload: { filter: 'userName pr' }, status: 400 });
     await call('POST', url, { payload: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq' }, status: 400 });
     await call('GET', url, { status: 405 });
@@ -797,7 +829,149 @@ eachStore(t, async (t, kind) => {
   await call('GET', userUrl, { status: 404 });
   await call('DELETE', userUrl, { status: 404 });
 
+  // Groups: every operation, the spec's own examples (with real ids), and the errors each documents.
+  const m1 = id2;
+  const m2 = ids[2]!;
+  const swap = { [EXAMPLE_IDS.user1]: m1, [EXAMPLE_IDS.user2]: m2 };
+  const groups = '/scim/v2/Groups';
+  const created = await call('POST', groups, { payload: exampleWith('GroupInput', swap), status: 201 });
+  const gid = String(created.json().id);
+  t.same((created.json().members as Node[]).map((m) => m.value).sort(), [m1, m2].sort(), 'the example group has both members');
+  const entra = await call('POST', groups, { payload: example('GroupInputEntra'), status: 201 });
+  t.same(entra.json().schemas, [GROUP], "Entra's group schema URN is accepted and dropped");
+  const okta = await call('POST', groups, { payload: example('GroupInputOkta'), headers: { 'content-type': 'application/json' }, status: 201 });
+  const oktaId = String(okta.json().id);
+  await call('POST', groups, { payload: { ...example('GroupInputOkta'), displayName: 'OKTA PUSH' }, status: 409 });
+  await call('POST', groups, { payload: { schemas: [GROUP] }, status: 400 });
+  await call('POST', groups, { payload: { displayName: 'ghostly', members: [{ value: 'no-such-member' }] }, status: 400 });
+  await call('POST', groups, { payload: { displayName: 'primary', members: [{ value: m1, primary: true }] }, status: 400 });
+  await call('POST', groups, { payload: { displayName: 'typo', dispalyName: 'x' }, status: 400 });
+  await call('POST', groups, { payload: '{', status: 400 });
+  await call('POST', groups, { payload: 'displayName=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415 });
+  await call('POST', groups, { payload: { displayName: 'x'.repeat(h.config.bodyLimit) }, status: 413 });
+  await call('POST', groups, { payload: { displayName: 'reader' }, scope: 'scim:read', status: 403 });
+
+  const groupUrl = `${groups}/${gid}`;
+  const gGot = await call('GET', groupUrl, { status: 200 });
+  const gEtag = String(gGot.headers.etag);
+  t.match(gGot.json().members, [{ type: 'User' }, { type: 'User' }], 'member types are filled in');
+  await call('HEAD', groupUrl, { status: 200 });
+  await call('GET', groupUrl, { headers: { 'if-none-match': gEtag }, status: 304 });
+  await call('HEAD', groupUrl, { headers: { 'if-none-match': '*' }, status: 304 });
+  await call('GET', `${groupUrl}?attributes=displayName`, { status: 200 });
+  t.notOk('members' in (await call('GET', `${groupUrl}?excludedAttributes=members`, { status: 200 })).json(), 'excludedAttributes=members');
+  await call('GET', `${groups}/no-such-group`, { status: 404 });
+  await call('HEAD', `${groups}/no-such-group`, { status: 404 });
+
+  const gq = (s: string) => `${groups}?${s}`;
+  await call('GET', groups, { status: 200 });
+  await call('HEAD', groups, { status: 200 });
+  const byName = await call('GET', gq(`filter=${encodeURIComponent('displayName eq "tour guides"')}&excludedAttributes=members`), { status: 200 });
+  t.equal(byName.json().totalResults, 1, 'displayName eq matches without regard to case');
+  const byMember = await call('GET', gq(`filter=${encodeURIComponent(`id eq "${gid}" and members.value eq "${m1}"`)}&excludedAttributes=members`), { status: 200 });
+  t.equal(byMember.json().totalResults, 1, "Entra ID's membership check");
+  await call('GET', gq(`filter=${encodeURIComponent(`members[value eq "${m2}"]`)}`), { status: 200 });
+  await call('GET', gq(`filter=${encodeURIComponent('members.display eq "x"')}`), { status: 400 });
+  await call('HEAD', gq(`filter=${encodeURIComponent('members pr')}`), { status: 400 });
+  await call('GET', gq(`filter=${encodeURIComponent('userName pr')}`), { status: 400 });
+  await call('GET', gq('sortBy=displayName&sortOrder=descending&count=2&startIndex=1'), { status: 200 });
+  await call('GET', gq('sortBy=userName'), { status: 400 });
+  await call('GET', gq('count=ten'), { status: 400 });
+  await call('GET', gq('count=&startIndex='), { status: 200 });
+  const gFirst = await call('GET', gq('cursor=&count=1&excludedAttributes=members'), { status: 200 });
+  await call('GET', gq(`cursor=${encodeURIComponent(String(gFirst.json().nextCursor))}&count=1&excludedAttributes=members`), { status: 200 });
+  await call('GET', gq('cursor=not-a-cursor'), { status: 400 });
+
+  // A member's groups, and filtering Users by membership.
+  const member = await call('GET', `/scim/v2/Users/${m1}`, { status: 200 });
+  t.match(member.json().groups, [{ value: gid, display: 'Tour Guides', type: 'direct' }], "the member's groups");
+  await call('GET', `/scim/v2/Users?filter=${encodeURIComponent(`groups.value eq "${gid}"`)}`, { status: 200 });
+  await call('GET', `/scim/v2/Users?filter=${encodeURIComponent('groups.display eq "x"')}`, { status: 400 });
+
+  // Search: per type (cursor too), and across types.
+  await call('POST', `${groups}/.search`, { payload: example('GroupSearchRequest'), status: 200 });
+  const found = await call('POST', `${groups}/.search`, { payload: exampleWith('GroupSearchRequestMember', swap), status: 200 });
+  t.same((found.json().Resources as Node[]).map((r) => r.id), [gid], 'the groups a user is a member of');
+  const gCursor = await call('POST', `${groups}/.search`, { payload: { schemas: [SEARCH], cursor: '', count: 1 }, headers: { 'content-type': 'application/json' }, status: 200 });
+  t.ok(gCursor.json().nextCursor, 'a per-type search pages by cursor');
+  await call('POST', `${groups}/.search`, { payload: { schemas: [SEARCH], filter: 'userName pr' }, status: 400 });
+  await call('POST', `${groups}/.search`, { payload: { filter: 'displayName pr' }, status: 400 });
+  await call('POST', `${groups}/.search`, { payload: example('GroupSearchRequest'), scope: 'scim:write', status: 403 });
+  await call('GET', `${groups}/.search`, { status: 405 });
+  const both = await call('POST', '/scim/v2/.search', { payload: { schemas: [SEARCH], attributes: ['displayName'], sortBy: 'displayName' }, status: 200 });
+  const kinds = (both.json().Resources as Node[]).map((r) => (r.schemas as string[])[0]);
+  t.same(kinds, [...kinds].sort((a, b) => (a === GROUP ? 0 : 1) - (b === GROUP ? 0 : 1)), 'the root search lists Groups, then Users');
+  t.ok(kinds.includes(GROUP) && kinds.includes(USER), 'the root search answers both types');
+  const onlyUsers = await call('POST', '/scim/v2/.search', { payload: { schemas: [SEARCH], filter: 'userName pr' }, status: 200 });
+  t.notOk((onlyUsers.json().Resources as Node[]).some((r) => (r.schemas as string[]).includes(GROUP)), 'Groups have no userName: left out');
+  const onlyGroups = await call('POST', '/scim/v2/.search', { payload: { schemas: [SEARCH], filter: `members.value eq "${m1}"` }, status: 200 });
+  t.same((onlyGroups.json().Resources as Node[]).map((r) => r.id), [gid], 'Users have no members: left out');
+  await call('POST', '/scim/v2/.search', { payload: { schemas: [SEARCH], filter: 'nope pr' }, status: 400 });
+  await call('POST', '/scim/v2/.search', { payload: { schemas: [SEARCH], cursor: '' }, status: 400 });
+
+  // Modify: the Entra ID and Okta PATCH examples answer 204 with the new ETag; attributes asks for a body.
+  const gPatch = async (payload: unknown, opts: { query?: string; headers?: Record<string, string>; status: number }) =>
+    call('PATCH', `${groupUrl}${opts.query ?? ''}`, { payload, headers: opts.headers, status: opts.status });
+  const removed = await gPatch(exampleWith('GroupPatchOpEntraRemove', swap), { status: 204 });
+  t.not(removed.headers.etag, gEtag, 'a member change is a new version');
+  await gPatch(exampleWith('GroupPatchOpEntraAdd', swap), { status: 204 });
+  await gPatch(exampleWith('GroupPatchOpOktaRemove', swap), { status: 204 });
+  await gPatch(exampleWith('GroupPatchOpReplaceMembers', swap), { status: 204 });
+  await gPatch(exampleWith('GroupPatchOpOktaRename', { [EXAMPLE_IDS.group]: gid }), { status: 204 });
+  const withBody = await gPatch(exampleWith('GroupPatchOpEntraRemove', swap), { query: '?attributes=members,displayName', status: 200 });
+  t.match(withBody.json(), { displayName: 'Tour Guides (EMEA)', members: [{ value: m2 }] });
+  await gPatch(exampleWith('GroupPatchOpEntraAdd', swap), { query: '?excludedAttributes=members', status: 200 });
+  const ops = (Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
+  await gPatch(ops([{ op: 'replace', path: `members[value eq "${m1}"].value`, value: m2 }]), { status: 400 });
+  await gPatch(ops([{ op: 'add', path: 'members', value: [{ value: 'no-such-member' }] }]), { status: 400 });
+  await gPatch(ops([{ op: 'add', path: 'members', value: [{ value: gid }] }]), { status: 400 });
+  await gPatch(ops([{ op: 'remove' }]), { status: 400 });
+  await gPatch(ops([{ op: 'remove', path: 'displayName' }]), { status: 400 });
+  await gPatch(ops([{ op: 'replace', path: 'displayName', value: 'entra sales' }]), { status: 409 });
+  await gPatch(exampleWith('GroupPatchOpEntraAdd', swap), { headers: { 'if-match': 'W/"999"' }, status: 412 });
+  await call('PATCH', `${groups}/no-such-group`, { payload: exampleWith('GroupPatchOpEntraAdd', swap), status: 404 });
+  // A group in a group: the outer one cannot then become a member of the inner one.
+  await call('PATCH', `${groups}/${oktaId}`, { payload: ops([{ op: 'add', path: 'members', value: [{ value: gid, type: 'Group' }] }]), status: 204 });
+  await gPatch(ops([{ op: 'add', path: 'members', value: [{ value: oktaId }] }]), { status: 400 });
+
+  // Replace.
+  const gNow = await call('GET', groupUrl, { status: 200 });
+  const gPutBody = { ...exampleWith('GroupInput', swap), displayName: 'Tour Guides 2' };
+  const gPut = await call('PUT', groupUrl, { payload: gPutBody, headers: { 'if-match': String(gNow.headers.etag) }, status: 200 });
+  t.equal((gPut.json().members as Node[]).length, 2, 'PUT with members sets them');
+  await call('PUT', groupUrl, { payload: gPutBody, headers: { 'if-match': String(gNow.headers.etag) }, status: 412 });
+  const renamed = await call('PUT', groupUrl, { payload: { schemas: [GROUP], displayName: 'Tour Guides 3' }, status: 200 });
+  t.equal((renamed.json().members as Node[]).length, 2, 'PUT without members keeps them');
+  await call('PUT', groupUrl, { payload: { displayName: 'Entra Sales' }, status: 409 });
+  await call('PUT', groupUrl, { payload: { displayName: 'x', members: [{ value: oktaId }] }, status: 400 });
+  await call('PUT', groupUrl, { payload: { displayName: 'x', nope: 1 }, status: 400 });
+  await call('PUT', `${groups}/no-such-group`, { payload: gPutBody, status: 404 });
+
+  // Methods, authentication, authorisation.
+  await call('DELETE', groups, { status: 405 });
+  await call('POST', groupUrl, { payload: {}, status: 405 });
+  await anonymous('GET', groups, 401);
+  await anonymous('PATCH', groupUrl, 401);
+  await call('GET', groupUrl, { scope: 'scim:write', status: 403 });
+  await call('PATCH', groupUrl, { payload: exampleWith('GroupPatchOpEntraAdd', swap), scope: 'scim:read', status: 403 });
+
+  // Delete: the group leaves the group it was in.
+  await call('DELETE', groupUrl, { headers: { 'if-match': gEtag }, status: 412 });
+  await call('DELETE', groupUrl, { payload: '{', headers: { 'content-type': 'application/json' }, status: 400 });
+  await call('DELETE', groupUrl, { status: 204 });
+  await call('GET', groupUrl, { status: 404 });
+  await call('DELETE', groupUrl, { status: 404 });
+  t.notOk('members' in (await call('GET', `${groups}/${oktaId}`, { status: 200 })).json(), 'a deleted group leaves every group');
+
   t.match(got.json(), { schemas: [USER], id, userName: 'bjensen' });
+
+  // Every Users and Groups operation was called, and answered something other than an error at least once.
+  for (const o of operations()) {
+    const tags = (o.op.tags as string[] | undefined) ?? [];
+    if (!tags.includes('Users') && !tags.includes('Groups')) continue;
+    const statuses = [...(exercised.get(`${o.method.toUpperCase()} ${o.path}`) ?? [])];
+    t.ok(statuses.some((s) => s < 400), `${o.method.toUpperCase()} ${o.path} (${String(o.op.operationId)}) was exercised: ${statuses.join(', ')}`);
+  }
 });
 
 t.test('with SCIM_DISCOVERY_PUBLIC=false, discovery answers 401 and 403 as documented', async (t) => {

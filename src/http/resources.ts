@@ -2,13 +2,14 @@
 import { callerOf } from './auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, etagOf, StoredRecord } from '../scim/resource';
-import { project, ProjectionRequest } from '../scim/projection';
+import { project, ProjectionRequest, returnsAttribute } from '../scim/projection';
+import type { ScimResource } from '../scim/resource';
 import { render } from '../scim/render';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCHEMA_URNS, SCHEMAS_DIR, SchemaRegistry } from '../scim/schema';
 import type { ResourceService } from '../service/resources';
-import { errors } from '../scim/errors';
+import { errors, isScimError } from '../scim/errors';
 import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
 import { SCIM_CONTENT_TYPE } from './scim-json';
@@ -33,18 +34,27 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   const endpoint = schema.type.endpoint;
   const endpoints = (type: string) => registry.resourceType(type)?.endpoint;
 
-  const representation = (request: FastifyRequest, record: StoredRecord, projection: ProjectionRequest) =>
-    project(schema, render(schema, record.resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
+  const representation = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) =>
+    project(schema, render(schema, resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
 
-  const sendOne = (request: FastifyRequest, reply: FastifyReply, record: StoredRecord, status = 200) => {
+  // A Group's members and a User's groups are not in the record: attached (memberships.ts) when the response
+  // carries them. A resource that got nothing attached is the record's own object, so its stored text may serve.
+  const relation = service.memberships?.relationOf(schema);
+  const withRelated = async (records: readonly StoredRecord[], projection: ProjectionRequest): Promise<ScimResource[]> =>
+    relation !== undefined && returnsAttribute(schema, projection, relation)
+      ? service.memberships!.attach(schema, records)
+      : records.map((r) => r.resource);
+
+  const sendOne = async (request: FastifyRequest, reply: FastifyReply, record: StoredRecord, status = 200) => {
     const base = baseUrlOf(request, opts.baseUrl);
     const projection = readProjection(request.query as Record<string, unknown>);
     reply.header('etag', etagOf(record.version));
     reply.header('location', `${base}${endpoint}/${record.id}`);
+    const [resource] = await withRelated([record], projection);
     // The default representation was serialised when the record was written (representation.ts).
-    const text = isDefault(projection) && record.view !== undefined ? service.representation?.at(record.view, base) : undefined;
+    const text = isDefault(projection) && record.view !== undefined && resource === record.resource ? service.representation?.at(record.view, base) : undefined;
     if (text !== undefined) return reply.code(status).type(SCIM_CONTENT_TYPE).send(text);
-    return reply.code(status).send(representation(request, record, projection));
+    return reply.code(status).send(representation(request, resource!, projection));
   };
 
   const read = app.requireScope('scim:read');
@@ -67,11 +77,13 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     const projection = readProjection(query);
     const views = texts && isDefault(projection) ? service.storedViews(result.records) : undefined;
     const base = views ? baseUrlOf(request, opts.baseUrl) : '';
+    const attached = await withRelated(result.records, projection);
     const resources = result.records.map((r, i): JsonObject | string => {
       const view = views?.[i];
-      // The records were read before their views: a view of another version (a write in between) is not used.
-      const text = view && view.version === r.version ? service.representation?.at(view.view, base) : undefined;
-      return text ?? representation(request, r, projection);
+      // The records were read before their views: a view of another version (a write in between) is not used, nor
+      // one of a resource that got its groups attached.
+      const text = view && view.version === r.version && attached[i] === r.resource ? service.representation?.at(view.view, base) : undefined;
+      return text ?? representation(request, attached[i]!, projection);
     });
     const envelope: JsonObject = {
       schemas: [SCHEMA_URNS.listResponse],
@@ -119,7 +131,8 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     if (isDefault(readProjection(request.query as Record<string, unknown>))) {
       const stored = await service.storedView(id);
       const base = baseUrlOf(request, opts.baseUrl);
-      const text = stored && service.representation?.at(stored.view, base);
+      // A member of some group has `groups`, which its stored text does not hold.
+      const text = stored && !stored.member ? service.representation?.at(stored.view, base) : undefined;
       if (stored && text !== undefined) {
         reply.header('etag', etagOf(stored.version));
         if (notModified(stored.version)) return reply.code(304).send();
@@ -136,9 +149,18 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     sendOne(request, reply, await service.replace(request.params.id, request.body, ifMatchOf(request), callerOf(request))),
   );
 
-  app.patch<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) =>
-    sendOne(request, reply, await service.patch(request.params.id, request.body, ifMatchOf(request), callerOf(request))),
-  );
+  app.patch<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) => {
+    const record = await service.patch(request.params.id, request.body, ifMatchOf(request), callerOf(request));
+    // RFC 7644 §3.5.2: "the server either MUST return a 200 OK response code and the entire resource within the
+    // response body, subject to the "attributes" query parameter ..., or MAY return HTTP status code 204 (No
+    // Content) and the appropriate response headers for a successful PATCH request." A group answers 204 unless
+    // `attributes` or `excludedAttributes` asks for a body: its members may be 100,000, and a member change must not
+    // cost a read of all of them (Entra ID and Okta accept either).
+    if (relation === 'members' && isDefault(readProjection(request.query as Record<string, unknown>))) {
+      return reply.code(204).header('etag', etagOf(record.version)).send();
+    }
+    return sendOne(request, reply, record);
+  });
 
   app.delete<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) => {
     await service.delete(request.params.id, ifMatchOf(request), callerOf(request));
@@ -153,7 +175,9 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
 
 /**
  * POST /.search at the service root (RFC 7644 §3.4.3): "the search is performed against all resource types". With
- * several types, results are their lists one after the other (in resource-type order), paged by index.
+ * several types, results are their lists one after the other (in resource-type order), paged by index. A type
+ * whose schema lacks an attribute the filter or sortBy names (`title pr` asked of Groups) has no resource that
+ * could match, and is left out; when no type can run the query, the first type's error is the answer.
  */
 export function rootSearchRoute(app: FastifyInstance, lists: ListHandler[], paging: PagingLimits): void {
   app.post('/.search', { onRequest: app.requireScope('scim:read'), schema: { body: searchRequestSchema } }, async (request) => {
@@ -161,10 +185,22 @@ export function rootSearchRoute(app: FastifyInstance, lists: ListHandler[], pagi
     if (lists.length === 1) return lists[0]!(request, query);
     if (readCursor(query) !== undefined) throw errors.invalidValue('cursor paging is not offered across resource types; search one endpoint');
     const { startIndex, count } = readPaging(query, paging);
-    const totals = await Promise.all(lists.map(async (l) => (await l(request, { ...query, startIndex: '1', count: '0' })).totalResults as number));
+    const probes = await Promise.all(
+      lists.map(async (l) => {
+        try {
+          return { total: (await l(request, { ...query, startIndex: '1', count: '0' })).totalResults as number };
+        } catch (e) {
+          if (isScimError(e) && (e.scimType === 'invalidFilter' || e.scimType === 'invalidValue')) return { error: e };
+          throw e;
+        }
+      }),
+    );
+    if (probes.every((p) => 'error' in p)) throw (probes[0] as { error: Error }).error;
+    const runnable = lists.filter((_, i) => !('error' in probes[i]!));
+    const totals = probes.flatMap((p) => ('total' in p && p.total !== undefined ? [p.total] : []));
     const resources: Json[] = [];
     let offset = startIndex - 1;
-    for (const [i, l] of lists.entries()) {
+    for (const [i, l] of runnable.entries()) {
       const total = totals[i]!;
       if (resources.length >= count) break;
       if (offset >= total) {

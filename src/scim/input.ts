@@ -8,6 +8,12 @@ import { isObject, isUnassigned, Json, JsonObject, readAttribute, ReadOptions } 
 import { DEFAULT_LIMITS, Limits } from './limits';
 import { dedupeElements } from './elements';
 
+/**
+ * Schema URNs some clients put in `schemas` that name no attributes, accepted and dropped: Entra ID lists its own
+ * group schema in every group it creates (../shared/CLIENTS.md), with no attributes under it.
+ */
+const TOLERATED_SCHEMAS: ReadonlySet<string> = new Set(['http://schemas.microsoft.com/2006/11/resourcemanagement/adscim/2.0/group']);
+
 export interface ResourceInput {
   /** The attributes the client asserted, canonical; no id, no meta. */
   attributes: JsonObject;
@@ -66,7 +72,7 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
       throw errors.invalidSyntax("'schemas' must be an array of schema URNs");
     }
     const unknown = (declared as string[]).filter(
-      (s) => s.toLowerCase() !== schema.core.id.toLowerCase() && !schema.extensionUrn(s),
+      (s) => s.toLowerCase() !== schema.core.id.toLowerCase() && !schema.extensionUrn(s) && !TOLERATED_SCHEMAS.has(s.toLowerCase()),
     );
     if (unknown.length > 0) {
       throw errors.invalidSyntax(`'schemas' names ${unknown.map((u) => `'${u}'`).join(', ')}, which ${schema.type.name} does not support`);

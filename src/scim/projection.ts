@@ -114,14 +114,25 @@ function includeAttribute(def: AttributeDefinition, key: string, extUrn: string 
   }
 }
 
+function modeOf(schema: ResourceSchema, request: ProjectionRequest): Mode {
+  // RFC 7644 §3.9: `attributes` overrides the default set; when both are given, `attributes` wins.
+  if (request.attributes && request.attributes.length > 0) return { kind: 'include', sel: parseSelection(schema, request.attributes) };
+  if (request.excludedAttributes && request.excludedAttributes.length > 0) return { kind: 'exclude', sel: parseSelection(schema, request.excludedAttributes) };
+  return { kind: 'default' };
+}
+
+/**
+ * Whether a response to this request carries the core attribute `name`: attributes computed from other records
+ * (a Group's members, a User's groups) are only computed when it does (`excludedAttributes=members` loads none).
+ */
+export function returnsAttribute(schema: ResourceSchema, request: ProjectionRequest, name: string): boolean {
+  const def = schema.attribute(schema.core.id, name);
+  return def !== undefined && includeAttribute(def, def.name, undefined, modeOf(schema, request)).yes;
+}
+
 /** Applies `returned` and the request's attribute lists to a rendered resource. */
 export function project(schema: ResourceSchema, resource: JsonObject, request: ProjectionRequest = {}): JsonObject {
-  let mode: Mode = { kind: 'default' };
-  // RFC 7644 §3.9: `attributes` overrides the default set; when both are given, `attributes` wins.
-  if (request.attributes && request.attributes.length > 0) mode = { kind: 'include', sel: parseSelection(schema, request.attributes) };
-  else if (request.excludedAttributes && request.excludedAttributes.length > 0) {
-    mode = { kind: 'exclude', sel: parseSelection(schema, request.excludedAttributes) };
-  }
+  const mode = modeOf(schema, request);
   const out: JsonObject = {};
   if (resource.schemas !== undefined) out.schemas = resource.schemas;
   for (const [name, value] of Object.entries(resource)) {

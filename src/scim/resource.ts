@@ -30,6 +30,11 @@ export interface StoredRecord {
    * which keep it with the record and give it back (ResourceStore.getView).
    */
   view?: string;
+  /**
+   * Set by the store that read it: the resource is (or may be) a member of some group, so its representation has
+   * `groups` (computed at read time, never stored). Never written by a store.
+   */
+  member?: boolean;
 }
 
 /**

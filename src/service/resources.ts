@@ -8,6 +8,7 @@ import { ResourceSchema } from '../scim/schema';
 import { readResourceBody, ResourceInput, schemasOf } from '../scim/input';
 import { carryImmutable, checkChange } from '../scim/change';
 import { parseFilter } from '../scim/filter/parse';
+import { idEqualitiesByKey } from '../scim/filter/by-id';
 import type { Filter } from '../scim/filter/ast';
 import { JsonObject } from '../scim/values';
 import { jsonEqual } from '../scim/equal';
@@ -16,7 +17,10 @@ import { hashPassword, verifyPassword } from './password';
 import { CursorCodec } from '../scim/cursor';
 import { queryCopy } from '../scim/query-copy';
 import { sortKeyOf, sortPlan } from '../store/sort';
-import { applyPatch } from '../scim/patch';
+import { applyOperations, parsePatchBody } from '../scim/patch';
+import { membersAttribute, type MemberRef, type MemberStep, splitMemberOperations, takeMembers } from '../scim/members';
+import type { Memberships } from './memberships';
+import type { MemberChange } from '../store/store';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from '../store/keyed-queue';
 import type { Representation } from '../scim/representation';
@@ -104,6 +108,8 @@ export class ResourceService {
   private readonly rules: ResourceRule[] = [];
   /** Every read-modify-write of one resource in this process runs in its turn (see keyed-queue.ts). */
   private readonly writes = new KeyedQueue();
+  /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
+  memberships?: Memberships;
 
   constructor(
     readonly schema: ResourceSchema,
@@ -181,7 +187,8 @@ export class ResourceService {
       default: {
         // A PUT body is read (and refused) once, before the turn; the rest is computed per attempt.
         const input = request.operation === 'replace' ? readResourceBody(this.schema, request.body, this.limits) : undefined;
-        const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, context.ifMatch, rules));
+        const members = input ? this.takeMembers(input) : undefined;
+        const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, members, context.ifMatch, rules));
         if (previous) await this.afterWrite(record, previous);
         return record;
       }
@@ -214,8 +221,19 @@ export class ResourceService {
     return record;
   }
 
+  /**
+   * Takes a Group's `members` out of a POST/PUT body (the record never holds them): the refs, `[]` for an explicit
+   * `"members": []`, undefined when the body leaves them out (a PUT then keeps the members: renaming a group of
+   * 100,000 must not need them all in the body; RFC 7644 §3.5.1 lets the server treat omitted attributes as not asserted).
+   */
+  private takeMembers(input: ResourceInput): MemberRef[] | undefined {
+    if (!this.memberships || !membersAttribute(this.schema)) return undefined;
+    return takeMembers(this.schema, input.attributes, input.cleared.includes('members'), this.limits);
+  }
+
   private async createOne(body: unknown, rules: RuleContext): Promise<StoredRecord> {
     const input = readResourceBody(this.schema, body, this.limits);
+    const refs = this.takeMembers(input);
     checkChange(this.schema, undefined, input.attributes);
     const id = newId();
     const at = this.timestamp();
@@ -228,13 +246,15 @@ export class ResourceService {
     await this.beforeWrite(resource, undefined, rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
-    await this.store.create(this.schema, this.withView(record));
+    const members = refs && refs.length > 0 ? (await this.memberships!.change(id, [{ kind: 'replace', refs }], true)).change : undefined;
+    await this.store.create(this.schema, this.withView(record), members);
     return record;
   }
 
   private async changeInTurn(
     request: Extract<WriteRequest, { id: string }>,
     input: ResourceInput | undefined,
+    members: MemberRef[] | undefined,
     ifMatch: string | undefined,
     rules: RuleContext,
   ): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
@@ -247,6 +267,7 @@ export class ResourceService {
       let attributes: JsonObject;
       let secrets = current.secrets;
       let changed: boolean | undefined;
+      let steps: MemberStep[] = [];
       switch (request.operation) {
         case 'replace': {
           attributes = structuredClone(input!.attributes);
@@ -255,10 +276,13 @@ export class ResourceService {
           // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
           // the writeOnly password, so an omitted password is kept rather than wiped.
           secrets = await secretsWith(current, input!.password);
+          if (members) steps = [{ kind: 'replace', refs: members }];
           break;
         }
         case 'patch': {
-          const result = applyPatch(this.schema, current.resource, request.body, this.limits);
+          const split = splitMemberOperations(this.schema, parsePatchBody(request.body, this.limits), this.limits);
+          steps = split.steps;
+          const result = applyOperations(this.schema, current.resource, split.others, this.limits);
           const { schemas: _s, id: _i, meta: _m, ...rest } = result.resource;
           attributes = rest;
           secrets = await secretsWith(current, result.password);
@@ -277,14 +301,22 @@ export class ResourceService {
       // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
       if (changed !== false) await this.beforeWrite(candidate, current, rules);
       candidate.schemas = schemasOf(this.schema, candidate);
-      const same = changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets);
+      // A change of members is a change of the group (a new version), though its record only holds the rest.
+      let memberChange: MemberChange | undefined;
+      if (steps.length > 0) {
+        const m = await this.memberships!.change(id, steps);
+        memberChange = m.change;
+        if (m.changed) changed = true;
+      }
+      const same = memberChange === undefined && (changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets));
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
       if (same) return { record: current };
       const version = current.version + 1;
       candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
-      const outcome = await this.store.replace(this.schema, this.withView(record), current.version, current);
+      if (current.member) record.member = true;
+      const outcome = await this.store.replace(this.schema, this.withView(record), current.version, current, memberChange);
       if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
@@ -304,7 +336,9 @@ export class ResourceService {
   }
 
   async list(params: ListParams): Promise<ListResult> {
-    const filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter, this.limits) : undefined;
+    let filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter, this.limits) : undefined;
+    if (filter && this.memberships) filter = await this.memberships.rewriteFilter(this.schema, filter);
+    if (filter) filter = idEqualitiesByKey(filter);
     const sort = this.sortOf(params);
     if (params.cursor !== undefined) return this.listByCursor(filter, sort, params);
     const result = await this.store.query(this.schema, { filter, startIndex: params.startIndex, count: params.count, sort });

@@ -5,11 +5,14 @@
  */
 import type { ResourceStore } from '../store/store';
 import { managerRule } from './manager';
+import { memberDisplayRule } from './member-display';
 import type { ResourceRule, ResourceService } from './resources';
 
 export type RuleFactory = (service: ResourceService, store: ResourceStore) => ResourceRule;
 
 export const RULES: Readonly<Record<string, readonly RuleFactory[]>> = {
   // The enterprise extension's manager reference: it exists, it is not a cycle, its displayName follows.
-  User: [managerRule],
+  User: [managerRule, memberDisplayRule],
+  // A group's name, shown as `display` in the groups that hold it.
+  Group: [memberDisplayRule],
 };

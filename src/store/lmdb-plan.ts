@@ -48,7 +48,9 @@ export type PlanStep =
   | { kind: 'scan' }
   /** Keys from [type, slot, ...start] up to (excluding) [type, slot, ...end]; `accept` may drop a value early. */
   | { kind: 'range'; slot: number; start: (string | number | boolean)[]; end: (string | number | boolean)[]; rank: number; accept?: (v: unknown) => boolean }
-  | { kind: 'union'; parts: Exclude<PlanStep, { kind: 'scan' }>[]; rank: number };
+  | { kind: 'union'; parts: Exclude<PlanStep, { kind: 'scan' }>[]; rank: number }
+  /** Exactly these ids (a membership, looked up before the query): the records are read by key. */
+  | { kind: 'ids'; ids: ReadonlySet<string>; rank: number };
 
 export interface IndexedPath {
   path: string;
@@ -136,6 +138,8 @@ export function planFilter(schema: ResourceSchema, filter: Filter): PlanStep {
       case 'valuePath':
         // Inside the brackets paths resolve to sub-attributes of the attribute (emails.value): the same index.
         return plan(f.filter);
+      case 'idIn':
+        return { kind: 'ids', ids: f.ids, rank: RANK.eq };
       case 'not':
       case 'ne':
       case 'co':

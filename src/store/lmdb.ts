@@ -5,7 +5,9 @@
  * it survives the process being killed right after the response, and a power loss. Atomic: a record,
  * its unique keys, its index entries and the per-type count change in one write transaction, in which the version
  * guard and the uniqueness checks are made; LMDB serialises write transactions across every process that opens the
- * directory, so two server processes on one data directory stay correct, as two instances on one MongoDB do.
+ * directory (the benchmark's bare calls open it beside the server). One server process per directory is what is
+ * supported: under heavy concurrent writes from two, batches of commits were seen to fail (README, "The embedded
+ * store").
  *
  * Sub-databases (keys are ordered-binary arrays, so strings order by code point, as MongoDB orders them):
  *   records  [type, id]                      -> { version, resource, secrets }
@@ -14,6 +16,8 @@
  *   views    [type, id]                      -> "version view": the record's serialised default representation
  *                                               (StoredRecord.view), a string, so a GET reads no record
  *   counts   [type]                          -> number of records
+ *   members  ['g', group, member]            -> { t: type, d?: display }   a group's members (one pair each)
+ *            ['m', member, group]            -> type                       the same pair, looked up by member
  *   meta     ['indexes', type]               -> the index plan the entries were built with
  *
  * Queries are planned onto the index (lmdb-plan.ts): equality, prefix and range comparisons on indexed paths read
@@ -31,11 +35,17 @@ import { queryCopy } from '../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
 import { INDEX_FORMAT, indexedPaths, indexEntries, IndexKey, KEY_CHARS, pathLabel, planFilter, PlanStep, PRESENT_START, TOP } from './lmdb-plan';
-import type { QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+import type { MemberChange, MemberEntry, Membership, MemberType, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
 
 export interface LmdbStoreOptions {
   /** The data directory; created when missing. */
   path: string;
+}
+
+/** A pair of the members sub-database, by group: the member's type and display. */
+interface StoredMember {
+  t: MemberType;
+  d?: string;
 }
 
 interface Stored {
@@ -86,6 +96,7 @@ export class LmdbStore implements ResourceStore {
   private readonly counts: Database<number, [string]>;
   private readonly views: Database<string, [string, string]>;
   private readonly meta: Database<string, [string, string]>;
+  private readonly memberPairs: Database<StoredMember | MemberType, [string, string, string]>;
 
   constructor(options: LmdbStoreOptions) {
     this.path = options.path;
@@ -101,6 +112,7 @@ export class LmdbStore implements ResourceStore {
     this.counts = this.env.openDB({ name: 'counts' });
     this.views = this.env.openDB({ name: 'views', encoding: 'string' });
     this.meta = this.env.openDB({ name: 'meta' });
+    this.memberPairs = this.env.openDB({ name: 'members' });
   }
 
   /**
@@ -123,7 +135,7 @@ export class LmdbStore implements ResourceStore {
     }
   }
 
-  async create(schema: ResourceSchema, record: StoredRecord): Promise<void> {
+  async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange): Promise<void> {
     const type = schema.type.id;
     const { keys, entries } = this.keysOf(schema, record.id, record.resource);
     await this.write(() => {
@@ -134,12 +146,102 @@ export class LmdbStore implements ResourceStore {
       for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
       for (const entry of entries) this.index.put(entry as unknown as Key, 1);
       this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
+      if (members) this.changeMembers(record.id, members);
     });
+  }
+
+  async getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
+    for (const id of ids) {
+      const value = this.records.get([schema.type.id, id]);
+      if (value) out.push(this.recordOf(schema, id, value));
+    }
+    return out;
+  }
+
+  async members(groupId: string): Promise<MemberEntry[]> {
+    const out: MemberEntry[] = [];
+    for (const { key, value } of this.memberPairs.getRange({ start: ['g', groupId], end: ['g', groupId, MAX_ID] })) {
+      const pair = value as StoredMember;
+      out.push(pair.d === undefined ? { value: key[2], type: pair.t } : { value: key[2], type: pair.t, display: pair.d });
+    }
+    return out;
+  }
+
+  async membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>> {
+    return new Set(ids.filter((id) => this.memberPairs.get(['g', groupId, id]) !== undefined));
+  }
+
+  async groupsOf(memberIds: readonly string[]): Promise<Membership[]> {
+    const out: Membership[] = [];
+    for (const member of memberIds) {
+      for (const { key, value } of this.memberPairs.getRange({ start: ['m', member], end: ['m', member, MAX_ID] })) {
+        out.push({ group: key[2], member, type: value as MemberType });
+      }
+    }
+    return out;
+  }
+
+  async renameMember(memberId: string, display: string | undefined): Promise<void> {
+    await this.write(() => {
+      for (const { key } of this.memberPairs.getRange({ start: ['m', memberId], end: ['m', memberId, MAX_ID] })) {
+        const pair = this.memberPairs.get(['g', key[2], memberId]) as StoredMember | undefined;
+        if (!pair || pair.d === display) continue;
+        this.memberPairs.put(['g', key[2], memberId], display === undefined ? { t: pair.t } : { t: pair.t, d: display });
+      }
+    });
+  }
+
+  /** Applies a change of a group's members (inside the caller's transaction): both keys of each pair. */
+  private changeMembers(groupId: string, change: MemberChange): void {
+    if (change.replace) {
+      const keep = new Set(change.replace.map((m) => m.value));
+      for (const { key } of this.memberPairs.getRange({ start: ['g', groupId], end: ['g', groupId, MAX_ID] })) {
+        if (keep.has(key[2])) continue;
+        this.memberPairs.remove(key);
+        this.memberPairs.remove(['m', key[2], groupId]);
+      }
+    }
+    for (const m of [...(change.replace ?? []), ...(change.add ?? [])]) {
+      // In the same transaction as the check: a member deleted meanwhile is not added (its delete took its pairs).
+      if (!this.records.doesExist([m.type, m.value])) continue;
+      this.memberPairs.put(['g', groupId, m.value], m.display === undefined ? { t: m.type } : { t: m.type, d: m.display });
+      this.memberPairs.put(['m', m.value, groupId], m.type);
+    }
+    for (const id of change.remove ?? []) {
+      this.memberPairs.remove(['g', groupId, id]);
+      this.memberPairs.remove(['m', id, groupId]);
+    }
+  }
+
+  /** Removes every pair a resource is in, as a group and as a member (inside the caller's transaction). */
+  private dropMemberships(id: string): void {
+    for (const { key } of this.memberPairs.getRange({ start: ['g', id], end: ['g', id, MAX_ID] })) {
+      this.memberPairs.remove(key);
+      this.memberPairs.remove(['m', key[2], id]);
+    }
+    for (const { key } of this.memberPairs.getRange({ start: ['m', id], end: ['m', id, MAX_ID] })) {
+      this.memberPairs.remove(key);
+      this.memberPairs.remove(['g', key[2], id]);
+    }
+  }
+
+  /** A record as read, flagged when the resource is in some group. */
+  private recordOf(schema: ResourceSchema, id: string, value: Stored): StoredRecord {
+    const record = recordOf(schema, id, value);
+    if (this.isMember(id)) record.member = true;
+    return record;
+  }
+
+  /** Whether the resource is in some group (its representation then has `groups`). */
+  private isMember(id: string): boolean {
+    for (const _ of this.memberPairs.getKeys({ start: ['m', id], end: ['m', id, MAX_ID], limit: 1 })) return true;
+    return false;
   }
 
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
     const value = this.records.get([schema.type.id, id]);
-    return value ? recordOf(schema, id, value) : undefined;
+    return value ? this.recordOf(schema, id, value) : undefined;
   }
 
   /**
@@ -179,7 +281,9 @@ export class LmdbStore implements ResourceStore {
     const text = this.views.get([schema.type.id, id]);
     if (text === undefined) return undefined;
     const space = text.indexOf(' ');
-    return { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
+    const view: StoredView = { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
+    if (this.isMember(id)) view.member = true;
+    return view;
   }
 
   getViews(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[] {
@@ -192,7 +296,7 @@ export class LmdbStore implements ResourceStore {
     else this.views.remove([type, record.id]);
   }
 
-  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, read?: StoredRecord): Promise<WriteOutcome> {
+  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, read?: StoredRecord, members?: MemberChange): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
@@ -222,6 +326,7 @@ export class LmdbStore implements ResourceStore {
       this.putView(type, record);
       for (const k of uniques.added) this.unique.put([type, k.label, k.key], record.id);
       for (const entry of indexed.added) this.index.put(entry as unknown as Key, 1);
+      if (members) this.changeMembers(record.id, members);
       return 'ok';
     });
   }
@@ -236,6 +341,7 @@ export class LmdbStore implements ResourceStore {
       this.records.remove([type, id]);
       this.views.remove([type, id]);
       this.counts.put([type], Math.max(0, (this.counts.get([type]) ?? 1) - 1));
+      this.dropMemberships(id);
       return 'ok';
     });
   }
@@ -333,7 +439,7 @@ export class LmdbStore implements ResourceStore {
     const records: StoredRecord[] = [];
     for (const id of keyset ? ids.slice(0, count) : ids.slice(want - count)) {
       const value = this.records.get([type, id]);
-      if (value) records.push(recordOf(schema, id, value));
+      if (value) records.push(this.recordOf(schema, id, value));
     }
     if (!keyset) return { totalResults, records: count === 0 ? [] : records };
     if (keyset.before) records.reverse();
@@ -347,7 +453,7 @@ export class LmdbStore implements ResourceStore {
   ): StoredRecord[] {
     const out: StoredRecord[] = [];
     for (const { key, value } of this.records.getRange(range as Parameters<typeof this.records.getRange>[0])) {
-      out.push(recordOf(schema, (key as [string, string])[1], value));
+      out.push(this.recordOf(schema, (key as [string, string])[1], value));
     }
     return out;
   }
@@ -386,7 +492,7 @@ export class LmdbStore implements ResourceStore {
       for (const id of ids) {
         const value = this.records.get([type, id]);
         if (!value) continue;
-        const record = recordOf(schema, id, value);
+        const record = this.recordOf(schema, id, value);
         if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
       }
       return out;
@@ -401,7 +507,7 @@ export class LmdbStore implements ResourceStore {
         if (key[1] === from && from !== '') continue;
         n++;
         last = key[1];
-        const record = recordOf(schema, key[1], value);
+        const record = this.recordOf(schema, key[1], value);
         if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
         if (n >= SCAN_CHUNK) break;
       }
@@ -423,6 +529,8 @@ export class LmdbStore implements ResourceStore {
         }
         return ids;
       }
+      case 'ids':
+        return new Set(step.ids);
       case 'union': {
         const ids = new Set<string>();
         for (const part of step.parts) for (const id of this.candidates(type, part)) ids.add(id);

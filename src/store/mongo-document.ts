@@ -37,6 +37,10 @@ export interface ResourceDocument {
   secrets?: { password?: string };
   /** StoredRecord.view: the serialised default representation, read alone by a GET (MongoStore.getView). */
   view?: string;
+  /** The rest of a write that spans documents, still to be made (mongo-members.ts). */
+  pend?: import('./mongo-members').Pending;
+  /** Set once the resource was made a member of some group (mongo-members.ts). */
+  gm?: true;
 }
 
 /** One collection per resource type, named after its endpoint: `/Users` -> `users`. */
@@ -74,7 +78,7 @@ export function toDocument(schema: ResourceSchema, record: StoredRecord): Resour
   return doc;
 }
 
-export function fromDocument(schema: ResourceSchema, doc: Pick<ResourceDocument, '_id' | 'v' | 'res' | 'secrets'>): StoredRecord {
+export function fromDocument(schema: ResourceSchema, doc: Pick<ResourceDocument, '_id' | 'v' | 'res' | 'secrets' | 'gm'>): StoredRecord {
   const record: StoredRecord = {
     resourceType: schema.type.id,
     id: doc._id,
@@ -82,5 +86,6 @@ export function fromDocument(schema: ResourceSchema, doc: Pick<ResourceDocument,
     resource: decodeKeys(doc.res) as ScimResource,
   };
   if (doc.secrets) record.secrets = { ...doc.secrets };
+  if (doc.gm) record.member = true;
   return record;
 }

@@ -135,6 +135,7 @@ function presence(resolved: ResolvedAttribute): Query {
 /** A comparison or pr on a path (top level or the dotted path of a sub-attribute through all elements). */
 function leaf(filter: Extract<Filter, { path: unknown }>): Query {
   const resolved = filter.path.resolved;
+  if (filter.op === 'idIn') return { _id: { $in: [...filter.ids] } };
   if (filter.op === 'pr') return presence(resolved);
   if (filter.op === 'valuePath') throw new Error('leaf() called on a value path');
   const def = targetOf(resolved);

@@ -12,6 +12,7 @@
  * shortly after (socketTimeoutMS), so a hung database never hangs a client for longer than the bound. A write that
  * timed out may still have been applied; 503 tells the client to retry, and the version guard keeps a retry safe.
  */
+import { randomUUID } from 'node:crypto';
 import { Collection, Document, MongoClient, MongoClientOptions, MongoServerError, Sort } from 'mongodb';
 import type { StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
@@ -26,7 +27,8 @@ import { SortWindows } from './mongo-window';
 import { KeyedQueue } from './keyed-queue';
 import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
-import type { QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+import type { MemberChange, MemberEntry, Membership, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+import { MEMBERSHIPS, MongoMemberships, PEND_STALE_MS, type PairDocument, type Pending } from './mongo-members';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -150,6 +152,14 @@ export class MongoStore implements ResourceStore {
    * the database sees one contender per instance.
    */
   private readonly uniqueTurns = new KeyedQueue();
+  /** The schemas of the collections in use, by resource type (members are marked in their type's collection). */
+  private readonly schemas = new Map<string, ResourceSchema>();
+  private readonly memberships: MongoMemberships;
+  private membershipIndexes?: Promise<void>;
+  /** Names this instance in the intents it writes (mongo-members.ts). */
+  private readonly instance = randomUUID();
+  /** Ids whose intent this instance is carrying out right now. */
+  private readonly inFlight = new Set<string>();
 
   constructor(options: MongoStoreOptions) {
     const clientOptions: MongoClientOptions = { ...options.clientOptions };
@@ -167,72 +177,201 @@ export class MongoStore implements ResourceStore {
     if (clientOptions.waitQueueTimeoutMS === undefined && !inUri('waitQueueTimeoutMS')) clientOptions.waitQueueTimeoutMS = this.operationTimeoutMS;
     this.client = new MongoClient(options.uri, clientOptions);
     this.dbName = options.dbName;
+    this.memberships = new MongoMemberships(this.client.db(this.dbName).collection<PairDocument>(MEMBERSHIPS), async (type) => {
+      const schema = this.schemas.get(type);
+      return schema ? this.collection(schema) : undefined;
+    });
   }
 
   async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
     await this.ping();
     // Creating indexes over an existing large collection may take a while: start-up gets a longer deadline.
-    await this.guard('init', () => Promise.all(schemas.map((s) => this.collection(s))), this.operationTimeoutMS * 12);
+    await this.guard('init', () => Promise.all([...schemas.map((s) => this.collection(s)), this.pairs()]), this.operationTimeoutMS * 12);
   }
 
-  async create(schema: ResourceSchema, record: StoredRecord): Promise<void> {
-    await this.guard('create', async () => {
+  /** The memberships collection, its indexes created on first use. */
+  private async pairs(): Promise<MongoMemberships> {
+    if (!this.membershipIndexes) {
+      const attempt = this.memberships.createIndexes();
+      attempt.catch(() => {
+        if (this.membershipIndexes === attempt) this.membershipIndexes = undefined;
+      });
+      this.membershipIndexes = attempt;
+    }
+    await this.membershipIndexes;
+    return this.memberships;
+  }
+
+  private pending(change: { members?: MemberChange; delete?: true }): Pending {
+    return { ...change, at: Date.now(), by: this.instance };
+  }
+
+  /**
+   * Carries out the intent of `doc` (see mongo-members.ts) and removes it, if it is this instance's own (and not
+   * being carried out right now) or stale. Returns the document as it is afterwards (undefined once deleted), or
+   * as it was when the intent is someone else's work in progress.
+   */
+  private async settle(coll: Collection<ResourceDocument>, doc: ResourceDocument): Promise<ResourceDocument | undefined> {
+    const pend = doc.pend;
+    if (!pend) return doc;
+    if (this.inFlight.has(doc._id)) return doc;
+    if (pend.by !== this.instance && Date.now() - pend.at < PEND_STALE_MS) return doc;
+    await this.finish(coll, doc._id, doc.v, pend);
+    return (await coll.findOne({ _id: doc._id }, { projection: RECORD_PROJECTION })) ?? undefined;
+  }
+
+  private async finish(coll: Collection<ResourceDocument>, id: string, version: number, pend: Pending): Promise<void> {
+    this.inFlight.add(id);
+    try {
+      const pairs = await this.pairs();
+      if (pend.delete) {
+        await pairs.dropAll(id);
+        await coll.deleteOne({ _id: id, 'pend.at': pend.at });
+        return;
+      }
+      if (pend.members) await pairs.apply(id, pend.members);
+      await coll.updateOne({ _id: id, v: version, 'pend.at': pend.at }, { $unset: { pend: '' } });
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  async getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]> {
+    if (ids.length === 0) return [];
+    return this.guard('get', async () => {
       const coll = await this.collection(schema);
+      const out: StoredRecord[] = [];
+      for (let i = 0; i < ids.length; i += 1000) {
+        const part = ids.slice(i, i + 1000);
+        for (const doc of await coll.find({ _id: { $in: part } }, { projection: RECORD_PROJECTION }).toArray()) out.push(fromDocument(schema, doc));
+      }
+      return out;
+    });
+  }
+
+  async members(groupId: string): Promise<MemberEntry[]> {
+    return this.guard('members', async () => (await this.pairs()).members(groupId));
+  }
+
+  async membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>> {
+    return this.guard('members', async () => (await this.pairs()).membersAmong(groupId, ids));
+  }
+
+  async groupsOf(memberIds: readonly string[]): Promise<Membership[]> {
+    if (memberIds.length === 0) return [];
+    return this.guard('members', async () => (await this.pairs()).groupsOf(memberIds));
+  }
+
+  async renameMember(memberId: string, display: string | undefined): Promise<void> {
+    await this.guard('members', async () => (await this.pairs()).rename(memberId, display));
+  }
+
+  async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange): Promise<void> {
+    const pend = members ? this.pending({ members }) : undefined;
+    const coll = await this.guard('create', () => this.collection(schema));
+    await this.guard('create', async () => {
+      const doc = toDocument(schema, record);
+      if (pend) {
+        doc.pend = pend;
+        this.inFlight.add(record.id);
+      }
       try {
-        const doc = toDocument(schema, record);
         await this.inTurn(coll, schema, doc, () => retryWriteConflicts(() => coll.insertOne(doc)));
       } catch (e) {
+        this.inFlight.delete(record.id);
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, true);
         throw e;
       }
     });
+    if (pend) await this.guard('create', () => this.finish(coll, record.id, record.version, pend));
   }
 
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
     return this.guard('get', async () => {
       const coll = await this.collection(schema);
-      const doc = await coll.findOne({ _id: id }, { projection: RECORD_PROJECTION });
+      let doc: ResourceDocument | null | undefined = await coll.findOne({ _id: id }, { projection: RECORD_PROJECTION });
+      if (doc?.pend) doc = await this.settle(coll, doc);
       return doc ? fromDocument(schema, doc) : undefined;
     });
   }
 
-  /** The view and version alone: the document's other fields are neither sent by the database nor decoded. */
+  /**
+   * The view and version alone: the document's other fields are neither sent by the database nor decoded. A
+   * member of some group (`gm`) is flagged: its representation has `groups`, which the view does not hold.
+   */
   async getView(schema: ResourceSchema, id: string): Promise<StoredView | undefined> {
     return this.guard('get', async () => {
       const coll = await this.collection(schema);
-      const doc = await coll.findOne({ _id: id }, { projection: { v: 1, view: 1 } });
-      return doc && typeof doc.view === 'string' ? { version: doc.v, view: doc.view } : undefined;
+      const doc = await coll.findOne({ _id: id }, { projection: { v: 1, view: 1, gm: 1 } });
+      if (!doc || typeof doc.view !== 'string') return undefined;
+      return doc.gm ? { version: doc.v, view: doc.view, member: true } : { version: doc.v, view: doc.view };
     });
   }
 
-  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number): Promise<WriteOutcome> {
+  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, _current?: StoredRecord, members?: MemberChange): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
     const coll = await this.guard('replace', () => this.collection(schema));
-    return this.guard('replace', async () => {
+    const pend = members ? this.pending({ members }) : undefined;
+    const outcome = await this.guard('replace', async (): Promise<WriteOutcome> => {
       const doc = toDocument(schema, record);
       const { _id, ...replacement } = doc;
+      if (pend) replacement.pend = pend;
+      // The membership mark stays with the document (a replacement would drop it): it is taken from the record the
+      // caller read, and the guard checks it is still so (a member added meanwhile makes this a conflict, retried).
+      const marked = _current !== undefined ? _current.member === true : (await coll.findOne({ _id }, { projection: { gm: 1 } }))?.gm === true;
+      if (marked) replacement.gm = true;
       try {
         // A rename racing another onto one unique value can end in a write conflict (a deadlock on PostgreSQL-based
-        // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe.
-        const result = await this.inTurn(coll, schema, doc, () => retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion }, replacement)));
+        // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe. A
+        // document with an intent still to carry out is not replaced (mongo-members.ts): the caller retries.
+        if (pend) this.inFlight.add(_id);
+        const result = await this.inTurn(coll, schema, doc, () =>
+          retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion, pend: { $exists: false }, gm: marked ? true : { $exists: false } }, replacement)),
+        );
         if (result.matchedCount === 1) return 'ok';
       } catch (e) {
+        this.inFlight.delete(_id);
         if (isDuplicateKey(e)) throw await this.duplicate(schema, coll, record, e, false);
         throw e;
       }
+      this.inFlight.delete(_id);
       return this.missOutcome(coll, record.id);
     });
+    if (outcome === 'ok' && pend) await this.guard('replace', () => this.finish(coll, record.id, record.version, pend));
+    return outcome;
   }
+
+
 
   async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
     const coll = await this.guard('delete', () => this.collection(schema));
     return this.guard('delete', async () => {
-      const guard = expectedVersion === undefined ? { _id: id } : { _id: id, v: expectedVersion };
-      const result = await coll.deleteOne(guard);
-      if (result.deletedCount === 1) return 'ok';
-      return expectedVersion === undefined ? 'missing' : this.missOutcome(coll, id);
+      for (let attempt = 1; ; attempt++) {
+        const doc = await coll.findOne({ _id: id }, { projection: { v: 1, gm: 1, pend: 1 } });
+        if (!doc) return 'missing';
+        if (expectedVersion !== undefined && doc.v !== expectedVersion) return 'conflict';
+        if (attempt > 20) throw errors.conflict(`${schema.type.name} ${id} is being modified concurrently; retry`);
+        if (doc.pend) {
+          // Another write of it is half done: finish it if it is ours or stale, else give it a moment.
+          if (!(await this.settle(coll, doc))) return 'missing';
+          await new Promise((r) => setTimeout(r, 5 * attempt));
+          continue;
+        }
+        // A resource in no group (never marked) and not a group goes in one statement; one with pairs goes by intent:
+        // marked for deletion, its pairs removed, then the document (mongo-members.ts).
+        if (!doc.gm && schema.type.id !== 'Group') {
+          const result = await coll.deleteOne({ _id: id, v: doc.v, gm: { $exists: false }, pend: { $exists: false } });
+          if (result.deletedCount === 1) return 'ok';
+          continue;
+        }
+        const pend = this.pending({ delete: true });
+        const marked = await coll.updateOne({ _id: id, v: doc.v, pend: { $exists: false } }, { $set: { pend } });
+        if (marked.matchedCount === 0) continue;
+        await this.finish(coll, id, doc.v, pend);
+        return 'ok';
+      }
     });
   }
 
@@ -291,6 +430,7 @@ export class MongoStore implements ResourceStore {
 
   /** The collection of a resource type, its indexes created on first use (retried if that failed). */
   private collection(schema: ResourceSchema): Promise<Collection<ResourceDocument>> {
+    this.schemas.set(schema.type.id, schema);
     const name = collectionName(schema);
     let ready = this.prepared.get(name);
     if (!ready) {

@@ -42,6 +42,42 @@ export interface QueryResult {
 export interface StoredView {
   version: number;
   view: string;
+  /**
+   * The resource is (or may be) a member of some group: its representation then also has `groups`, which the view
+   * does not hold (they are computed at read time), so the view cannot answer alone.
+   */
+  member?: boolean;
+}
+
+/** The resource types a group may contain (RFC 7643 §4.2: "members ... a User or Group"). */
+export type MemberType = 'User' | 'Group';
+
+/**
+ * One member of a group as the stores keep it: not inside the group's record but as a (group, member) pair of its
+ * own, so that adding or removing a member touches one pair whatever the group's size, and a group of 100,000
+ * members is as cheap to change as a group of 10 (and no document nears MongoDB's 16 MB).
+ */
+export interface MemberEntry {
+  /** The member's id. */
+  value: string;
+  type: MemberType;
+  /** The member's displayName as of its last write (Group.members.display, readOnly). */
+  display?: string;
+}
+
+/** How a write changes a group's members: all of them (`replace`), or some added and some removed. */
+export interface MemberChange {
+  replace?: MemberEntry[];
+  add?: MemberEntry[];
+  /** Member ids. */
+  remove?: string[];
+}
+
+/** A direct membership: `group` contains `member`. */
+export interface Membership {
+  group: string;
+  member: string;
+  type: MemberType;
 }
 
 /** Outcome of a version-guarded write. */
@@ -54,9 +90,14 @@ export interface ResourceStore {
    * request. Stores also prepare a resource type on first use, so a type left out here is still safe to use.
    */
   init(schemas?: readonly ResourceSchema[]): Promise<void>;
-  /** Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute (or the id) is taken. */
-  create(schema: ResourceSchema, record: StoredRecord): Promise<void>;
+  /**
+   * Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute (or the id) is taken.
+   * `members`: the new group's members, written with it (all or nothing).
+   */
+  create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange): Promise<void>;
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
+  /** The records of these ids that exist, in no particular order. */
+  getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]>;
   /**
    * A record's `view` (the serialised default representation), kept with it in the same transaction (document),
    * and the record's version, without reading the record itself: a GET by id then costs a key lookup (the embedded
@@ -71,9 +112,23 @@ export interface ResourceStore {
    * another resource; nothing is written then. `current`, when given, is the record at `expectedVersion` as the
    * caller read it: a store may use it instead of reading the record again (the version check still happens).
    */
-  replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, current?: StoredRecord): Promise<WriteOutcome>;
-  /** Deletes the record; with `expectedVersion`, only if the version still matches. */
+  replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, current?: StoredRecord, members?: MemberChange): Promise<WriteOutcome>;
+  /**
+   * Deletes the record; with `expectedVersion`, only if the version still matches. Its memberships go with it: as a
+   * group (its members) and as a member (of every group that contained it).
+   */
   delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome>;
+  /**
+   * A group's members, in member-id order. A member that does not exist when a write adds it is not added (the
+   * service checked it exists; a delete may have come in between).
+   */
+  members(groupId: string): Promise<MemberEntry[]>;
+  /** Which of `ids` are members of the group. */
+  membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>>;
+  /** The direct memberships of these members: the groups that contain each. */
+  groupsOf(memberIds: readonly string[]): Promise<Membership[]>;
+  /** A member's displayName changed: its `display` in every group that contains it follows. */
+  renameMember(memberId: string, display: string | undefined): Promise<void>;
   /**
    * Filters, sorts and pages. Without `sort`, records come in id order. With it, ties are broken by id in the same
    * direction, and records without a value come last when ascending and first when descending (RFC 7644

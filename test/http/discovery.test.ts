@@ -18,7 +18,13 @@ t.test('discovery is public by default and served from schemas/', async (t) => {
   });
 
   const types = (await h.app.inject({ method: 'GET', url: '/scim/v2/ResourceTypes' })).json();
-  t.match(types, { totalResults: 1, Resources: [{ id: 'User', endpoint: '/Users', schema: 'urn:ietf:params:scim:schemas:core:2.0:User' }] });
+  t.match(types, {
+    totalResults: 2,
+    Resources: [
+      { id: 'Group', endpoint: '/Groups', schema: 'urn:ietf:params:scim:schemas:core:2.0:Group' },
+      { id: 'User', endpoint: '/Users', schema: 'urn:ietf:params:scim:schemas:core:2.0:User' },
+    ],
+  });
   const userType = await h.app.inject({ method: 'GET', url: '/scim/v2/ResourceTypes/User' });
   t.match(userType.json(), { id: 'User', meta: { location: 'http://localhost:80/scim/v2/ResourceTypes/User' } });
 

@@ -36,7 +36,7 @@ t.test('the app builds a service per resource type with the rules rules.ts lists
   const h = await build(t);
   t.same([...h.app.services.keys()], h.app.registry.resourceTypes().map((r) => r.id));
   for (const [id, service] of h.app.services) t.same(service.ruleNames, (RULES[id] ?? []).map((make) => make(service, h.store).name), id);
-  t.same(h.app.users.ruleNames, ['manager']);
+  t.same(h.app.users.ruleNames, ['manager', 'member display']);
 });
 
 t.test("rules see who writes (the token's subject, client and scopes) and how; the server's own repairs say so", async (t) => {

@@ -8,7 +8,7 @@ import { isScimError } from '../../src/scim/errors';
 import { parseFilter } from '../../src/scim/filter/parse';
 import type { JsonObject } from '../../src/scim/values';
 import type { Filter } from '../../src/scim/filter/ast';
-import type { QueryOptions, ResourceStore, SortKey, SortSpec } from '../../src/store/store';
+import type { MemberEntry, QueryOptions, ResourceStore, SortKey, SortSpec } from '../../src/store/store';
 import { queryCopy } from '../../src/scim/query-copy';
 import { sortKeyOf, sortPlan } from '../../src/store/sort';
 
@@ -22,6 +22,7 @@ export interface StoreUnderTest {
 
 export const registry = SchemaRegistry.fromDirectory();
 export const users = registry.resourceSchema('User');
+export const groups = registry.resourceSchema('Group');
 
 let clock = 0;
 
@@ -439,5 +440,80 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
   withStore('ping answers', async (t, store) => {
     await store.ping();
     t.pass('ping resolved');
+  });
+
+  /** A stored Group (no members in the record: they are pairs). */
+  const groupRecord = (displayName: string, version = 1): StoredRecord => {
+    const id = newId();
+    const at = new Date(Date.UTC(2026, 0, 1) + 1000 * clock++).toISOString();
+    const resource = { schemas: [SCHEMA_URNS.group], id, displayName, meta: { resourceType: 'Group', created: at, lastModified: at, version: etagOf(version) } } as unknown as ScimResource;
+    return { resourceType: 'Group', id, version, resource };
+  };
+  const member = (record: StoredRecord, display?: string): MemberEntry =>
+    display === undefined ? { value: record.id, type: record.resourceType as 'User' | 'Group' } : { value: record.id, type: record.resourceType as 'User' | 'Group', display };
+  const ids = (entries: MemberEntry[]) => entries.map((m) => m.value);
+
+  withStore('members: written with the group, changed by add/remove/replace in the version-guarded write, one pair each', async (t, store) => {
+    await store.init([users, groups]);
+    const [a, b, c] = [userRecord({ userName: 'm-a' }), userRecord({ userName: 'm-b' }), userRecord({ userName: 'm-c' })];
+    for (const u of [a, b, c]) await store.create(users, u);
+    const g = groupRecord('G');
+    await store.create(groups, g, { replace: [member(a, 'A'), member(b)] });
+    t.same(await store.members(g.id), [member(a, 'A'), member(b)].sort((x, y) => (x.value < y.value ? -1 : 1)), 'in member-id order, display kept');
+    t.same([...(await store.membersAmong(g.id, [a.id, c.id, 'nobody']))], [a.id]);
+    const v2 = nextVersion(g, { displayName: 'G2' });
+    t.equal(await store.replace(groups, v2, 1, g, { add: [member(c)], remove: [a.id] }), 'ok');
+    t.same(ids(await store.members(g.id)), [b.id, c.id].sort());
+    const stale = nextVersion(g, { displayName: 'stale' });
+    t.equal(await store.replace(groups, stale, 1, g, { add: [member(a)] }), 'conflict', 'a stale version changes nothing...');
+    t.same(ids(await store.members(g.id)), [b.id, c.id].sort(), '... not even the members');
+    const v3 = nextVersion(v2, {});
+    t.equal(await store.replace(groups, v3, 2, v2, { replace: [member(a)] }), 'ok');
+    t.same(ids(await store.members(g.id)), [a.id]);
+    t.same((await store.groupsOf([a.id, b.id])).map((m) => `${m.group}>${m.member}:${m.type}`), [`${g.id}>${a.id}:User`]);
+    const got = await store.get(users, a.id);
+    t.equal(got?.member, true, 'a member is flagged when read');
+    // A user that left every group may still be flagged ("is or may be", store.ts); one never in a group is not.
+    const d = userRecord({ userName: 'm-d' });
+    await store.create(users, d);
+    t.notOk((await store.get(users, d.id))?.member, 'a user never in a group is not');
+    t.equal((await store.get(groups, g.id))?.member, undefined, 'nor is a group in no group');
+    t.same((await store.getMany(users, [a.id, 'nobody', c.id])).map((r) => r.id).sort(), [a.id, c.id].sort(), 'getMany skips missing ids');
+  });
+
+  withStore('members: rename follows; deleting a member or a group drops its pairs both ways', async (t, store) => {
+    await store.init([users, groups]);
+    const u = userRecord({ userName: 'r-u' });
+    await store.create(users, u);
+    const inner = groupRecord('Inner');
+    await store.create(groups, inner, { replace: [member(u, 'U')] });
+    const outer = groupRecord('Outer');
+    await store.create(groups, outer, { replace: [member(inner, 'Inner'), member(u, 'U')] });
+    await store.renameMember(u.id, 'U renamed');
+    t.same((await store.members(outer.id)).find((m) => m.value === u.id), { value: u.id, type: 'User', display: 'U renamed' });
+    await store.renameMember(inner.id, undefined);
+    t.same((await store.members(outer.id)).find((m) => m.value === inner.id), { value: inner.id, type: 'Group' }, 'a display can go');
+    t.equal(await store.delete(groups, inner.id), 'ok');
+    t.same(ids(await store.members(outer.id)), [u.id], 'a deleted group leaves the groups that held it');
+    t.same(await store.members(inner.id), [], 'and its own pairs are gone');
+    t.same((await store.groupsOf([u.id])).map((m) => m.group), [outer.id]);
+    t.equal(await store.delete(users, u.id), 'ok');
+    t.same(await store.members(outer.id), [], 'a deleted user leaves every group');
+    t.same(await store.groupsOf([u.id]), []);
+  });
+
+  withStore('members: a group of 2,000 changes by one pair; members that do not exist are not added', async (t, store) => {
+    await store.init([users, groups]);
+    const people = Array.from({ length: 2001 }, (_, i) => userRecord({ userName: `big-${i}` }, { id: `u-${String(i).padStart(5, '0')}` }));
+    await Promise.all(people.map((u) => store.create(users, u)));
+    const g = groupRecord('Big');
+    await store.create(groups, g, { replace: [...people.slice(0, 2000).map((u) => member(u)), { value: 'u-ghost', type: 'User' }] });
+    t.equal((await store.members(g.id)).length, 2000, 'the ghost was not added');
+    const v2 = nextVersion(g, {});
+    t.equal(await store.replace(groups, v2, 1, g, { add: [member(people[2000]!)], remove: ['u-00000'] }), 'ok');
+    const after = await store.members(g.id);
+    t.equal(after.length, 2000);
+    t.equal(after[0]!.value, 'u-00001');
+    t.equal(after[after.length - 1]!.value, 'u-02000');
   });
 }

@@ -14,7 +14,7 @@ import { encodeKey } from '../../src/store/mongo-document';
 import { SCHEMA_URNS } from '../../src/scim/schema';
 import { isScimError } from '../../src/scim/errors';
 import { FerretDB, startFerretDB } from '../support/ferretdb';
-import { nextVersion, rejectsScim, storeContract, userRecord, users } from './contract';
+import { nextVersion, registry, rejectsScim, storeContract, userRecord, users } from './contract';
 
 const uri = process.env.MONGODB_URI;
 
@@ -62,6 +62,47 @@ function run(uri: string): void {
   // Windows of at most 3 documents placed by samples of 2: nearly every page narrows, widens or falls back.
   t.test('MongoDB store contract, tiny windows and samples', async (t) => {
     storeContract(t, () => makeStore({ smallResult: 0, windowCap: 3, windowSample: 2 }));
+  });
+
+  t.test('group members without transactions: an intent left by a writer that stopped half way is finished by the next reader', async (t) => {
+    const { store, dbName, cleanup } = await makeStore();
+    t.teardown(cleanup);
+    const groupSchema = registry.resourceSchema('Group');
+    await store.init([users, groupSchema]);
+    const u = userRecord({ userName: 'intent-u' });
+    await store.create(users, u);
+    const gone = userRecord({ userName: 'intent-gone' });
+    await store.create(users, gone);
+    const db = admin.db(dbName);
+    const at = new Date().toISOString();
+    const groupDoc = (id: string, pend: Record<string, unknown>) => ({
+      _id: id,
+      v: 2,
+      res: { schemas: [SCHEMA_URNS.group], id, displayName: `G ${id}`, meta: { resourceType: 'Group', created: at, lastModified: at, version: 'W/"2"' } },
+      q: { displayName: `g ${id}` },
+      pend,
+    });
+    // A writer (another instance, gone for a minute) wrote the group and its intent, then stopped: no pair yet.
+    const old = Date.now() - 60_000;
+    await db.collection('groups').insertOne(groupDoc('g-stale', { members: { add: [{ value: u.id, type: 'User', display: 'U' }] }, at: old, by: 'someone-else' }) as never);
+    t.same(await store.members('g-stale'), [], 'the pairs are not there yet');
+    const read = await store.get(groupSchema, 'g-stale');
+    t.equal(read?.version, 2, 'the group reads at the version its writer wrote');
+    t.same(await store.members('g-stale'), [{ value: u.id, type: 'User', display: 'U' }], 'the reader finished the intent');
+    t.notOk((await db.collection('groups').findOne({ _id: 'g-stale' as never }))?.pend, 'and removed it');
+    t.equal((await db.collection('users').findOne({ _id: u.id as never }))?.gm, true, 'the member is marked');
+
+    // A fresh intent of another instance is its writer's work in progress: a write of the group waits (conflict).
+    await db.collection('groups').insertOne(groupDoc('g-fresh', { members: { add: [{ value: u.id, type: 'User' }] }, at: Date.now(), by: 'someone-else' }) as never);
+    const fresh = await store.get(groupSchema, 'g-fresh');
+    t.ok(fresh, 'readable meanwhile');
+    t.equal(await store.replace(groupSchema, nextVersion(fresh!, { displayName: 'G fresh 2' }), 2, fresh), 'conflict');
+
+    // A delete that stopped after marking: the reader completes it.
+    await db.collection('groups').insertOne(groupDoc('g-deleting', { delete: true, at: old, by: 'someone-else' }) as never);
+    await db.collection('memberships').insertOne({ _id: `g-deleting ${gone.id}`, g: 'g-deleting', m: gone.id, t: 'User' } as never);
+    t.equal(await store.get(groupSchema, 'g-deleting'), undefined, 'the delete was finished');
+    t.same(await store.members('g-deleting'), [], 'with its pairs');
   });
 
   t.test('an estimated total (the collection count) is corrected by the page, so index paging neither stops early nor runs on', async (t) => {

@@ -158,4 +158,20 @@ function run(uri: string): void {
     t.equal(final.title, winners[0]?.json().title, "the winner's write is the one stored");
     t.equal(final.meta.version, 'W/"2"');
   });
+
+  t.test('100 concurrent member adds to one group through both instances: all succeed, none lost', async (t) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push((await req(i, { method: 'POST', url: '/scim/v2/Users', payload: user(`member-race-${i}`) })).json().id as string);
+    const group = await req(0, { method: 'POST', url: '/scim/v2/Groups', payload: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Race' } });
+    const gid = group.json().id as string;
+    const results = await Promise.all(
+      ids.map((id, i) =>
+        req(i, { method: 'PATCH', url: `/scim/v2/Groups/${gid}`, payload: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] } }),
+      ),
+    );
+    t.same([...new Set(results.map((r) => r.statusCode))], [204], results.find((r) => r.statusCode !== 204)?.body ?? 'every add succeeded');
+    const final = (await req(1, { method: 'GET', url: `/scim/v2/Groups/${gid}` })).json();
+    t.same((final.members as { value: string }[]).map((m) => m.value).sort(), [...ids].sort(), 'every member is there');
+    t.equal(final.meta.version, 'W/"101"', 'one version per add');
+  });
 }

@@ -39,7 +39,13 @@ export type Filter =
    * `filter`, every path resolves to a sub-attribute of it (resolved.attribute is the parent, resolved.sub the
    * sub-attribute), and all of it must hold for one and the same element.
    */
-  | { op: 'valuePath'; path: AttributePath; filter: Filter };
+  | { op: 'valuePath'; path: AttributePath; filter: Filter }
+  /**
+   * The resources whose `id` (`path`) is one of `ids`. Never parsed from a client's text: a comparison on a
+   * membership (a Group's `members.value`, a User's `groups.value`), which no record holds, becomes this once the
+   * memberships are looked up (service/memberships.ts), and the stores serve it from their primary key.
+   */
+  | { op: 'idIn'; path: AttributePath; ids: ReadonlySet<string> };
 
 export const COMPARE_OPERATORS: readonly CompareOperator[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'];
 

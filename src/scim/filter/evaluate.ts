@@ -195,6 +195,10 @@ function matches(filter: Filter, values: (resolved: ResolvedAttribute) => Json[]
       const def = filter.path.resolved.sub ?? filter.path.resolved.attribute;
       return values(filter.path.resolved).some((v) => isPresent(def, v));
     }
+    case 'idIn': {
+      const ids = filter.ids;
+      return values(filter.path.resolved).some((v) => typeof v === 'string' && ids.has(v));
+    }
     default: {
       const def = filter.path.resolved.sub ?? filter.path.resolved.attribute;
       const found = values(filter.path.resolved);

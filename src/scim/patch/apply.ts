@@ -14,7 +14,7 @@ import type { ScimResource } from '../resource';
 import type { ResourceSchema } from '../schema';
 import { checkValueCount, isObject, JsonObject } from '../values';
 import { jsonEqual } from './compare';
-import { parsePatchBody } from './envelope';
+import { parsePatchBody, type PatchOperation } from './envelope';
 import { Translator } from './translate';
 import { validateResource } from './validate';
 
@@ -27,9 +27,17 @@ export interface PatchResult {
 }
 
 export function applyPatch(schema: ResourceSchema, current: ScimResource, body: unknown, limits: Limits = DEFAULT_LIMITS): PatchResult {
-  const operations = parsePatchBody(body, limits);
+  return applyOperations(schema, current, parsePatchBody(body, limits).map((op, index) => ({ op, index })), limits);
+}
+
+/**
+ * Applies parsed operations, each with its index in the request (for messages): what applyPatch does after parsing,
+ * for callers that take some operations out first (a Group's `members`, ../members.ts).
+ */
+export function applyOperations(schema: ResourceSchema, current: ScimResource, operations: readonly { op: PatchOperation; index: number }[], limits: Limits = DEFAULT_LIMITS): PatchResult {
+  if (operations.length === 0) return { resource: current, changed: false };
   const translator = new Translator(schema, structuredClone(current) as JsonObject, limits);
-  operations.forEach((op, index) => translator.run(op, index));
+  for (const { op, index } of operations) translator.run(op, index);
   const working = translator.doc;
   validateResource(schema, working);
   // Values per attribute are bounded where a request adds them; a list that was already longer (stored before the

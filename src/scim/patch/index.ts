@@ -1,5 +1,5 @@
 /** The PATCH engine (RFC 7644 §3.5.2): pure, no fastify, no mongodb. */
-export { applyPatch } from './apply';
+export { applyPatch, applyOperations } from './apply';
 export type { PatchResult } from './apply';
 export { parsePatchBody, operationPrefix } from './envelope';
 export type { PatchOperation, PatchOpName } from './envelope';

@@ -25,6 +25,8 @@ function show(f: Filter): unknown {
       return [name(f.path), '[]', show(f.filter)];
     case 'pr':
       return [name(f.path), 'pr'];
+    case 'idIn':
+      return [name(f.path), 'in', [...f.ids]];
     default:
       return [name(f.path), f.op, f.value];
   }

@@ -1,0 +1,284 @@
+/**
+ * Group membership across resource types: a Group's `members` and a User's `groups` (RFC 7643 §4.1.2, §4.2).
+ *
+ * Members are kept by the stores as (group, member) pairs, never inside records (store.ts MemberEntry), so:
+ * - a write that changes members resolves what the request names (members/… from ../scim/members.ts) into entries:
+ *   each must be an existing User or Group (its type inferred when the client left it out, as Okta does), its
+ *   `display` taken from it, and a group may not contain itself, directly or through nested groups;
+ * - reads attach `members` to a group and `groups` to a user when the response carries them (`excludedAttributes=
+ *   members` loads none); a user's groups are direct (the groups holding it) and indirect (every group holding one
+ *   of those, transitively), as RFC 7643 §4.1.2 describes `type`;
+ * - filters on them (`members.value eq "…"`, `groups.value eq "…"`), which no record can answer, are turned into the
+ *   set of ids they select (an `idIn` filter node) before the store runs the query.
+ */
+import { errors } from '../scim/errors';
+import type { AttributePath, Filter } from '../scim/filter/ast';
+import { composeMembers, MEMBERS, type MemberRef, type MemberStep, needsCurrentMembers } from '../scim/members';
+import type { ScimResource, StoredRecord } from '../scim/resource';
+import type { ResourceSchema } from '../scim/schema';
+import type { JsonObject } from '../scim/values';
+import type { MemberChange, MemberEntry, MemberType, ResourceStore } from '../store/store';
+
+/** The attribute of a User computed from memberships. */
+export const GROUPS = 'groups';
+/** Nested groups deeper than this, or more groups than this reached, are refused rather than walked forever. */
+const MAX_GROUPS_WALKED = 100_000;
+
+export class Memberships {
+  constructor(
+    private readonly store: ResourceStore,
+    readonly users: ResourceSchema,
+    readonly groups: ResourceSchema,
+  ) {}
+
+  private schemaOf(type: MemberType): ResourceSchema {
+    return type === 'User' ? this.users : this.groups;
+  }
+
+  /**
+   * Entries for the refs of a write to `groupId`: each an existing User or Group of this server (RFC 7643 §4.2:
+   * "the "value" sub-attribute contains the value of an "id" attribute of a SCIM resource"), its display filled.
+   */
+  async resolve(groupId: string, refs: readonly MemberRef[]): Promise<MemberEntry[]> {
+    if (refs.length === 0) return [];
+    const found = new Map<string, { type: MemberType; record: StoredRecord }>();
+    const look = async (type: MemberType, ids: string[]) => {
+      for (const record of await this.store.getMany(this.schemaOf(type), ids)) found.set(record.id, { type, record });
+    };
+    await look('User', refs.filter((r) => r.type !== 'Group').map((r) => r.value));
+    await look('Group', refs.filter((r) => r.type !== 'User' && !found.has(r.value)).map((r) => r.value));
+    let ancestors: Set<string> | undefined;
+    const out: MemberEntry[] = [];
+    for (const ref of refs) {
+      const hit = found.get(ref.value);
+      if (!hit || (ref.type && hit.type !== ref.type)) {
+        throw errors.invalidValue(`${ref.where}: no ${ref.type ?? 'User or Group'} with id ${JSON.stringify(ref.value)} exists`);
+      }
+      if (hit.type === 'Group') {
+        if (ref.value === groupId) throw errors.invalidValue(`${ref.where}: a group cannot be a member of itself`);
+        ancestors ??= await this.ancestors([groupId]);
+        if (ancestors.has(ref.value)) {
+          throw errors.invalidValue(`${ref.where}: group ${JSON.stringify(ref.value)} already contains this group (directly or through nested groups); adding it would make a cycle`);
+        }
+      }
+      const entry: MemberEntry = { value: ref.value, type: hit.type };
+      const display = displayOf(hit.record.resource, hit.type);
+      if (display !== undefined) entry.display = display;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /**
+   * The change a write's member steps make to `groupId` (`creating`: the group has no members yet), and whether it
+   * changes anything: adding a member the group has, or removing one it does not have, changes nothing.
+   */
+  async change(groupId: string, steps: readonly MemberStep[], creating = false): Promise<{ change?: MemberChange; changed: boolean }> {
+    if (steps.length === 0) return { changed: false };
+    const current = !creating && needsCurrentMembers(steps) ? await this.store.members(groupId) : creating ? [] : undefined;
+    const composed = composeMembers(steps, current);
+    if (composed.replace) {
+      const entries = await this.resolve(groupId, composed.replace);
+      const before = current ?? (await this.store.members(groupId));
+      const had = new Set(before.map((m) => m.value));
+      const changed = entries.length !== before.length || entries.some((e) => !had.has(e.value));
+      return { change: { replace: entries }, changed };
+    }
+    const present = creating ? new Set<string>() : await this.store.membersAmong(groupId, [...composed.add.map((r) => r.value), ...composed.remove]);
+    const add = await this.resolve(
+      groupId,
+      composed.add.filter((r) => !present.has(r.value)),
+    );
+    const remove = composed.remove.filter((id) => present.has(id));
+    if (add.length === 0 && remove.length === 0) return { changed: false };
+    return { change: { add, remove }, changed: true };
+  }
+
+  /** Every group holding any of `ids`, directly or through nested groups (ids themselves left out unless in a cycle). */
+  private async ancestors(ids: readonly string[]): Promise<Set<string>> {
+    const seen = new Set<string>();
+    let frontier = [...ids];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const m of await this.store.groupsOf(frontier)) {
+        if (seen.has(m.group)) continue;
+        seen.add(m.group);
+        next.push(m.group);
+      }
+      if (seen.size > MAX_GROUPS_WALKED) throw errors.invalidValue(`group nesting reaches more than ${MAX_GROUPS_WALKED} groups`);
+      frontier = next;
+    }
+    return seen;
+  }
+
+  /** Every User in `groupId`, directly or through nested groups. */
+  private async userMembers(groupId: string): Promise<Set<string>> {
+    const users = new Set<string>();
+    const seen = new Set<string>([groupId]);
+    let frontier = [groupId];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const g of frontier) {
+        for (const m of await this.store.members(g)) {
+          if (m.type === 'User') users.add(m.value);
+          else if (!seen.has(m.value)) {
+            seen.add(m.value);
+            next.push(m.value);
+          }
+        }
+      }
+      if (seen.size > MAX_GROUPS_WALKED) throw errors.invalidValue(`group nesting reaches more than ${MAX_GROUPS_WALKED} groups`);
+      frontier = next;
+    }
+    return users;
+  }
+
+  /** A group's members as a response shows them (`$ref` is added when rendered). */
+  async membersOf(groupId: string): Promise<JsonObject[]> {
+    return (await this.store.members(groupId)).map((m): JsonObject => (m.display === undefined ? { value: m.value, type: m.type } : { value: m.value, display: m.display, type: m.type }));
+  }
+
+  /** Each user's `groups`: direct ones first, then indirect ones, each in id order. */
+  async groupsOfUsers(userIds: readonly string[]): Promise<Map<string, JsonObject[]>> {
+    const out = new Map<string, JsonObject[]>();
+    const direct = new Map<string, Set<string>>();
+    for (const m of await this.store.groupsOf(userIds)) {
+      let set = direct.get(m.member);
+      if (!set) direct.set(m.member, (set = new Set()));
+      set.add(m.group);
+    }
+    if (direct.size === 0) return out;
+    // Parents of every group reached, level by level, one store call per level.
+    const parents = new Map<string, string[]>();
+    let frontier = [...new Set([...direct.values()].flatMap((s) => [...s]))];
+    while (frontier.length > 0) {
+      for (const g of frontier) parents.set(g, []);
+      const next = new Set<string>();
+      for (const m of await this.store.groupsOf(frontier)) {
+        parents.get(m.member)!.push(m.group);
+        if (!parents.has(m.group)) next.add(m.group);
+      }
+      if (parents.size > MAX_GROUPS_WALKED) throw errors.invalidValue(`group nesting reaches more than ${MAX_GROUPS_WALKED} groups`);
+      frontier = [...next];
+    }
+    const names = new Map<string, string | undefined>();
+    for (const record of await this.store.getMany(this.groups, [...parents.keys()])) names.set(record.id, displayOf(record.resource, 'Group'));
+    for (const [user, groups] of direct) {
+      const indirect = new Set<string>();
+      const stack = [...groups];
+      while (stack.length > 0) {
+        for (const p of parents.get(stack.pop()!) ?? []) {
+          if (groups.has(p) || indirect.has(p)) continue;
+          indirect.add(p);
+          stack.push(p);
+        }
+      }
+      const entry = (id: string, type: 'direct' | 'indirect'): JsonObject => {
+        const display = names.get(id);
+        return display === undefined ? { value: id, type } : { value: id, display, type };
+      };
+      // A group deleted while this was read (its pairs not yet gone) is left out.
+      const list = [...[...groups].sort().map((g) => entry(g, 'direct')), ...[...indirect].sort().map((g) => entry(g, 'indirect'))].filter((e) => names.has(e.value as string));
+      if (list.length > 0) out.set(user, list);
+    }
+    return out;
+  }
+
+  /**
+   * The resources with their computed attribute attached (copies; a resource that gets nothing is returned as it
+   * is, so callers can tell): a group's `members`, a user's `groups` (only for users the store flagged as members).
+   */
+  async attach(schema: ResourceSchema, records: readonly StoredRecord[]): Promise<ScimResource[]> {
+    if (schema === this.groups) {
+      return Promise.all(
+        records.map(async (r) => {
+          const members = await this.membersOf(r.id);
+          return members.length === 0 ? r.resource : withAttribute(r.resource, MEMBERS, members);
+        }),
+      );
+    }
+    if (schema === this.users) {
+      const flagged = records.filter((r) => r.member).map((r) => r.id);
+      const groups = flagged.length > 0 ? await this.groupsOfUsers(flagged) : new Map<string, JsonObject[]>();
+      return records.map((r) => {
+        const list = groups.get(r.id);
+        return list ? withAttribute(r.resource, GROUPS, list) : r.resource;
+      });
+    }
+    return records.map((r) => r.resource);
+  }
+
+  /** The attribute of `schema` computed from memberships, if any. */
+  relationOf(schema: ResourceSchema): string | undefined {
+    return schema === this.groups ? MEMBERS : schema === this.users ? GROUPS : undefined;
+  }
+
+  /**
+   * A filter whose comparisons on `members` (Groups) or `groups` (Users) are replaced by the ids they select:
+   * `members.value eq "u"` by the groups that hold u directly; `groups.value eq "g"` by the users in g, directly or
+   * through nested groups. `ne` is the negation; `attr[value eq "…" or value eq "…"]` the union. Anything else on
+   * these attributes is refused (invalidFilter), naming what is supported.
+   */
+  async rewriteFilter(schema: ResourceSchema, filter: Filter): Promise<Filter> {
+    const relation = this.relationOf(schema);
+    if (!relation) return filter;
+    const idPath = (text: string): AttributePath => ({ text, resolved: schema.resolve('id')! });
+    const select = async (value: string): Promise<Set<string>> =>
+      relation === MEMBERS ? new Set((await this.store.groupsOf([value])).map((m) => m.group)) : this.userMembers(value);
+    const refuse = (text: string) =>
+      errors.invalidFilter(`filter on '${text}': '${relation}' can be filtered by '${relation}.value eq "<id>"' (or ne, or '${relation}[value eq "<id>"]') only`);
+    const on = (f: Extract<Filter, { path: AttributePath }>) => f.path.resolved.attribute.name === relation && !f.path.resolved.extension;
+    const walk = async (f: Filter): Promise<Filter> => {
+      switch (f.op) {
+        case 'and':
+        case 'or':
+          return { op: f.op, left: await walk(f.left), right: await walk(f.right) };
+        case 'not':
+          return { op: 'not', filter: await walk(f.filter) };
+        case 'idIn':
+          return f;
+        case 'valuePath': {
+          if (!on(f)) return f;
+          const values = equalities(f.filter);
+          if (!values) throw refuse(f.path.text);
+          const ids = new Set<string>();
+          for (const v of values) for (const id of await select(v)) ids.add(id);
+          return { op: 'idIn', path: idPath(f.path.text), ids };
+        }
+        default: {
+          if (!on(f)) return f;
+          if ((f.op !== 'eq' && f.op !== 'ne') || f.path.resolved.sub?.name !== 'value' || typeof f.value !== 'string') throw refuse(f.path.text);
+          const node: Filter = { op: 'idIn', path: idPath(f.path.text), ids: await select(f.value) };
+          return f.op === 'eq' ? node : { op: 'not', filter: node };
+        }
+      }
+    };
+    return walk(filter);
+  }
+}
+
+/** `value eq "…"` or an `or` of them inside a value filter: the values; undefined for anything else. */
+function equalities(f: Filter): string[] | undefined {
+  if (f.op === 'or') {
+    const l = equalities(f.left);
+    const r = l && equalities(f.right);
+    return l && r ? [...l, ...r] : undefined;
+  }
+  return f.op === 'eq' && f.path.resolved.sub?.name === 'value' && typeof f.value === 'string' ? [f.value] : undefined;
+}
+
+/** What a member is shown as: its displayName (a user without one, by its userName). */
+function displayOf(resource: JsonObject, type: MemberType): string | undefined {
+  const name = resource.displayName;
+  if (typeof name === 'string' && name !== '') return name;
+  const userName = resource.userName;
+  return type === 'User' && typeof userName === 'string' ? userName : undefined;
+}
+
+/** A copy of the resource with `name` set, placed before `meta` as the schema orders attributes. */
+function withAttribute(resource: ScimResource, name: string, value: JsonObject[]): ScimResource {
+  const { meta, ...rest } = resource;
+  return { ...rest, [name]: value, meta } as ScimResource;
+}
+
+export { displayOf };

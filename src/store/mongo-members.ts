@@ -1,0 +1,140 @@
+/**
+ * Group members on MongoDB: one document per (group, member) pair in the `memberships` collection,
+ *   { _id: "<group> <member>", g: group, m: member, t: "User" | "Group", d?: display }
+ * indexed by group (a group's members) and by member (a user's groups). Adding or removing a member writes one
+ * pair, whatever the group's size, and no document grows with the group (MongoDB's 16 MB never comes near).
+ *
+ * A write that changes a group and its pairs spans documents, and this store uses no multi-document transactions.
+ * It is made all or nothing by an intent kept in the group's own document: the group is written (one
+ * version-guarded document write, atomic) together with `pend`, the change still to make to the pairs; the pairs
+ * are then changed, every step idempotent; then `pend` is removed. While `pend` is there, other writes of the group
+ * find no match for their guard and retry (ResourceService), so changes to one group's pairs never interleave. A
+ * write stopped half way (a crash, a lost connection) leaves `pend` behind: the next read of the document by this
+ * process, or by any process once the intent is PEND_STALE_MS old (its writer is presumed gone), finishes it.
+ * Deleting a resource that has pairs is the same: `pend: {delete: true}`, then its pairs, then the document.
+ *
+ * A user's documents carry `gm: true` once the user was made a member of some group (set before the pair is
+ * written, never removed): a GET of a user without it needs no second query for `groups` (MongoStore.getView).
+ */
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
+import type { MemberChange, MemberEntry, Membership, MemberType } from './store';
+import type { ResourceDocument } from './mongo-document';
+
+export const MEMBERSHIPS = 'memberships';
+/** An intent older than this is finished by whoever reads it: its writer is presumed gone. */
+export const PEND_STALE_MS = 10_000;
+/** Ids per statement: bounded commands, whatever the group's size. */
+const CHUNK = 1000;
+
+export interface PairDocument {
+  _id: string;
+  g: string;
+  m: string;
+  t: MemberType;
+  d?: string;
+}
+
+/** What a document's `pend` holds: the rest of a write that spans documents. */
+export interface Pending {
+  members?: MemberChange;
+  delete?: true;
+  /** When the intent was written (ms since the epoch), and by which store instance. */
+  at: number;
+  by: string;
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+const pairId = (group: string, member: string) => `${group} ${member}`;
+
+export class MongoMemberships {
+  constructor(
+    readonly pairs: Collection<PairDocument>,
+    /** The collection of a member type, to mark members (`gm`) and to check they still exist. */
+    private readonly collectionOf: (type: MemberType) => Promise<Collection<ResourceDocument> | undefined>,
+  ) {}
+
+  async createIndexes(): Promise<void> {
+    await this.pairs.createIndex({ g: 1, m: 1 }, { name: 'by:group' });
+    await this.pairs.createIndex({ m: 1 }, { name: 'by:member' });
+  }
+
+  /** Makes the pairs of `groupId` what `change` says. Idempotent: running it again (finishing an intent) is safe. */
+  async apply(groupId: string, change: MemberChange): Promise<void> {
+    const added = [...(change.replace ?? []), ...(change.add ?? [])];
+    // Members are marked before their pairs exist, so a mark may be early (never late).
+    for (const type of ['User', 'Group'] as const) {
+      const ids = added.filter((m) => m.type === type).map((m) => m.value);
+      const coll = ids.length > 0 ? await this.collectionOf(type) : undefined;
+      if (coll) for (const part of chunks(ids)) await coll.updateMany({ _id: { $in: part }, gm: { $exists: false } }, { $set: { gm: true } });
+    }
+    const remove = [...(change.remove ?? [])];
+    if (change.replace) {
+      const keep = new Set(change.replace.map((m) => m.value));
+      for await (const pair of this.pairs.find({ g: groupId }, { projection: { m: 1 } })) if (!keep.has(pair.m)) remove.push(pair.m);
+    }
+    for (const part of chunks(added)) {
+      const ops: AnyBulkWriteOperation<PairDocument>[] = part.map((m) => ({
+        replaceOne: { filter: { _id: pairId(groupId, m.value) }, replacement: pairOf(groupId, m), upsert: true },
+      }));
+      await this.pairs.bulkWrite(ops, { ordered: false });
+    }
+    for (const part of chunks(remove)) await this.pairs.deleteMany({ g: groupId, m: { $in: part } });
+    // A member deleted while it was being added (its delete removed its pairs before ours were written) must not
+    // stay behind as a member of nothing that exists.
+    for (const type of ['User', 'Group'] as const) {
+      const ids = added.filter((m) => m.type === type).map((m) => m.value);
+      const coll = ids.length > 0 ? await this.collectionOf(type) : undefined;
+      if (!coll) continue;
+      for (const part of chunks(ids)) {
+        const found = new Set((await coll.find({ _id: { $in: part } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+        const gone = part.filter((id) => !found.has(id));
+        if (gone.length > 0) await this.pairs.deleteMany({ g: groupId, m: { $in: gone } });
+      }
+    }
+  }
+
+  /** Removes every pair of `id`, as a group and as a member. */
+  async dropAll(id: string): Promise<void> {
+    await this.pairs.deleteMany({ g: id });
+    await this.pairs.deleteMany({ m: id });
+  }
+
+  async members(groupId: string): Promise<MemberEntry[]> {
+    const pairs = await this.pairs.find({ g: groupId }, { projection: { _id: 0, m: 1, t: 1, d: 1 } }).toArray();
+    // Member-id order, as the embedded store gives them (code point order, as MongoDB orders strings).
+    pairs.sort((a, b) => (a.m < b.m ? -1 : a.m > b.m ? 1 : 0));
+    return pairs.map((p) => (p.d === undefined || p.d === null ? { value: p.m, type: p.t } : { value: p.m, type: p.t, display: p.d }));
+  }
+
+  async membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const part of chunks(ids)) {
+      for (const p of await this.pairs.find({ _id: { $in: part.map((id) => pairId(groupId, id)) } }, { projection: { m: 1 } }).toArray()) out.add(p.m);
+    }
+    return out;
+  }
+
+  async groupsOf(memberIds: readonly string[]): Promise<Membership[]> {
+    const out: Membership[] = [];
+    for (const part of chunks(memberIds)) {
+      const query = part.length === 1 ? { m: part[0]! } : { m: { $in: part } };
+      for (const p of await this.pairs.find(query, { projection: { g: 1, m: 1, t: 1 } }).toArray()) out.push({ group: p.g, member: p.m, type: p.t });
+    }
+    return out;
+  }
+
+  async rename(memberId: string, display: string | undefined): Promise<void> {
+    await this.pairs.updateMany({ m: memberId }, display === undefined ? { $unset: { d: '' } } : { $set: { d: display } });
+  }
+}
+
+function pairOf(groupId: string, m: MemberEntry): PairDocument {
+  const doc: PairDocument = { _id: pairId(groupId, m.value), g: groupId, m: m.value, t: m.type };
+  if (m.display !== undefined) doc.d = m.display;
+  return doc;
+}
