@@ -118,6 +118,21 @@ class Collector implements ResourceStore {
   async get(): Promise<StoredRecord | undefined> {
     throw new Error('not used');
   }
+  async getMany(): Promise<StoredRecord[]> {
+    throw new Error('not used');
+  }
+  async members(): Promise<never[]> {
+    throw new Error('not used');
+  }
+  async membersAmong(): Promise<Set<string>> {
+    throw new Error('not used');
+  }
+  async groupsOf(): Promise<never[]> {
+    throw new Error('not used');
+  }
+  async renameMember(): Promise<void> {
+    throw new Error('not used');
+  }
   async replace(): Promise<WriteOutcome> {
     throw new Error('not used');
   }

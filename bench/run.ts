@@ -8,6 +8,9 @@
  *               --seconds, --report FILE | --no-report
  *   http        the hot path side by side with a bare Fastify floor, on both stores at 100,000 users: GET, PATCH,
  *               POST, a filter and a page, as a fraction of the floor's req/s (bench/http.ts)
+ *   groups      membership at scale on both stores with 100,000 users: add and remove one member of groups of 10, 10,000
+ *               and 100,000 members, a user in 1,000 groups, the largest group read whole (bench/groups.ts). Options:
+ *               --users, --sizes, --groups-per-user, --requests, --stores, --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -33,6 +36,7 @@ import { QUERY_DEFAULTS, queryBenchmark, QueryBenchOptions } from './query';
 import { HARDENING_DEFAULTS, hardeningBenchmark, HardeningOptions } from './hardening';
 import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './embedded';
 import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
+import { GROUPS_DEFAULTS, groupsBenchmark, GroupsBenchOptions } from './groups';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -200,6 +204,47 @@ export function parseQueryArgs(args: string[]): QueryBenchOptions {
   return options;
 }
 
+const GROUPS_USAGE =
+  'usage: npm run bench -- groups [--users 100000] [--sizes 10,10000,100000] [--groups-per-user 1000] [--requests 200] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseGroupsArgs(args: string[]): GroupsBenchOptions {
+  const options: GroupsBenchOptions & { uri?: string } = {
+    ...GROUPS_DEFAULTS,
+    sizes: [...GROUPS_DEFAULTS.sizes],
+    stores: [...GROUPS_DEFAULTS.stores],
+    uri: process.env.MONGODB_URI || undefined,
+    report: 'bench/REPORT.md',
+    argv: ['groups', ...args],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--users':
+        options.users = positiveInt(arg, args[++i]);
+        break;
+      case '--sizes':
+        options.sizes = (args[++i] ?? '').split(',').map((s) => positiveInt('--sizes', s.trim()));
+        break;
+      case '--groups-per-user':
+        options.groupsPerUser = positiveInt(arg, args[++i]);
+        break;
+      case '--requests':
+        options.requests = positiveInt(arg, args[++i]);
+        break;
+      case '--stores': {
+        const stores = (args[++i] ?? '').split(',');
+        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${GROUPS_USAGE}`);
+        options.stores = stores as GroupsBenchOptions['stores'];
+        break;
+      }
+      default:
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${GROUPS_USAGE}`);
+    }
+  }
+  options.mongodbUri = options.uri;
+  return options;
+}
+
 const HARDENING_USAGE = 'usage: npm run bench -- hardening [--repeat 3] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseHardeningArgs(args: string[]): HardeningOptions {
@@ -234,6 +279,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await httpBenchmark(parseHttpArgs(rest));
       return;
+    case 'groups':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${GROUPS_USAGE}\n`);
+        return;
+      }
+      await groupsBenchmark(parseGroupsArgs(rest));
+      return;
     case 'hardening':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${HARDENING_USAGE}\n`);
@@ -255,7 +307,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups`);
   }
 }
 
