@@ -13,6 +13,8 @@ What counts (one line per check result scim2-tester returns):
   * ERROR, CRITICAL (a MUST broken)          -> failed
   * SKIPPED whose check is in EXPECTED_SKIPS -> passed (the reason is printed)
   * SKIPPED for any other check              -> failed ("unexpected skip")
+  * ERROR from a PATCH check whose only difference is a readOnly sub-attribute the server filled in (see
+    SERVER_FILLED_CHECKS)                    -> passed, but listed
 
 The last line is `scim2-tester: N passed, M failed`; the exit code is 0 only when M is 0.
 
@@ -52,6 +54,15 @@ from scim2_tester.checkers import __all__ as CHECKER_NAMES
 #   * any check, when tags are filtered (this script filters none).
 # Add an entry (check name -> why the skip is right for this server) only with a reason that holds for the server.
 EXPECTED_SKIPS: dict[str, str] = {}
+
+# PATCH checks that compare the value they sent with the value read back for equality. A server may add sub-attributes
+# its published schema marks readOnly (RFC 7643 §2.2: assigned by the service provider, never by the client): a
+# Group member's `display` is its displayName, filled in here as in RFC 7643 §8.4's example. scim2-tester 0.5.2 sends
+# a member without `display` (it is readOnly, so it fills none) and reports the one it reads back as "not added".
+# Such a result counts as passed when, element by element, the value read back equals the one sent once the
+# sub-attributes that (a) the server's /Schemas mark readOnly and (b) the request left out are set aside. Anything
+# else that differs (a value, a sub-attribute that is not readOnly, a missing element) still fails.
+SERVER_FILLED_CHECKS = {"check_add_attribute", "check_replace_attribute"}
 
 PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE, Status.DEVIATION}
 FAILING = {Status.ERROR, Status.CRITICAL}
@@ -146,6 +157,57 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _read_only_subattributes(http: httpx2.Client) -> dict[tuple[str, str], set[str]]:
+    """(resource type name, attribute name) -> its readOnly sub-attribute names, all lower-case, from discovery."""
+    out: dict[tuple[str, str], set[str]] = {}
+    try:
+        schemas = {s.get("id", "").lower(): s for s in http.get("Schemas").json().get("Resources", [])}
+        types = http.get("ResourceTypes").json().get("Resources", [])
+    except (httpx2.HTTPError, ValueError, AttributeError):
+        return out
+    for rt in types:
+        urns = [rt.get("schema", "")] + [e.get("schema", "") for e in rt.get("schemaExtensions", []) or []]
+        for urn in urns:
+            for attr in schemas.get(urn.lower(), {}).get("attributes", []):
+                if attr.get("mutability") == "readOnly":
+                    continue
+                ro = {sub["name"].lower() for sub in attr.get("subAttributes", []) or [] if sub.get("mutability") == "readOnly"}
+                if ro:
+                    out[(str(rt.get("name", "")).lower(), attr["name"].lower())] = ro
+    return out
+
+
+def _server_filled(result: Any, read_only: dict[tuple[str, str], set[str]]) -> list[str] | None:
+    """The readOnly sub-attributes that alone make a SERVER_FILLED_CHECKS error, or None when it is a real one."""
+    if result.status != Status.ERROR or result.title not in SERVER_FILLED_CHECKS or not isinstance(result.data, dict):
+        return None
+    data = result.data
+    got_key = "actual" if "actual" in data else "modify_actual" if "modify_actual" in data else None
+    urn = data.get("urn")
+    if got_key is None or "expected" not in data or not isinstance(urn, str):
+        return None
+    ro = read_only.get((str(result.resource_type or "").lower(), urn.lower()))
+    if not ro:
+        return None
+    sent, got = _jsonable(data["expected"]), _jsonable(data[got_key])
+    sent_items = sent if isinstance(sent, list) else [sent]
+    got_items = got if isinstance(got, list) else [got]
+    if len(sent_items) != len(got_items) or not all(isinstance(x, dict) for x in sent_items + got_items):
+        return None
+    filled: set[str] = set()
+    unmatched = list(got_items)
+    for want in sent_items:
+        for i, have in enumerate(unmatched):
+            extra = {k for k in have if k not in want}
+            if all(k.lower() in ro for k in extra) and {k: v for k, v in have.items() if k not in extra} == want:
+                filled |= extra
+                del unmatched[i]
+                break
+        else:
+            return None
+    return sorted(filled) if filled else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True, help="SCIM base URL, e.g. http://127.0.0.1:18080/scim/v2")
@@ -175,6 +237,7 @@ def main() -> int:
     print(f"scim2-tester {getattr(scim2_tester, '__version__', '')} against {base_url}".replace("  ", " "))
     try:
         results = check_server(client, raise_exceptions=False)
+        read_only = _read_only_subattributes(http)
     finally:
         http.close()
 
@@ -188,8 +251,12 @@ def main() -> int:
         statuses[status.name] += 1
         verdict: str
         note = result.reason or ""
+        filled = _server_filled(result, read_only)
         if status in PASSING:
             verdict = "pass"
+        elif filled:
+            verdict = "pass"
+            note = f"server-filled readOnly sub-attribute(s) {', '.join(filled)} only (see SERVER_FILLED_CHECKS); suite said: {result.reason}"
         elif status in FAILING:
             verdict = "FAIL"
         elif status == Status.SKIPPED and title in EXPECTED_SKIPS:
@@ -212,6 +279,7 @@ def main() -> int:
                 "tags": sorted(result.tags),
                 "reason": result.reason,
                 "note": note,
+                "server_filled": filled,
                 "data": _jsonable(result.data),
             }
         )
@@ -226,6 +294,11 @@ def main() -> int:
     deviations = [r for r in rows if r["status"] == "DEVIATION"]
     if deviations:
         print(f"\n{len(deviations)} DEVIATION result(s) (a SHOULD not followed; not counted as failures)")
+    filled_rows = [r for r in rows if r["server_filled"]]
+    if filled_rows:
+        print(f"\n{len(filled_rows)} ERROR result(s) passed as server-filled readOnly sub-attributes (SERVER_FILLED_CHECKS):")
+        for r in filled_rows:
+            print(f"  - {r['check']} [{r['resource_type']}]: {', '.join(r['server_filled'])}")
 
     print("\nFailures:" if failed else "\nNo failures.")
     for r in rows:

@@ -22,7 +22,7 @@ import { evaluateOnElement } from './filter/evaluate';
 import { operationPrefix, type PatchOperation } from './patch/envelope';
 import { canonicalPath, parsePath } from './path';
 import type { AttributeDefinition, ResourceSchema } from './schema';
-import { isObject, type JsonObject, readAttribute } from './values';
+import { isObject, isUnassigned, type JsonObject, readAttribute } from './values';
 import type { Limits } from './limits';
 
 export type MemberType = 'User' | 'Group';
@@ -49,7 +49,9 @@ export type MemberStep =
   | { kind: 'remove'; ids: string[] }
   | { kind: 'removeAll' }
   /** Remove what a value filter other than `value eq` selects, among the members at that point. */
-  | { kind: 'removeWhere'; filter: Filter; where: string };
+  | { kind: 'removeWhere'; filter: Filter; where: string }
+  /** Replace what a value filter selects by `refs`; a filter that selects nothing is noTarget. */
+  | { kind: 'replaceWhere'; filter: Filter; refs: MemberRef[]; where: string };
 
 /** The attribute name, as the Group schema spells it. */
 export const MEMBERS = 'members';
@@ -79,11 +81,11 @@ function idOfRef(ref: string): string {
  * `$ref` that names the member); `display` is readOnly and ignored; `type` is "User" or "Group" in any case.
  */
 export function readMemberRefs(def: AttributeDefinition, raw: unknown, where: string, limits: Pick<Limits, 'valuesPerAttribute'>): MemberRef[] {
-  // An element that names no member (only readOnly `display`, say) would read as nothing and vanish: refuse it.
+  // An element that names no member (only readOnly `display`, or an empty `value`) would read as nothing and
+  // vanish: refuse it.
   (Array.isArray(raw) ? raw : [raw]).forEach((item, i) => {
-    if (isObject(item) && !Object.keys(item).some((k) => ['value', '$ref'].includes(k.toLowerCase()))) {
-      throw errors.invalidValue(`${where}[${i}]: 'value' (the member's id) is required`);
-    }
+    const names = isObject(item) && Object.entries(item).some(([k, v]) => ['value', '$ref'].includes(k.toLowerCase()) && typeof v === 'string' && v !== '');
+    if (isObject(item) && !names) throw errors.invalidValue(`${where}[${i}]: 'value' (the member's id) is required`);
   });
   const read = readAttribute(def, raw, where, { dropReadOnly: true, maxValues: limits.valuesPerAttribute });
   const items = read === undefined ? [] : Array.isArray(read) ? read : [read];
@@ -196,8 +198,7 @@ export function splitMemberOperations(
     }
     if (op.op === 'replace') {
       // The matching members are replaced as a whole by the value: the old ones go, the new ones come.
-      steps.push(ids ? { kind: 'remove', ids } : { kind: 'removeWhere', filter: path.filter, where: `${prefix}path '${op.path}'` });
-      steps.push({ kind: 'add', refs: whole(op.value, shown) });
+      steps.push({ kind: 'replaceWhere', filter: path.filter, refs: whole(op.value, shown), where: `${prefix}path '${op.path}'` });
       return;
     }
     throw errors.mutability(`${prefix}path '${op.path}': members cannot be changed in place (their sub-attributes are immutable); add them to '${MEMBERS}'`);
@@ -210,7 +211,7 @@ export function needsCurrentMembers(steps: readonly MemberStep[]): boolean {
   let replaced = false;
   for (const step of steps) {
     if (step.kind === 'replace' || step.kind === 'removeAll') replaced = true;
-    if (step.kind === 'removeWhere' && !replaced) return true;
+    if ((step.kind === 'removeWhere' || step.kind === 'replaceWhere') && !replaced) return true;
   }
   return false;
 }
@@ -259,7 +260,8 @@ export function composeMembers(steps: readonly MemberStep[], current?: readonly 
       case 'remove':
         for (const id of step.ids) drop(id);
         break;
-      case 'removeWhere': {
+      case 'removeWhere':
+      case 'replaceWhere': {
         if (!replace && current === undefined) throw new Error('composeMembers: a value filter needs the current members');
         const present: JsonObject[] = replace
           ? [...replace.values()].map((r) => elementOf(r))
@@ -267,7 +269,21 @@ export function composeMembers(steps: readonly MemberStep[], current?: readonly 
               ...(current ?? []).filter((m) => !remove.has(m.value) && !add.has(m.value)).map((m) => elementOf(m)),
               ...[...add.values()].map((r) => elementOf(r)),
             ];
-        for (const element of present) if (evaluateOnElement(step.filter, element)) drop(element.value as string);
+        const matched = present.filter((element) => evaluateOnElement(step.filter, element));
+        if (step.kind === 'replaceWhere') {
+          // RFC 7644 §3.5.2.3: "If the target location is a multi-valued attribute for which a value selection
+          // filter ("valuePath") has been supplied and no record match was made, the service provider SHALL
+          // indicate failure by returning HTTP status code 400 and a "scimType" error code of "noTarget"."
+          if (matched.length === 0) throw errors.noTarget(`${step.where} matched no member`);
+          for (const element of matched) drop(element.value as string);
+          for (const ref of step.refs) {
+            if (replace) replace.set(ref.value, ref);
+            else {
+              add.set(ref.value, ref);
+              remove.delete(ref.value);
+            }
+          }
+        } else for (const element of matched) drop(element.value as string);
         break;
       }
     }
@@ -282,12 +298,19 @@ function elementOf(m: { value: string; type?: MemberType; display?: string }): J
   return e;
 }
 
-/** Takes `members` out of a POST/PUT body's attributes (they are not part of the record): the refs, or undefined. */
-export function takeMembers(schema: ResourceSchema, attributes: JsonObject, given: boolean, limits: Pick<Limits, 'valuesPerAttribute'>): MemberRef[] | undefined {
+/**
+ * Takes `members` out of a POST/PUT body's attributes (they are not part of the record): the refs read from the
+ * body as the client sent it (so that an element naming no member is refused, not dropped), `[]` for members given
+ * as unassigned (`[]`, `null`), undefined when the body leaves them out.
+ */
+export function takeMembers(schema: ResourceSchema, attributes: JsonObject, body: unknown, limits: Pick<Limits, 'valuesPerAttribute'>): MemberRef[] | undefined {
   const def = membersAttribute(schema);
   if (!def) return undefined;
-  const raw = attributes[MEMBERS];
   delete attributes[MEMBERS];
-  if (raw === undefined) return given ? [] : undefined;
+  if (!isObject(body)) return undefined;
+  const key = membersKey(schema, body);
+  if (key === undefined) return undefined;
+  const raw = body[key];
+  if (isUnassigned(raw)) return [];
   return readMemberRefs(def, raw, MEMBERS, limits);
 }

@@ -186,8 +186,9 @@ export class ResourceService {
         return undefined;
       default: {
         // A PUT body is read (and refused) once, before the turn; the rest is computed per attempt.
-        const input = request.operation === 'replace' ? readResourceBody(this.schema, request.body, this.limits) : undefined;
-        const members = input ? this.takeMembers(input) : undefined;
+        const body = request.operation === 'replace' ? request.body : undefined;
+        const input = request.operation === 'replace' ? readResourceBody(this.schema, body, this.limits) : undefined;
+        const members = input ? this.takeMembers(input, body) : undefined;
         const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, members, context.ifMatch, rules));
         if (previous) await this.afterWrite(record, previous);
         return record;
@@ -226,14 +227,14 @@ export class ResourceService {
    * `"members": []`, undefined when the body leaves them out (a PUT then keeps the members: renaming a group of
    * 100,000 must not need them all in the body; RFC 7644 §3.5.1 lets the server treat omitted attributes as not asserted).
    */
-  private takeMembers(input: ResourceInput): MemberRef[] | undefined {
+  private takeMembers(input: ResourceInput, body: unknown): MemberRef[] | undefined {
     if (!this.memberships || !membersAttribute(this.schema)) return undefined;
-    return takeMembers(this.schema, input.attributes, input.cleared.includes('members'), this.limits);
+    return takeMembers(this.schema, input.attributes, body, this.limits);
   }
 
   private async createOne(body: unknown, rules: RuleContext): Promise<StoredRecord> {
     const input = readResourceBody(this.schema, body, this.limits);
-    const refs = this.takeMembers(input);
+    const refs = this.takeMembers(input, body);
     checkChange(this.schema, undefined, input.attributes);
     const id = newId();
     const at = this.timestamp();

@@ -191,6 +191,14 @@ eachStore(t, async (t, kind) => {
     t.equal(cycle.statusCode, 400);
     t.match(h.json(cycle), { scimType: 'invalidValue', detail: /cycle/ });
     t.same(await memberIds(g1), [u], 'a refused PATCH changed nothing');
+    for (const members of [[{ display: 'Babs' }], [{ value: '' }], [{ value: null }]]) {
+      const noMember = await post('/Groups', { schemas: [GROUP], displayName: 'RI none', members });
+      t.match(h.json(noMember), { scimType: 'invalidValue', detail: /^members\[0\]: 'value'/ }, `POST ${JSON.stringify(members)}`);
+      const put = await h.req({ method: 'PUT', url: `/scim/v2/Groups/${g1}`, payload: { schemas: [GROUP], displayName: 'RI 1', members } });
+      t.match(h.json(put), { scimType: 'invalidValue', detail: /^members\[0\]: 'value'/ }, `PUT ${JSON.stringify(members)}`);
+    }
+    const noTarget = await patch(g1, [{ op: 'replace', path: 'members[value eq "not-a-member"]', value: [{ value: u }] }]);
+    t.match(h.json(noTarget), { scimType: 'noTarget', detail: /matched no member/ });
     const badPost = await post('/Groups', { schemas: [GROUP], displayName: 'RI bad', members: [{ value: 'ghost' }] });
     t.match(h.json(badPost), { scimType: 'invalidValue', detail: /members\[0\]: no User or Group with id "ghost"/ });
     t.equal(h.json(await h.req({ method: 'GET', url: `/scim/v2/Groups?filter=${encodeURIComponent('displayName eq "RI bad"')}` })).totalResults, 0, 'nothing was created');

@@ -63,9 +63,18 @@ const cases: Case[] = [
   },
   {
     name: 'replace of a filtered member: the matches go, the value comes',
+    current: [U('a'), U('c')],
     operations: [{ op: 'replace', path: 'members[value eq "a"]', value: [{ value: 'b' }] }],
     expected: { add: ['b'], remove: ['a'] },
   },
+  {
+    name: 'replace of a filtered member that is not there is noTarget (§3.5.2.3)',
+    current: [U('c')],
+    operations: [{ op: 'replace', path: 'members[value eq "a"]', value: [{ value: 'b' }] }],
+    error: { scimType: 'noTarget', detail: /^operation 1: path 'members\[value eq "a"\]' matched no member/ },
+  },
+  { name: 'an empty value names no member', operations: [{ op: 'add', path: 'members', value: [{ value: '' }] }], error: { scimType: 'invalidValue', detail: /members\[0\]: 'value'/ } },
+  { name: 'a null value names no member', operations: [{ op: 'add', path: 'members', value: [{ value: null, display: 'x' }] }], error: { scimType: 'invalidValue', detail: /members\[0\]: 'value'/ } },
   { name: 'the same member twice in one value counts once', operations: [{ op: 'add', path: 'members', value: [{ value: 'a' }, { value: 'a', type: 'User' }] }], expected: { add: ['a'], remove: [] } },
   { name: 'a $ref names the member when value is absent', operations: [{ op: 'add', path: 'members', value: [{ $ref: 'https://x/scim/v2/Users/a' }] }], expected: { add: ['a'], remove: [] } },
   // Refusals
