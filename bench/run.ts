@@ -8,7 +8,7 @@
  *               --seconds, --report FILE | --no-report
  *   http        the hot path side by side with a bare Fastify floor, on both stores at 100,000 users: GET, PATCH,
  *               POST, a filter and a page, as a fraction of the floor's req/s (bench/http.ts)
- *   groups      membership at scale on both stores with 100,000 users: add and remove one member of groups of 10, 10,000
+ *   groups      membership at scale on both stores with 101,000 users: add and remove one member of groups of 10, 10,000
  *               and 100,000 members, a user in 1,000 groups, the largest group read whole (bench/groups.ts). Options:
  *               --users, --sizes, --groups-per-user, --requests, --stores, --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
@@ -205,7 +205,7 @@ export function parseQueryArgs(args: string[]): QueryBenchOptions {
 }
 
 const GROUPS_USAGE =
-  'usage: npm run bench -- groups [--users 100000] [--sizes 10,10000,100000] [--groups-per-user 1000] [--requests 200] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
+  'usage: npm run bench -- groups [--users 101000] [--sizes 10,10000,100000] [--groups-per-user 1000] [--requests 200] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseGroupsArgs(args: string[]): GroupsBenchOptions {
   const options: GroupsBenchOptions & { uri?: string } = {
