@@ -14,6 +14,8 @@ export function memberDisplayRule(service: ResourceService, store: ResourceStore
   const afterWrite = async (record: StoredRecord, previous: StoredRecord): Promise<void> => {
     const now = displayOf(record.resource, type);
     if (now === displayOf(previous.resource, type)) return;
+    // The store flags a resource in some group when it reads it: one in none has no pair to update.
+    if (!record.member && !previous.member) return;
     await store.renameMember(record.id, now);
   };
   return { name: 'member display', afterWrite };

@@ -18,6 +18,8 @@
  *   counts   [type]                          -> number of records
  *   members  ['g', group, member]            -> { t: type, d?: display }   a group's members (one pair each)
  *            ['m', member, group]            -> type                       the same pair, looked up by member
+ *            ['n', member, '']               -> number of groups holding the member (absent: none), so that
+ *                                               a read tells a member by one key, not a range
  *   meta     ['indexes', type]               -> the index plan the entries were built with
  *
  * Queries are planned onto the index (lmdb-plan.ts): equality, prefix and range comparisons on indexed paths read
@@ -96,7 +98,7 @@ export class LmdbStore implements ResourceStore {
   private readonly counts: Database<number, [string]>;
   private readonly views: Database<string, [string, string]>;
   private readonly meta: Database<string, [string, string]>;
-  private readonly memberPairs: Database<StoredMember | MemberType, [string, string, string]>;
+  private readonly memberPairs: Database<StoredMember | MemberType | number, [string, string, string]>;
 
   constructor(options: LmdbStoreOptions) {
     this.path = options.path;
@@ -196,34 +198,42 @@ export class LmdbStore implements ResourceStore {
   private changeMembers(groupId: string, change: MemberChange): void {
     if (change.replace) {
       const keep = new Set(change.replace.map((m) => m.value));
-      for (const { key } of this.memberPairs.getRange({ start: ['g', groupId], end: ['g', groupId, MAX_ID] })) {
-        if (keep.has(key[2])) continue;
-        this.memberPairs.remove(key);
-        this.memberPairs.remove(['m', key[2], groupId]);
-      }
+      for (const member of this.memberIdsOf(groupId)) if (!keep.has(member)) this.removePair(groupId, member);
     }
     for (const m of [...(change.replace ?? []), ...(change.add ?? [])]) {
       // In the same transaction as the check: a member deleted meanwhile is not added (its delete took its pairs).
       if (!this.records.doesExist([m.type, m.value])) continue;
+      if (!this.memberPairs.doesExist(['g', groupId, m.value])) this.countGroups(m.value, 1);
       this.memberPairs.put(['g', groupId, m.value], m.display === undefined ? { t: m.type } : { t: m.type, d: m.display });
       this.memberPairs.put(['m', m.value, groupId], m.type);
     }
-    for (const id of change.remove ?? []) {
-      this.memberPairs.remove(['g', groupId, id]);
-      this.memberPairs.remove(['m', id, groupId]);
-    }
+    for (const id of change.remove ?? []) this.removePair(groupId, id);
+  }
+
+  private memberIdsOf(groupId: string): string[] {
+    return [...this.memberPairs.getKeys({ start: ['g', groupId], end: ['g', groupId, MAX_ID] })].map((k) => k[2]);
+  }
+
+  private removePair(groupId: string, member: string): void {
+    if (!this.memberPairs.doesExist(['g', groupId, member])) return;
+    this.memberPairs.remove(['g', groupId, member]);
+    this.memberPairs.remove(['m', member, groupId]);
+    this.countGroups(member, -1);
+  }
+
+  /** Keeps ['n', member] the number of groups holding the member. */
+  private countGroups(member: string, by: number): void {
+    const key: [string, string, string] = ['n', member, ''];
+    const n = ((this.memberPairs.get(key) as number | undefined) ?? 0) + by;
+    if (n > 0) this.memberPairs.put(key, n);
+    else this.memberPairs.remove(key);
   }
 
   /** Removes every pair a resource is in, as a group and as a member (inside the caller's transaction). */
   private dropMemberships(id: string): void {
-    for (const { key } of this.memberPairs.getRange({ start: ['g', id], end: ['g', id, MAX_ID] })) {
-      this.memberPairs.remove(key);
-      this.memberPairs.remove(['m', key[2], id]);
-    }
-    for (const { key } of this.memberPairs.getRange({ start: ['m', id], end: ['m', id, MAX_ID] })) {
-      this.memberPairs.remove(key);
-      this.memberPairs.remove(['g', key[2], id]);
-    }
+    for (const member of this.memberIdsOf(id)) this.removePair(id, member);
+    const groups = [...this.memberPairs.getKeys({ start: ['m', id], end: ['m', id, MAX_ID] })].map((k) => k[2]);
+    for (const group of groups) this.removePair(group, id);
   }
 
   /** A record as read, flagged when the resource is in some group. */
@@ -235,8 +245,7 @@ export class LmdbStore implements ResourceStore {
 
   /** Whether the resource is in some group (its representation then has `groups`). */
   private isMember(id: string): boolean {
-    for (const _ of this.memberPairs.getKeys({ start: ['m', id], end: ['m', id, MAX_ID], limit: 1 })) return true;
-    return false;
+    return this.memberPairs.doesExist(['n', id, '']);
   }
 
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {

@@ -188,3 +188,28 @@ t.test('views are dropped at start when something that keeps none wrote since (a
   t.same(store.getView(users, 'u1'), { version: 3, view: 'v3' }, 'made again by the next write, and kept');
   await store.close();
 });
+
+t.test('a member is told by one key that counts its groups: flagged while in some group, not after it left them all', async (t) => {
+  const { userRecord, nextVersion, groups: groupSchema, users } = await import('./contract');
+  const dir = tempDataDir();
+  const store = new LmdbStore({ path: dir });
+  t.teardown(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await store.init([users, groupSchema]);
+  const u = userRecord({ userName: 'counted' });
+  await store.create(users, u);
+  const group = (id: string) => ({ resourceType: 'Group', id, version: 1, resource: { schemas: [], id, displayName: id, meta: { resourceType: 'Group', created: 'x', lastModified: 'x', version: 'W/"1"' } } }) as never;
+  const [g1, g2] = [group('g1'), group('g2')];
+  await store.create(groupSchema, g1, { replace: [{ value: u.id, type: 'User' }] });
+  await store.create(groupSchema, g2, { add: [{ value: u.id, type: 'User' }] });
+  // Adding a member twice counts it once.
+  t.equal(await store.replace(groupSchema, nextVersion(g2, {}), 1, g2, { add: [{ value: u.id, type: 'User' }] }), 'ok');
+  t.equal((await store.get(users, u.id))?.member, true);
+  t.equal(await store.replace(groupSchema, nextVersion(g1, {}), 1, g1, { remove: [u.id] }), 'ok');
+  t.equal((await store.get(users, u.id))?.member, true, 'still in g2');
+  t.equal(await store.delete(groupSchema, 'g2'), 'ok');
+  t.notOk((await store.get(users, u.id))?.member, 'in no group any more');
+  t.notOk(store.getView(users, u.id)?.member);
+});
