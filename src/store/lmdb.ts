@@ -287,16 +287,21 @@ export class LmdbStore implements ResourceStore {
   }
 
   getView(schema: ResourceSchema, id: string): StoredView | undefined {
-    const text = this.views.get([schema.type.id, id]);
-    if (text === undefined) return undefined;
-    const space = text.indexOf(' ');
-    const view: StoredView = { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
-    if (this.isMember(id)) view.member = true;
+    const view = this.viewOf(schema, id);
+    if (view && this.isMember(id)) view.member = true;
     return view;
   }
 
+  /** Views of records just read: whether each is a member, their records already say (StoredRecord.member). */
   getViews(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[] {
-    return ids.map((id) => this.getView(schema, id));
+    return ids.map((id) => this.viewOf(schema, id));
+  }
+
+  private viewOf(schema: ResourceSchema, id: string): StoredView | undefined {
+    const text = this.views.get([schema.type.id, id]);
+    if (text === undefined) return undefined;
+    const space = text.indexOf(' ');
+    return { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
   }
 
   /** The record's view, or none: a view left from an earlier version must never answer for this one. */

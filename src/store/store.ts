@@ -104,7 +104,10 @@ export interface ResourceStore {
    * store answers synchronously). Undefined when the record is missing or was stored without a view.
    */
   getView?(schema: ResourceSchema, id: string): StoredView | undefined | Promise<StoredView | undefined>;
-  /** The views of several records, read locally at once (the embedded store); a remote store leaves it out. */
+  /**
+   * The views of several records just read, read locally at once (the embedded store); a remote store leaves it
+   * out. `member` is not set: the records read say it.
+   */
   getViews?(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[];
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
