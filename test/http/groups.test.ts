@@ -61,7 +61,8 @@ eachStore(t, async (t, kind) => {
     t.equal(found.totalResults, 1, 'displayName eq matches regardless of case');
     t.equal((found.Resources as Json[])[0]!.id, id);
 
-    const add = await patch(id, [{ op: 'Add', path: 'members', value: [{ value: a }, { value: b }, { value: c }] }]);
+    // Entra sends `$ref: null` beside the value.
+    const add = await patch(id, [{ op: 'Add', path: 'members', value: [{ $ref: null, value: a }, { value: b }, { value: c }] }]);
     t.equal(add.statusCode, 204, 'a group PATCH answers 204 without attributes');
     t.equal(add.body, '');
     t.equal(add.headers.etag, 'W/"2"');
