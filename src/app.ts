@@ -13,6 +13,8 @@ import { ResourceService } from './service/resources';
 import { RULES } from './service/rules';
 import { Memberships } from './service/memberships';
 import { membersAttribute } from './scim/members';
+import { Sections } from './scim/sections';
+import { sectionsRule } from './service/sections-rule';
 import { CursorCodec } from './scim/cursor';
 import { registryFingerprint, Representation } from './scim/representation';
 import scimJson from './http/scim-json';
@@ -56,6 +58,8 @@ declare module 'fastify' {
     /** The service of each resource type, by its id. */
     services: ReadonlyMap<string, ResourceService>;
     users: ResourceService;
+    /** The sections of a user profile (scim/sections.ts). */
+    sections: Sections;
   }
 }
 
@@ -116,6 +120,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // text/plain is not a SCIM media type: such bodies get 415 rather than a parse attempt.
   app.removeContentTypeParser('text/plain');
   const registry = opts.registry ?? SchemaRegistry.fromDirectory();
+  // The profile's sections (schemas/sections.json), checked against the schemas before anything is served: a
+  // writable attribute in no section, or a section naming an unknown attribute, stops the server here.
+  const sections = Sections.fromDirectory(registry);
   const ownsStore = !opts.store;
   const store =
     opts.store ??
@@ -135,6 +142,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A group's representation holds its members, which live apart from its record: no stored text for it.
     const representation = membersAttribute(schema) ? undefined : new Representation(schema, endpoints, fingerprint);
     const service = new ResourceService(schema, store, opts.now, cursors, config.limits, representation);
+    // Who may change which section goes first: the rules after it see only what the caller may write.
+    if (schema === sections.schema) service.use(sectionsRule(sections));
     for (const make of RULES[type.id] ?? []) service.use(make(service, store));
     services.set(type.id, service);
   }
@@ -153,6 +162,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('registry', registry);
   app.decorate('services', services);
   app.decorate('users', users);
+  app.decorate('sections', sections);
 
   // Outside /scim/v2 (health probes, and pages to come) the server answers as a plain JSON service: Fastify's own
   // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
@@ -169,7 +179,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         baseUrl: config.baseUrl,
         onRequest: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
       });
-      const lists = [...services.values()].map((service) => resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING }));
+      const lists = [...services.values()].map((service) =>
+        resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING, sections: service.schema === sections.schema }),
+      );
       rootSearchRoute(scim, lists, PAGING);
       notImplementedRoutes(scim);
     },

@@ -24,7 +24,7 @@ declare module 'fastify' {
      * An onRequest hook that requires a valid bearer token carrying `scope`. It runs before the body is read, so
      * an anonymous request gets 401 rather than a parse error, and its body is never parsed.
      */
-    requireScope(scope: Scope): onRequestAsyncHookHandler;
+    requireScope(scope: Scope, alternative?: (scopes: ReadonlySet<string>) => boolean): onRequestAsyncHookHandler;
   }
 }
 
@@ -105,7 +105,8 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     if (verified.size > VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
   };
 
-  app.decorate('requireScope', function requireScope(scope: Scope): onRequestAsyncHookHandler {
+  // `alternative`: other scopes that also let a request through (a write limited to sections, sections-rule.ts).
+  app.decorate('requireScope', function requireScope(scope: Scope, alternative?: (scopes: ReadonlySet<string>) => boolean): onRequestAsyncHookHandler {
     return async function checkScope(request) {
       const header = request.headers.authorization;
       if (!header) throw errors.unauthorized('a bearer token is required', 'Bearer realm="scim"');
@@ -122,7 +123,8 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
         payload = await verify(request);
         remember(token, payload);
       }
-      if (!scopesOf(payload).has(scope)) {
+      const scopes = scopesOf(payload);
+      if (!scopes.has(scope) && !alternative?.(scopes)) {
         throw errors.forbidden(`the token lacks the scope '${scope}'`, challenge('insufficient_scope', `requires ${scope}`));
       }
     };

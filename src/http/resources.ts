@@ -12,11 +12,14 @@ import type { ResourceService } from '../service/resources';
 import { errors, isScimError } from '../scim/errors';
 import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
+import { writesSomeSection } from '../service/sections-rule';
 import { SCIM_CONTENT_TYPE } from './scim-json';
 import { baseUrlOf, PagingLimits, readCursor, readCursorCount, readPaging, readProjection, readSort, param } from './request';
 
 export interface ResourceRoutesOptions {
   service: ResourceService;
+  /** The resource type has profile sections (User): section-limited write scopes are let through. */
+  sections?: boolean;
   registry: SchemaRegistry;
   baseUrl?: string;
   paging: PagingLimits;
@@ -58,7 +61,9 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   };
 
   const read = app.requireScope('scim:read');
-  const write = app.requireScope('scim:write');
+  // A token limited to some sections of a profile (scim:write:jobInfo) may write the resource type that has them;
+  // which attributes it may change, the sections rule decides (service/sections-rule.ts).
+  const write = app.requireScope('scim:write', opts.sections ? writesSomeSection : undefined);
 
   /**
    * GET with query parameters and POST /.search with a SearchRequest body share this (RFC 7644 §3.4.3): the

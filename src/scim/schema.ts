@@ -62,6 +62,8 @@ export const SCHEMA_URNS = {
 } as const;
 
 const COMMON_FILE = 'Common.json';
+/** The sections of a profile (sections.ts), beside the schemas but not one. */
+export const SECTIONS_FILE = 'sections.json';
 
 /** Case-insensitive lookup of a sub-attribute (RFC 7643 §2.1: attribute names are case insensitive). */
 export function subAttribute(parent: AttributeDefinition, name: string): AttributeDefinition | undefined {
@@ -270,7 +272,7 @@ export class SchemaRegistry {
 
   static fromDirectory(dir: string = SCHEMAS_DIR): SchemaRegistry {
     const schemas = readdirSync(dir)
-      .filter((f) => f.endsWith('.json') && f !== COMMON_FILE)
+      .filter((f) => f.endsWith('.json') && f !== COMMON_FILE && f !== SECTIONS_FILE)
       .sort()
       .map((f) => readJson<SchemaDefinition>(join(dir, f)));
     const typesDir = join(dir, 'resource-types');

@@ -87,6 +87,8 @@ export interface WriteContext {
 export interface RuleContext {
   caller: Caller;
   operation: WriteOperation;
+  /** The write sets a password (writeOnly: never in the resource the rule sees). */
+  password?: boolean;
 }
 
 /**
@@ -244,7 +246,7 @@ export class ResourceService {
       id,
       meta: { resourceType: this.schema.type.id, created: at, lastModified: at, version: 'W/"1"' },
     } as ScimResource;
-    await this.beforeWrite(resource, undefined, rules);
+    await this.beforeWrite(resource, undefined, input.password !== undefined ? { ...rules, password: true } : rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
     const members = refs && refs.length > 0 ? (await this.memberships!.change(id, [{ kind: 'replace', refs }], true)).change : undefined;
@@ -269,6 +271,7 @@ export class ResourceService {
       let secrets = current.secrets;
       let changed: boolean | undefined;
       let steps: MemberStep[] = [];
+      let password = false;
       switch (request.operation) {
         case 'replace': {
           attributes = structuredClone(input!.attributes);
@@ -277,6 +280,7 @@ export class ResourceService {
           // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
           // the writeOnly password, so an omitted password is kept rather than wiped.
           secrets = await secretsWith(current, input!.password);
+          password = input!.password !== undefined;
           if (members) steps = [{ kind: 'replace', refs: members }];
           break;
         }
@@ -287,6 +291,7 @@ export class ResourceService {
           const { schemas: _s, id: _i, meta: _m, ...rest } = result.resource;
           attributes = rest;
           secrets = await secretsWith(current, result.password);
+          password = result.password !== undefined;
           changed = result.changed || secrets !== current.secrets;
           break;
         }
@@ -300,7 +305,7 @@ export class ResourceService {
       }
       const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
       // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
-      if (changed !== false) await this.beforeWrite(candidate, current, rules);
+      if (changed !== false || password) await this.beforeWrite(candidate, current, password ? { ...rules, password } : rules);
       candidate.schemas = schemasOf(this.schema, candidate);
       // A change of members is a change of the group (a new version), though its record only holds the rest.
       let memberChange: MemberChange | undefined;

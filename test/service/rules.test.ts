@@ -32,11 +32,14 @@ t.test('a service runs its rules in the order they were registered, each hook of
   t.same(calls, ['a.before', 'b.before', 'a.before', 'b.before', 'a.after', 'b.after', 'a.delete', 'b.delete']);
 });
 
-t.test('the app builds a service per resource type with the rules rules.ts lists', async (t) => {
+t.test('the app builds a service per resource type with the rules rules.ts lists, after the sections rule where there are sections', async (t) => {
   const h = await build(t);
   t.same([...h.app.services.keys()], h.app.registry.resourceTypes().map((r) => r.id));
-  for (const [id, service] of h.app.services) t.same(service.ruleNames, (RULES[id] ?? []).map((make) => make(service, h.store).name), id);
-  t.same(h.app.users.ruleNames, ['manager', 'member display']);
+  for (const [id, service] of h.app.services) {
+    const first = service.schema === h.app.sections.schema ? ['sections'] : [];
+    t.same(service.ruleNames, [...first, ...(RULES[id] ?? []).map((make) => make(service, h.store).name)], id);
+  }
+  t.same(h.app.users.ruleNames, ['sections', 'manager', 'member display']);
 });
 
 t.test("rules see who writes (the token's subject, client and scopes) and how; the server's own repairs say so", async (t) => {

@@ -1,0 +1,135 @@
+/**
+ * The sections of a user profile (issue 14): photo, identity, job info, settings, contact, account. SCIM's
+ * mutability says what can ever change; sections are the unit of who may change it (a caller's grant, a source of
+ * authority's ownership). Defined once in schemas/sections.json and checked against the schemas when the server
+ * starts: every listed path is a writable top-level attribute of the resource type, none is in two sections, and
+ * every writable top-level attribute is in one, so that no write can change an attribute that belongs to no section.
+ * Pure: reads the schemas, knows no caller.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedAttribute, ResourceSchema, SchemaRegistry } from './schema';
+import { SCHEMAS_DIR, SECTIONS_FILE } from './schema';
+import { jsonEqual } from './equal';
+import { isObject, type Json, type JsonObject } from './values';
+
+export interface SectionDefinition {
+  name: string;
+  description?: string;
+  /** Top-level attribute names; extension attributes URN-qualified. */
+  attributes: string[];
+}
+
+export interface SectionsFile {
+  description?: string;
+  resourceType: string;
+  sections: SectionDefinition[];
+}
+
+/** A resolved attribute's key: `title`, `urn:…:enterprise:2.0:User:manager`. */
+function keyOf(r: Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>): string {
+  return r.extension ? `${r.schema}:${r.attribute.name}` : r.attribute.name;
+}
+
+export class Sections {
+  readonly names: readonly string[];
+  private readonly byAttribute = new Map<string, string>();
+
+  constructor(
+    readonly schema: ResourceSchema,
+    readonly definitions: readonly SectionDefinition[],
+  ) {
+    const problems: string[] = [];
+    const names = new Set<string>();
+    for (const section of definitions) {
+      if (!/^[A-Za-z][A-Za-z0-9]*$/.test(section.name)) problems.push(`section name ${JSON.stringify(section.name)} is not a plain name`);
+      if (names.has(section.name)) problems.push(`section ${section.name} is defined twice`);
+      names.add(section.name);
+      for (const path of section.attributes) {
+        const r = schema.resolve(path);
+        if (!r || r.sub) {
+          problems.push(`section ${section.name}: ${JSON.stringify(path)} is not a top-level attribute of ${schema.type.name}`);
+          continue;
+        }
+        if (r.attribute.mutability === 'readOnly') {
+          problems.push(`section ${section.name}: '${keyOf(r)}' is readOnly; only what a client can write belongs to a section`);
+          continue;
+        }
+        const key = keyOf(r);
+        const earlier = this.byAttribute.get(key);
+        if (earlier !== undefined) problems.push(`'${key}' is in both section ${earlier} and section ${section.name}`);
+        else this.byAttribute.set(key, section.name);
+      }
+    }
+    for (const r of schema.allAttributes()) {
+      if (r.attribute.mutability === 'readOnly') continue;
+      if (!this.byAttribute.has(keyOf(r))) problems.push(`'${keyOf(r)}' of ${schema.type.name} is writable but in no section`);
+    }
+    if (problems.length > 0) throw new Error(`${SECTIONS_FILE}: ${problems.join('; ')}`);
+    this.names = definitions.map((s) => s.name);
+  }
+
+  /** Reads and checks schemas/sections.json against the registry's resource type; throws, naming every problem. */
+  static fromDirectory(registry: SchemaRegistry, dir: string = SCHEMAS_DIR): Sections {
+    const file = JSON.parse(readFileSync(join(dir, SECTIONS_FILE), 'utf8')) as SectionsFile;
+    if (!isObject(file as unknown as Json) || typeof file.resourceType !== 'string' || !Array.isArray(file.sections)) {
+      throw new Error(`${SECTIONS_FILE}: expected {"resourceType": "...", "sections": [{"name", "attributes": [...]}]}`);
+    }
+    for (const s of file.sections) {
+      if (!isObject(s as unknown as Json) || typeof s.name !== 'string' || !Array.isArray(s.attributes) || s.attributes.some((a) => typeof a !== 'string')) {
+        throw new Error(`${SECTIONS_FILE}: every section needs a "name" and a list of "attributes" (strings)`);
+      }
+    }
+    return new Sections(registry.resourceSchema(file.resourceType), file.sections);
+  }
+
+  /** The section of a top-level attribute (of a sub-attribute: its parent's); undefined for readOnly attributes. */
+  sectionOf(r: Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>): string | undefined {
+    return this.byAttribute.get(keyOf(r));
+  }
+
+  /**
+   * Puts back into `target` the values `from` has for every attribute of a section `keep` refuses (or removes them
+   * when `from` has none): how a full replace leaves alone the sections its caller may not write.
+   */
+  restore(target: JsonObject, from: JsonObject, keep: (section: string) => boolean): void {
+    for (const r of this.schema.allAttributes()) {
+      const section = this.byAttribute.get(keyOf(r));
+      if (section === undefined || keep(section)) continue;
+      const source = r.extension ? from[r.schema] : from;
+      const value = isObject(source) ? source[r.attribute.name] : undefined;
+      if (r.extension) {
+        const holder = isObject(target[r.schema]) ? (target[r.schema] as JsonObject) : {};
+        if (value === undefined) delete holder[r.attribute.name];
+        else holder[r.attribute.name] = structuredClone(value);
+        if (Object.keys(holder).length > 0) target[r.schema] = holder;
+        else delete target[r.schema];
+      } else if (value === undefined) delete target[r.attribute.name];
+      else target[r.attribute.name] = structuredClone(value);
+    }
+  }
+
+  /**
+   * What a write changes, per section: the top-level attributes whose values differ between `before` (undefined
+   * for a create) and `after`, grouped by their section. readOnly attributes (id, meta, groups) are not compared.
+   */
+  changes(before: JsonObject | undefined, after: JsonObject): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const r of this.schema.allAttributes()) {
+      const section = this.byAttribute.get(keyOf(r));
+      if (section === undefined) continue;
+      const read = (resource: JsonObject | undefined): Json | undefined => {
+        const holder = r.extension ? resource?.[r.schema] : resource;
+        return isObject(holder) ? holder[r.attribute.name] : undefined;
+      };
+      const was = read(before);
+      const now = read(after);
+      if (was === undefined && now === undefined) continue;
+      if (was !== undefined && now !== undefined && jsonEqual(was, now)) continue;
+      const list = out.get(section) ?? [];
+      list.push(keyOf(r));
+      out.set(section, list);
+    }
+    return out;
+  }
+}
