@@ -15,6 +15,7 @@ import { Memberships } from './service/memberships';
 import { membersAttribute } from './scim/members';
 import { Sections } from './scim/sections';
 import { sectionsRule } from './service/sections-rule';
+import { sectionsRoute } from './http/sections';
 import { CursorCodec } from './scim/cursor';
 import { registryFingerprint, Representation } from './scim/representation';
 import scimJson from './http/scim-json';
@@ -183,6 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING, sections: service.schema === sections.schema }),
       );
       rootSearchRoute(scim, lists, PAGING);
+      sectionsRoute(scim, sections);
       notImplementedRoutes(scim);
     },
     { prefix: '/scim/v2' },

@@ -88,4 +88,19 @@ eachStore(t, async (t, kind) => {
     const empty = await h.req({ method: 'POST', url: '/scim/v2/Users', scope: 'scim:read scim:write:', payload: user('s-empty') });
     t.equal(empty.statusCode, 403, '`scim:write:` names no section');
   });
+
+  t.test('GET /Sections says what the calling token may write', async (t) => {
+    const hr = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: HR }));
+    t.match(hr, { schemas: ['urn:scim-server:api:messages:1.0:Sections'], resourceType: 'User', grants: ['jobInfo'] });
+    const rows = hr.Resources as { name: string; writable: boolean; attributes: string[] }[];
+    t.same(rows.map((r) => `${r.name}:${r.writable}`), ['photo:false', 'identity:false', 'jobInfo:true', 'settings:false', 'contact:false', 'account:false']);
+    t.ok(rows.find((r) => r.name === 'jobInfo')!.attributes.includes('title'));
+    const admin = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections' }));
+    t.equal(admin.grants, 'all');
+    t.ok((admin.Resources as { writable: boolean }[]).every((r) => r.writable));
+    const reader = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: 'scim:read' }));
+    t.same(reader.grants, []);
+    t.equal((await h.req({ method: 'GET', url: '/scim/v2/Sections', headers: { authorization: '' } })).statusCode, 401);
+    t.equal((await h.req({ method: 'POST', url: '/scim/v2/Sections', payload: {} })).statusCode, 405);
+  });
 });
