@@ -121,7 +121,7 @@ function membersKey(schema: ResourceSchema, obj: JsonObject): string | undefined
 }
 
 /** The ids a filter selects when it is `value eq "…"`, or an `or` of such; undefined for any other filter. */
-function valueEqualities(filter: Filter): string[] | undefined {
+export function valueEqualities(filter: Filter): string[] | undefined {
   if (filter.op === 'or') {
     const l = valueEqualities(filter.left);
     const r = l && valueEqualities(filter.right);

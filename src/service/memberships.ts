@@ -13,7 +13,7 @@
  */
 import { errors } from '../scim/errors';
 import type { AttributePath, Filter } from '../scim/filter/ast';
-import { composeMembers, MEMBERS, type MemberRef, type MemberStep, needsCurrentMembers } from '../scim/members';
+import { composeMembers, MEMBERS, type MemberRef, type MemberStep, needsCurrentMembers, valueEqualities } from '../scim/members';
 import type { ScimResource, StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import type { JsonObject } from '../scim/values';
@@ -239,7 +239,7 @@ export class Memberships {
           return f;
         case 'valuePath': {
           if (!on(f)) return f;
-          const values = equalities(f.filter);
+          const values = valueEqualities(f.filter);
           if (!values) throw refuse(f.path.text);
           const ids = new Set<string>();
           for (const v of values) for (const id of await select(v)) ids.add(id);
@@ -255,16 +255,6 @@ export class Memberships {
     };
     return walk(filter);
   }
-}
-
-/** `value eq "…"` or an `or` of them inside a value filter: the values; undefined for anything else. */
-function equalities(f: Filter): string[] | undefined {
-  if (f.op === 'or') {
-    const l = equalities(f.left);
-    const r = l && equalities(f.right);
-    return l && r ? [...l, ...r] : undefined;
-  }
-  return f.op === 'eq' && f.path.resolved.sub?.name === 'value' && typeof f.value === 'string' ? [f.value] : undefined;
 }
 
 /** What a member is shown as: its displayName (a user without one, by its userName). */
