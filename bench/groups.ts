@@ -9,16 +9,13 @@
  * group (what it returns: every member, its size in bytes), a page of groups without members, and the Entra-style
  * membership check `filter=id eq "g" and members.value eq "u"&excludedAttributes=members`.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { mintToken } from '../src/cli/mint';
 import { SchemaRegistry } from '../src/scim/schema';
-import { seedEmbedded, rssOf } from './embedded';
-import { seedUsers } from './query';
+import { rssOf } from './embedded';
 import { writeReportSection } from './report';
-import { HttpClient, percentile, runLoad, startFerretDB, startServer } from './support';
+import { seedStore } from './seed-store';
+import { HttpClient, percentile, runLoad, startServer } from './support';
 
 export interface GroupsBenchOptions {
   users: number;
@@ -80,39 +77,7 @@ export async function groupsBenchmark(options: GroupsBenchOptions): Promise<void
     const cleanups: (() => Promise<void>)[] = [];
     try {
       log(`${store}: seeding ${options.users.toLocaleString('en')} users`);
-      let ids: string[];
-      let seedSeconds: number;
-      let env: Record<string, string>;
-      if (store === 'lmdb') {
-        const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-groups-'));
-        cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-        const data = await seedEmbedded(dir, options.users, log);
-        ids = data.ids;
-        seedSeconds = data.seconds;
-        env = { SCIM_DATA_DIR: dir };
-      } else {
-        let uri = options.mongodbUri;
-        if (!uri) {
-          const db = await startFerretDB();
-          cleanups.push(() => db.stop());
-          uri = db.uri;
-        }
-        const dbName = `scim_bench_groups_${randomUUID().slice(0, 8)}`;
-        const data = await seedUsers(uri, dbName, users, options.users, 42, log);
-        ids = data.ids;
-        seedSeconds = data.seedSeconds;
-        env = { MONGODB_URI: uri, MONGODB_DB: dbName };
-        // Before the database stops (cleanups run in order).
-        cleanups.unshift(async () => {
-          const { MongoClient } = await import('mongodb');
-          const client = new MongoClient(uri!);
-          try {
-            await client.db(dbName).dropDatabase();
-          } finally {
-            await client.close();
-          }
-        });
-      }
+      const { ids, seconds: seedSeconds, env } = await seedStore(store, { size: options.users, users, mongodbUri: options.mongodbUri, label: 'groups' }, cleanups, log);
       const server = await startServer({ ...env, SCIM_JWT_SECRET: SECRET });
       cleanups.unshift(() => server.stop());
       const client = new HttpClient(server.base, { authorization: `Bearer ${token}` }, 4);

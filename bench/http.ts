@@ -25,10 +25,10 @@ import { collectionName, encodeKey, ResourceDocument } from '../src/store/mongo-
 import type { JsonObject } from '../src/scim/values';
 import { open as openLmdb } from 'lmdb';
 import { LMDB_OPTIONS } from '../src/store/lmdb';
-import { rssOf, seedEmbedded } from './embedded';
-import { seedUsers } from './query';
+import { rssOf } from './embedded';
 import { writeReportSection } from './report';
-import { freePort, percentile, ROOT, runLoad, startFerretDB, startServer, stopProcess } from './support';
+import { seedStore } from './seed-store';
+import { freePort, percentile, ROOT, runLoad, startServer, stopProcess } from './support';
 
 export interface HttpBenchOptions {
   size: number;
@@ -140,36 +140,14 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
       const cleanups: (() => Promise<void>)[] = [];
       try {
         log(`${store}: seeding ${options.size.toLocaleString('en')} users`);
-        let ids: string[];
-        let env: Record<string, string>;
-        let seedSeconds: number;
+        const { ids, seconds: seedSeconds, env, mongo } = await seedStore(store, { size: options.size, users, mongodbUri: options.mongodbUri, label: 'http' }, cleanups, log);
         let coll: import('mongodb').Collection<ResourceDocument> | undefined;
-        if (store === 'lmdb') {
-          const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-http-'));
-          cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-          const data = await seedEmbedded(dir, options.size, log);
-          ids = data.ids;
-          seedSeconds = data.seconds;
-          env = { SCIM_DATA_DIR: dir };
-        } else {
-          let uri = options.mongodbUri;
-          if (!uri) {
-            const db = await startFerretDB();
-            cleanups.push(() => db.stop());
-            uri = db.uri;
-          }
-          const dbName = `scim_bench_http_${randomUUID().slice(0, 8)}`;
-          const data = await seedUsers(uri, dbName, users, options.size, 42, log);
-          ids = data.ids;
-          seedSeconds = data.seedSeconds;
-          env = { MONGODB_URI: uri, MONGODB_DB: dbName };
-          const client = new MongoClient(uri);
+        if (mongo) {
+          // The bare driver's floor, on the database the server uses.
+          const client = new MongoClient(mongo.uri);
           await client.connect();
-          cleanups.push(async () => {
-            await client.db(dbName).dropDatabase().catch(() => undefined);
-            await client.close();
-          });
-          coll = client.db(dbName).collection<ResourceDocument>(collectionName(users));
+          cleanups.unshift(async () => client.close());
+          coll = client.db(mongo.dbName).collection<ResourceDocument>(collectionName(users));
         }
         // The server logs as `npm start` does (info: a line per request), to /dev/null.
         const server = await startServer({ ...env, SCIM_JWT_SECRET: SECRET, LOG_LEVEL: 'info' });

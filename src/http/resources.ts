@@ -13,6 +13,7 @@ import { errors, isScimError } from '../scim/errors';
 import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
 import { writesSomeSection } from '../service/sections-rule';
+import { MEMBERS } from '../scim/members';
 import { SCIM_CONTENT_TYPE } from './scim-json';
 import { baseUrlOf, PagingLimits, readCursor, readCursorCount, readPaging, readProjection, readSort, param } from './request';
 
@@ -161,7 +162,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     // Content) and the appropriate response headers for a successful PATCH request." A group answers 204 unless
     // `attributes` or `excludedAttributes` asks for a body: its members may be 100,000, and a member change must not
     // cost a read of all of them (Entra ID and Okta accept either).
-    if (relation === 'members' && isDefault(readProjection(request.query as Record<string, unknown>))) {
+    if (relation === MEMBERS && isDefault(readProjection(request.query as Record<string, unknown>))) {
       return reply.code(204).header('etag', etagOf(record.version)).send();
     }
     return sendOne(request, reply, record);
@@ -191,22 +192,20 @@ export function rootSearchRoute(app: FastifyInstance, lists: ListHandler[], pagi
     if (readCursor(query) !== undefined) throw errors.invalidValue('cursor paging is not offered across resource types; search one endpoint');
     const { startIndex, count } = readPaging(query, paging);
     const probes = await Promise.all(
-      lists.map(async (l) => {
+      lists.map(async (list) => {
         try {
-          return { total: (await l(request, { ...query, startIndex: '1', count: '0' })).totalResults as number };
+          return { list, total: (await list(request, { ...query, startIndex: '1', count: '0' })).totalResults as number };
         } catch (e) {
-          if (isScimError(e) && (e.scimType === 'invalidFilter' || e.scimType === 'invalidValue')) return { error: e };
+          if (isScimError(e) && (e.scimType === 'invalidFilter' || e.scimType === 'invalidValue')) return { list, error: e };
           throw e;
         }
       }),
     );
-    if (probes.every((p) => 'error' in p)) throw (probes[0] as { error: Error }).error;
-    const runnable = lists.filter((_, i) => !('error' in probes[i]!));
-    const totals = probes.flatMap((p) => ('total' in p && p.total !== undefined ? [p.total] : []));
+    const runnable = probes.flatMap((p) => (p.total === undefined ? [] : [{ list: p.list, total: p.total }]));
+    if (runnable.length === 0) throw probes[0]!.error!;
     const resources: Json[] = [];
     let offset = startIndex - 1;
-    for (const [i, l] of runnable.entries()) {
-      const total = totals[i]!;
+    for (const { list: l, total } of runnable) {
       if (resources.length >= count) break;
       if (offset >= total) {
         offset -= total;
@@ -218,7 +217,7 @@ export function rootSearchRoute(app: FastifyInstance, lists: ListHandler[], pagi
     }
     return {
       schemas: [SCHEMA_URNS.listResponse],
-      totalResults: totals.reduce((a, b) => a + b, 0),
+      totalResults: runnable.reduce((sum, r) => sum + r.total, 0),
       itemsPerPage: resources.length,
       startIndex,
       Resources: resources,

@@ -25,6 +25,7 @@ import type { AttributeDefinition, ResourceSchema } from './schema';
 import { isObject, isUnassigned, type JsonObject, readAttribute } from './values';
 import type { Limits } from './limits';
 
+/** The resource types a group may contain (RFC 7643 §4.2: "members ... a User or Group"). */
 export type MemberType = 'User' | 'Group';
 
 /** A member as a request names it; `type` when the client said (Okta leaves it out). */

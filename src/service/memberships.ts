@@ -70,12 +70,12 @@ export class Memberships {
   }
 
   /**
-   * The change a write's member steps make to `groupId` (`creating`: the group has no members yet), and whether it
-   * changes anything: adding a member the group has, or removing one it does not have, changes nothing.
+   * The change a write's member steps make to `groupId`, and whether it changes anything: adding a member the group
+   * has, or removing one it does not have, changes nothing.
    */
-  async change(groupId: string, steps: readonly MemberStep[], creating = false): Promise<{ change?: MemberChange; changed: boolean }> {
+  async change(groupId: string, steps: readonly MemberStep[]): Promise<{ change?: MemberChange; changed: boolean }> {
     if (steps.length === 0) return { changed: false };
-    const current = !creating && needsCurrentMembers(steps) ? await this.store.members(groupId) : creating ? [] : undefined;
+    const current = needsCurrentMembers(steps) ? await this.store.members(groupId) : undefined;
     const composed = composeMembers(steps, current);
     if (composed.replace) {
       const entries = await this.resolve(groupId, composed.replace);
@@ -84,11 +84,8 @@ export class Memberships {
       const changed = entries.length !== before.length || entries.some((e) => !had.has(e.value));
       return { change: { replace: entries }, changed };
     }
-    const present = creating ? new Set<string>() : await this.store.membersAmong(groupId, [...composed.add.map((r) => r.value), ...composed.remove]);
-    const add = await this.resolve(
-      groupId,
-      composed.add.filter((r) => !present.has(r.value)),
-    );
+    const present = await this.store.membersAmong(groupId, [...composed.add.map((r) => r.value), ...composed.remove]);
+    const add = await this.resolve(groupId, composed.add.filter((r) => !present.has(r.value)));
     const remove = composed.remove.filter((id) => present.has(id));
     if (add.length === 0 && remove.length === 0) return { changed: false };
     return { change: { add, remove }, changed: true };

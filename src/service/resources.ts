@@ -249,7 +249,7 @@ export class ResourceService {
     await this.beforeWrite(resource, undefined, input.password !== undefined ? { ...rules, password: true } : rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
-    const members = refs && refs.length > 0 ? (await this.memberships!.change(id, [{ kind: 'replace', refs }], true)).change : undefined;
+    const members = refs && refs.length > 0 ? { replace: await this.memberships!.resolve(id, refs) } : undefined;
     await this.store.create(this.schema, this.withView(record), members);
     return record;
   }

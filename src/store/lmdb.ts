@@ -189,7 +189,7 @@ export class LmdbStore implements ResourceStore {
       for (const { key } of this.memberPairs.getRange({ start: ['m', memberId], end: ['m', memberId, MAX_ID] })) {
         const pair = this.memberPairs.get(['g', key[2], memberId]) as StoredMember | undefined;
         if (!pair || pair.d === display) continue;
-        this.memberPairs.put(['g', key[2], memberId], display === undefined ? { t: pair.t } : { t: pair.t, d: display });
+        this.memberPairs.put(['g', key[2], memberId], storedMember(pair.t, display));
       }
     });
   }
@@ -204,7 +204,7 @@ export class LmdbStore implements ResourceStore {
       // In the same transaction as the check: a member deleted meanwhile is not added (its delete took its pairs).
       if (!this.records.doesExist([m.type, m.value])) continue;
       if (!this.memberPairs.doesExist(['g', groupId, m.value])) this.countGroups(m.value, 1);
-      this.memberPairs.put(['g', groupId, m.value], m.display === undefined ? { t: m.type } : { t: m.type, d: m.display });
+      this.memberPairs.put(['g', groupId, m.value], storedMember(m.type, m.display));
       this.memberPairs.put(['m', m.value, groupId], m.type);
     }
     for (const id of change.remove ?? []) this.removePair(groupId, id);
@@ -595,6 +595,10 @@ function changes<T, G, V>(before: T[], after: T[], group: (item: T) => G, value:
   const had = setOf(before);
   const has = setOf(after);
   return { added: after.filter((x) => !had.get(group(x))?.has(value(x))), removed: before.filter((x) => !has.get(group(x))?.has(value(x))) };
+}
+
+function storedMember(t: MemberType, d: string | undefined): StoredMember {
+  return d === undefined ? { t } : { t, d };
 }
 
 function stored(record: StoredRecord): Stored {

@@ -43,7 +43,8 @@ export interface Pending {
   by: string;
 }
 
-function chunks<T>(items: readonly T[]): T[][] {
+/** `items` in slices of CHUNK, so that no statement grows with a group. */
+export function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
   return out;
@@ -66,11 +67,16 @@ export class MongoMemberships {
   /** Makes the pairs of `groupId` what `change` says. Idempotent: running it again (finishing an intent) is safe. */
   async apply(groupId: string, change: MemberChange): Promise<void> {
     const added = [...(change.replace ?? []), ...(change.add ?? [])];
-    // Members are marked before their pairs exist, so a mark may be early (never late).
+    // The added members' collections and ids, by type.
+    const byType: { coll: Collection<ResourceDocument>; ids: string[] }[] = [];
     for (const type of ['User', 'Group'] as const) {
       const ids = added.filter((m) => m.type === type).map((m) => m.value);
       const coll = ids.length > 0 ? await this.collectionOf(type) : undefined;
-      if (coll) for (const part of chunks(ids)) await coll.updateMany({ _id: { $in: part }, gm: { $exists: false } }, { $set: { gm: true } });
+      if (coll) byType.push({ coll, ids });
+    }
+    // Members are marked before their pairs exist, so a mark may be early (never late).
+    for (const { coll, ids } of byType) {
+      for (const part of chunks(ids)) await coll.updateMany({ _id: { $in: part }, gm: { $exists: false } }, { $set: { gm: true } });
     }
     const remove = [...(change.remove ?? [])];
     if (change.replace) {
@@ -86,10 +92,7 @@ export class MongoMemberships {
     for (const part of chunks(remove)) await this.pairs.deleteMany({ g: groupId, m: { $in: part } });
     // A member deleted while it was being added (its delete removed its pairs before ours were written) must not
     // stay behind as a member of nothing that exists.
-    for (const type of ['User', 'Group'] as const) {
-      const ids = added.filter((m) => m.type === type).map((m) => m.value);
-      const coll = ids.length > 0 ? await this.collectionOf(type) : undefined;
-      if (!coll) continue;
+    for (const { coll, ids } of byType) {
       for (const part of chunks(ids)) {
         const found = new Set((await coll.find({ _id: { $in: part } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
         const gone = part.filter((id) => !found.has(id));

@@ -28,7 +28,8 @@ import { KeyedQueue } from './keyed-queue';
 import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
 import type { MemberChange, MemberEntry, Membership, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
-import { MEMBERSHIPS, MongoMemberships, PEND_STALE_MS, type PairDocument, type Pending } from './mongo-members';
+import { chunks, MEMBERSHIPS, MongoMemberships, PEND_STALE_MS, type PairDocument, type Pending } from './mongo-members';
+import { membersAttribute } from '../scim/members';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -241,8 +242,7 @@ export class MongoStore implements ResourceStore {
     return this.guard('get', async () => {
       const coll = await this.collection(schema);
       const out: StoredRecord[] = [];
-      for (let i = 0; i < ids.length; i += 1000) {
-        const part = ids.slice(i, i + 1000);
+      for (const part of chunks(ids)) {
         for (const doc of await coll.find({ _id: { $in: part } }, { projection: RECORD_PROJECTION }).toArray()) out.push(fromDocument(schema, doc));
       }
       return out;
@@ -308,7 +308,7 @@ export class MongoStore implements ResourceStore {
     });
   }
 
-  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, _current?: StoredRecord, members?: MemberChange): Promise<WriteOutcome> {
+  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, current?: StoredRecord, members?: MemberChange): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
@@ -320,7 +320,7 @@ export class MongoStore implements ResourceStore {
       if (pend) replacement.pend = pend;
       // The membership mark stays with the document (a replacement would drop it): it is taken from the record the
       // caller read, and the guard checks it is still so (a member added meanwhile makes this a conflict, retried).
-      const marked = _current !== undefined ? _current.member === true : (await coll.findOne({ _id }, { projection: { gm: 1 } }))?.gm === true;
+      const marked = current !== undefined ? current.member === true : (await coll.findOne({ _id }, { projection: { gm: 1 } }))?.gm === true;
       if (marked) replacement.gm = true;
       try {
         // A rename racing another onto one unique value can end in a write conflict (a deadlock on PostgreSQL-based
@@ -343,8 +343,6 @@ export class MongoStore implements ResourceStore {
     return outcome;
   }
 
-
-
   async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
     const coll = await this.guard('delete', () => this.collection(schema));
     return this.guard('delete', async () => {
@@ -359,9 +357,9 @@ export class MongoStore implements ResourceStore {
           await new Promise((r) => setTimeout(r, 5 * attempt));
           continue;
         }
-        // A resource in no group (never marked) and not a group goes in one statement; one with pairs goes by intent:
-        // marked for deletion, its pairs removed, then the document (mongo-members.ts).
-        if (!doc.gm && schema.type.id !== 'Group') {
+        // A resource in no group (never marked) that holds no members goes in one statement; one with pairs goes by
+        // intent: marked for deletion, its pairs removed, then the document (mongo-members.ts).
+        if (!doc.gm && !membersAttribute(schema)) {
           const result = await coll.deleteOne({ _id: id, v: doc.v, gm: { $exists: false }, pend: { $exists: false } });
           if (result.deletedCount === 1) return 'ok';
           continue;

@@ -6,6 +6,7 @@ import type { StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import type { Filter } from '../scim/filter/ast';
 import type { Keyset } from './sort';
+import type { Member, MemberType } from '../scim/members';
 
 export type { Keyset, SortKey } from './sort';
 
@@ -49,21 +50,15 @@ export interface StoredView {
   member?: boolean;
 }
 
-/** The resource types a group may contain (RFC 7643 §4.2: "members ... a User or Group"). */
-export type MemberType = 'User' | 'Group';
+export type { MemberType };
 
 /**
  * One member of a group as the stores keep it: not inside the group's record but as a (group, member) pair of its
  * own, so that adding or removing a member touches one pair whatever the group's size, and a group of 100,000
- * members is as cheap to change as a group of 10 (and no document nears MongoDB's 16 MB).
+ * members is as cheap to change as a group of 10 (and no document nears MongoDB's 16 MB). `display` is the member's
+ * displayName as of its last write (Group.members.display, readOnly).
  */
-export interface MemberEntry {
-  /** The member's id. */
-  value: string;
-  type: MemberType;
-  /** The member's displayName as of its last write (Group.members.display, readOnly). */
-  display?: string;
-}
+export type MemberEntry = Member;
 
 /** How a write changes a group's members: all of them (`replace`), or some added and some removed. */
 export interface MemberChange {
