@@ -142,6 +142,12 @@ class Collector implements ResourceStore {
   async query(_schema: ResourceSchema, _options: QueryOptions): Promise<QueryResult> {
     throw new Error('not used');
   }
+  async auditLog(): Promise<never> {
+    throw new Error('not used');
+  }
+  async pruneAudit(): Promise<number> {
+    throw new Error('not used');
+  }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 }

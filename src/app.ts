@@ -15,7 +15,9 @@ import { Memberships } from './service/memberships';
 import { membersAttribute } from './scim/members';
 import { Sections } from './scim/sections';
 import { sectionsRule } from './service/sections-rule';
+import { AccessPolicy } from './service/access';
 import { sectionsRoute } from './http/sections';
+import { auditRoute } from './http/audit';
 import { CursorCodec } from './scim/cursor';
 import { registryFingerprint, Representation } from './scim/representation';
 import scimJson from './http/scim-json';
@@ -61,6 +63,8 @@ declare module 'fastify' {
     users: ResourceService;
     /** The sections of a user profile (scim/sections.ts). */
     sections: Sections;
+    /** Who may write and read which section, sources of authority (service/access.ts). */
+    access: AccessPolicy;
   }
 }
 
@@ -77,6 +81,24 @@ export function features(): Features {
     paging: PAGING,
     cursorTimeout: CURSOR_TIMEOUT,
   };
+}
+
+/** How often entries past the audit trail's retention are removed (also once at start). */
+const AUDIT_PRUNE_EVERY_MS = 3600_000;
+
+/** Keeps the audit trail within its retention: entries older than `days` are removed, at start and hourly. */
+function pruneAuditTrail(app: FastifyInstance, store: ResourceStore, days: number, now: () => Date = () => new Date()): void {
+  const prune = () => {
+    const before = new Date(now().getTime() - days * 86400_000).toISOString();
+    store.pruneAudit(before).then(
+      (removed) => removed > 0 && app.log.info({ removed, before }, 'audit entries past retention removed'),
+      (err: unknown) => app.log.warn({ err }, 'audit retention: pruning failed; retried within the hour'),
+    );
+  };
+  const timer = setInterval(prune, AUDIT_PRUNE_EVERY_MS);
+  timer.unref();
+  app.addHook('onReady', async () => prune());
+  app.addHook('onClose', async () => clearInterval(timer));
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -124,6 +146,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The profile's sections (schemas/sections.json), checked against the schemas before anything is served: a
   // writable attribute in no section, or a section naming an unknown attribute, stops the server here.
   const sections = Sections.fromDirectory(registry);
+  // Sources of authority name sections: a name that is not one stops the server here too.
+  const access = new AccessPolicy(sections, config.authorities);
   const ownsStore = !opts.store;
   const store =
     opts.store ??
@@ -144,7 +168,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const representation = membersAttribute(schema) ? undefined : new Representation(schema, endpoints, fingerprint);
     const service = new ResourceService(schema, store, opts.now, cursors, config.limits, representation);
     // Who may change which section goes first: the rules after it see only what the caller may write.
-    if (schema === sections.schema) service.use(sectionsRule(sections));
+    if (schema === sections.schema) {
+      service.use(sectionsRule(access));
+      service.auditMasked = new Set(sections.restrictedAttributes);
+    }
     for (const make of RULES[type.id] ?? []) service.use(make(service, store));
     services.set(type.id, service);
   }
@@ -164,6 +191,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('services', services);
   app.decorate('users', users);
   app.decorate('sections', sections);
+  app.decorate('access', access);
+  pruneAuditTrail(app, store, config.auditRetentionDays, opts.now);
 
   // Outside /scim/v2 (health probes, and pages to come) the server answers as a plain JSON service: Fastify's own
   // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
@@ -181,10 +210,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         onRequest: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
       });
       const lists = [...services.values()].map((service) =>
-        resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING, sections: service.schema === sections.schema }),
+        resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING, access: service.schema === sections.schema ? access : undefined }),
       );
       rootSearchRoute(scim, lists, PAGING);
-      sectionsRoute(scim, sections);
+      sectionsRoute(scim, access);
+      auditRoute(scim, store, PAGING);
       notImplementedRoutes(scim);
     },
     { prefix: '/scim/v2' },

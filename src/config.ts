@@ -43,6 +43,13 @@ export interface Config {
   dbTimeoutMs: number;
   /** The longest /readyz waits for the store before answering 503 (SCIM_READY_TIMEOUT_MS). */
   readyTimeoutMs: number;
+  /**
+   * Sources of authority (SCIM_AUTHORITIES, JSON): OAuth client id -> the profile sections it is authoritative for,
+   * e.g. {"hr-feed": ["jobInfo"], "ad-connect": ["identity", "contact"]} (service/access.ts).
+   */
+  authorities: Record<string, string[]>;
+  /** How long audit entries are kept, in days (SCIM_AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
 }
 
 /** A database that has not answered in this long is treated as unavailable (503). */
@@ -81,6 +88,8 @@ const envSchema = {
     SCIM_MAX_FILTER_NODES: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
     SCIM_DB_TIMEOUT_MS: { type: 'string', pattern: '^[1-9][0-9]{2,6}$' },
     SCIM_READY_TIMEOUT_MS: { type: 'string', pattern: '^[1-9][0-9]{1,6}$' },
+    SCIM_AUTHORITIES: { type: 'string', minLength: 2 },
+    SCIM_AUDIT_RETENTION_DAYS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
   },
 } as const;
 
@@ -102,7 +111,25 @@ const MESSAGES: Record<string, string> = {
   SCIM_MAX_FILTER_NODES: 'SCIM_MAX_FILTER_NODES must be a whole number from 1 to 99999',
   SCIM_DB_TIMEOUT_MS: 'SCIM_DB_TIMEOUT_MS must be a number of milliseconds from 100 to 9999999',
   SCIM_READY_TIMEOUT_MS: 'SCIM_READY_TIMEOUT_MS must be a number of milliseconds from 10 to 9999999',
+  SCIM_AUTHORITIES: 'SCIM_AUTHORITIES must be a JSON object of client ids to lists of section names, e.g. {"hr-feed":["jobInfo"]}',
+  SCIM_AUDIT_RETENTION_DAYS: 'SCIM_AUDIT_RETENTION_DAYS must be a whole number of days from 1 to 99999',
 };
+
+/** SCIM_AUTHORITIES: {"client": ["section", ...], ...}; undefined when it is not that shape. */
+function parseAuthorities(text: string): Record<string, string[]> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const out: Record<string, string[]> = {};
+    for (const [client, sections] of Object.entries(value)) {
+      if (client === '' || !Array.isArray(sections) || !sections.every((s) => typeof s === 'string')) return undefined;
+      out[client] = sections as string[];
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
 
 const validate = new Ajv({ allErrors: true }).compile(envSchema);
 
@@ -124,6 +151,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push('NODE_ENV=production requires SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY');
     }
   }
+  const authorities = clean.SCIM_AUTHORITIES === undefined ? {} : parseAuthorities(clean.SCIM_AUTHORITIES);
+  if (!authorities) problems.push(MESSAGES.SCIM_AUTHORITIES!);
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   const limit = (key: keyof Limits): number => {
     const v = clean[LIMIT_SETTINGS[key] as keyof typeof clean];
@@ -156,5 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     dbTimeoutMs: clean.SCIM_DB_TIMEOUT_MS ? Number(clean.SCIM_DB_TIMEOUT_MS) : DEFAULT_DB_TIMEOUT_MS,
     readyTimeoutMs: clean.SCIM_READY_TIMEOUT_MS ? Number(clean.SCIM_READY_TIMEOUT_MS) : 2000,
+    authorities: authorities!,
+    auditRetentionDays: clean.SCIM_AUDIT_RETENTION_DAYS ? Number(clean.SCIM_AUDIT_RETENTION_DAYS) : 365,
   };
 }

@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   const keys = withProcessKeys(config);
   config = keys.config;
   const devToken = keys.devKeyNote
-    ? await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev' })
+    ? // The developer trying the server is its administrator: every section, the audit trail (service/access.ts).
+      await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev', roles: ['globalAdmin'] })
     : undefined;
 
   const app = await buildApp({
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
       [
         '',
         `No SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY set: ${keys.devKeyNote}.`,
-        'Bearer token (scopes scim:read scim:write, valid 24h):',
+        'Bearer token (scopes scim:read scim:write, role globalAdmin, valid 24h):',
         '',
         `  ${devToken}`,
         '',

@@ -65,10 +65,19 @@ export interface Harness {
   app: FastifyInstance;
   store: ResourceStore;
   config: Config;
-  token(scope?: string): Promise<string>;
-  /** inject with a bearer token for `scim:read scim:write` unless headers say otherwise. */
-  req(opts: InjectOptions & { scope?: string }): Promise<LightMyRequestResponse>;
+  token(scope?: string, as?: Caller): Promise<string>;
+  /**
+   * inject with a bearer token for `scim:read scim:write` unless headers say otherwise; `roles` and `client` add the
+   * roles and client_id claims (service/access.ts).
+   */
+  req(opts: InjectOptions & { scope?: string } & Caller): Promise<LightMyRequestResponse>;
   json(res: LightMyRequestResponse): Record<string, unknown>;
+}
+
+/** Who a test request is from, besides its scopes. */
+export interface Caller {
+  roles?: string[];
+  client?: string;
 }
 
 export async function build(t: Tap, kind: StoreKind = 'lmdb', env: Record<string, string> = {}): Promise<Harness> {
@@ -80,9 +89,10 @@ export async function build(t: Tap, kind: StoreKind = 'lmdb', env: Record<string
     await cleanup();
   });
   const tokens = new Map<string, string>();
-  const token = async (scope = 'scim:read scim:write') => {
-    let tok = tokens.get(scope);
-    if (!tok) tokens.set(scope, (tok = await mintToken(config.jwt, { scope, ttlSeconds: 600 })));
+  const token = async (scope = 'scim:read scim:write', as: Caller = {}) => {
+    const key = JSON.stringify([scope, as.roles ?? [], as.client ?? '']);
+    let tok = tokens.get(key);
+    if (!tok) tokens.set(key, (tok = await mintToken(config.jwt, { scope, ttlSeconds: 600, roles: as.roles, clientId: as.client })));
     return tok;
   };
   return {
@@ -91,10 +101,10 @@ export async function build(t: Tap, kind: StoreKind = 'lmdb', env: Record<string
     config,
     token,
     async req(opts) {
-      const { scope, ...rest } = opts;
+      const { scope, roles, client, ...rest } = opts;
       const headers: Record<string, string> = { ...(rest.headers as Record<string, string> | undefined) };
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-        headers.authorization = `Bearer ${await token(scope)}`;
+        headers.authorization = `Bearer ${await token(scope, { roles, client })}`;
       }
       if (rest.payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
         headers['content-type'] = 'application/scim+json';

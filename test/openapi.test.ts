@@ -608,7 +608,9 @@ t.test('parameters, limits and the User and Group schemas agree with the code an
   checkAttrs(rs.coreAttributes, 'User', 'UserInput', '');
   for (const { schema } of rs.extensions) {
     t.ok(schema.id in props('User'), `${schema.id} is a key of User`);
-    checkAttrs(schema.attributes, 'EnterpriseUser', 'EnterpriseUserInput', `${schema.id}:`);
+    // Each extension has its own pair of component schemas: EnterpriseUser, ProfileUser (this server's own).
+    const name = schema.id.startsWith('urn:scim-server:') ? 'ProfileUser' : 'EnterpriseUser';
+    checkAttrs(schema.attributes, name, `${name}Input`, `${schema.id}:`);
   }
   t.same(node(node(props('User').schemas, 'schemas').items, 'items').enum, rs.schemaUrns, 'User.schemas lists the core schema and the extensions');
 

@@ -10,6 +10,10 @@ export interface MintOptions {
   /** PEM private key for RS256/ES256; HS256 with the configured secret otherwise. */
   privateKey?: string;
   algorithm?: 'HS256' | 'RS256' | 'ES256';
+  /** The `roles` claim (service/access.ts): globalAdmin, userAdmin. */
+  roles?: string[];
+  /** The `client_id` claim (RFC 9068 §2.2): the client a source of authority is configured by. */
+  clientId?: string;
 }
 
 export async function mintToken(jwt: JwtConfig, opts: MintOptions): Promise<string> {
@@ -21,7 +25,11 @@ export async function mintToken(jwt: JwtConfig, opts: MintOptions): Promise<stri
   await app.register(fastifyJwt, { secret: { private: key, public: jwt.publicKey ?? key }, sign: { algorithm } });
   await app.ready();
   const token = app.jwt.sign(
-    { scope: opts.scope },
+    {
+      scope: opts.scope,
+      ...(opts.roles && opts.roles.length > 0 ? { roles: opts.roles } : {}),
+      ...(opts.clientId !== undefined ? { client_id: opts.clientId } : {}),
+    },
     {
       // @fastify/jwt reads a numeric expiresIn as seconds.
       expiresIn: opts.ttlSeconds,

@@ -1,6 +1,7 @@
 /**
  * `npm run token -- --scope "scim:read scim:write" --ttl 90d` mints a bearer token from the configured key
  * (SCIM_JWT_SECRET, or --private-key <pem file> for RS256/ES256 with SCIM_JWT_PUBLIC_KEY on the server).
+ * `--roles globalAdmin` (or userAdmin) and `--client hr-feed` add the roles and client_id claims (service/access.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
       subject: { type: 'string' },
       'private-key': { type: 'string' },
       algorithm: { type: 'string' },
+      roles: { type: 'string' },
+      client: { type: 'string' },
     },
   });
   const config = loadConfig(process.env);
@@ -26,6 +29,8 @@ async function main(): Promise<void> {
     subject: values.subject,
     privateKey: values['private-key'] ? readFileSync(values['private-key'], 'utf8') : undefined,
     algorithm,
+    roles: values.roles?.split(/[\s,]+/).filter((r) => r !== ''),
+    clientId: values.client,
   });
   process.stdout.write(token + '\n');
 }

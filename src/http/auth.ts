@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 
 import { errors } from '../scim/errors';
 import type { JwtConfig } from '../config';
 import type { Caller } from '../service/resources';
+import { isAdmin, rolesOf } from '../service/access';
 
 export type Scope = 'scim:read' | 'scim:write';
 
@@ -55,6 +56,7 @@ export function callerOf(request: FastifyRequest): Caller {
     subject: text(claims.sub),
     clientId: text(claims.client_id) ?? text(claims.azp) ?? text(claims.appid),
     scopes: [...scopesOf(claims)],
+    roles: rolesOf(claims),
     claims,
   };
 }
@@ -124,7 +126,10 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
         remember(token, payload);
       }
       const scopes = scopesOf(payload);
-      if (!scopes.has(scope) && !alternative?.(scopes)) {
+      // An administrator's token (access.ts) reads and writes whatever its scopes say; what it may change, the
+      // service's rules decide.
+      const admin = isAdmin({ roles: rolesOf((payload ?? {}) as Record<string, unknown>) });
+      if (!scopes.has(scope) && !admin && !alternative?.(scopes)) {
         throw errors.forbidden(`the token lacks the scope '${scope}'`, challenge('insufficient_scope', `requires ${scope}`));
       }
     };

@@ -7,20 +7,23 @@ import type { ScimResource } from '../scim/resource';
 import { render } from '../scim/render';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SCHEMA_URNS, SCHEMAS_DIR, SchemaRegistry } from '../scim/schema';
+import { SCHEMA_URNS, SCHEMAS_DIR, SchemaRegistry, type ResourceSchema } from '../scim/schema';
 import type { ResourceService } from '../service/resources';
 import { errors, isScimError } from '../scim/errors';
 import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
-import { writesSomeSection } from '../service/sections-rule';
+import { type AccessPolicy, writesSomeSection } from '../service/access';
 import { MEMBERS } from '../scim/members';
 import { SCIM_CONTENT_TYPE } from './scim-json';
 import { baseUrlOf, PagingLimits, readCursor, readCursorCount, readPaging, readProjection, readSort, param } from './request';
 
 export interface ResourceRoutesOptions {
   service: ResourceService;
-  /** The resource type has profile sections (User): section-limited write scopes are let through. */
-  sections?: boolean;
+  /**
+   * The resource type has profile sections (User): section-limited write scopes are let through, attributes the
+   * caller may not read are left out of its responses, and sources of authority are released here.
+   */
+  access?: AccessPolicy;
   registry: SchemaRegistry;
   baseUrl?: string;
   paging: PagingLimits;
@@ -38,8 +41,20 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   const endpoint = schema.type.endpoint;
   const endpoints = (type: string) => registry.resourceType(type)?.endpoint;
 
-  const representation = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) =>
-    project(schema, render(schema, resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
+  const access = opts.access;
+  const unreadable = (request: FastifyRequest): ReadonlySet<string> | undefined => {
+    const keys = access?.unreadable(callerOf(request));
+    return keys && keys.size > 0 ? keys : undefined;
+  };
+
+  const representation = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) => {
+    const out = project(schema, render(schema, resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
+    // Attributes only some callers may read (authentication contact info) are returned only when asked for by name
+    // (returned: request), so no stored text holds them; a caller that may not read them does not get them.
+    const hidden = unreadable(request);
+    if (hidden) withoutAttributes(schema, out, hidden);
+    return out;
+  };
 
   // A Group's members and a User's groups are not in the record: attached (memberships.ts) when the response
   // carries them. A resource that got nothing attached is the record's own object, so its stored text may serve.
@@ -64,7 +79,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   const read = app.requireScope('scim:read');
   // A token limited to some sections of a profile (scim:write:jobInfo) may write the resource type that has them;
   // which attributes it may change, the sections rule decides (service/sections-rule.ts).
-  const write = app.requireScope('scim:write', opts.sections ? writesSomeSection : undefined);
+  const write = app.requireScope('scim:write', access ? writesSomeSection : undefined);
 
   /**
    * GET with query parameters and POST /.search with a SearchRequest body share this (RFC 7644 §3.4.3): the
@@ -79,6 +94,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
       ...(cursor === undefined ? readPaging(query, opts.paging) : { startIndex: 1, count: readCursorCount(query, opts.paging) }),
       ...readSort(query),
       cursor,
+      unreadable: unreadable(request),
     });
     const projection = readProjection(query);
     const views = texts && isDefault(projection) ? service.storedViews(result.records) : undefined;
@@ -173,6 +189,15 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     return reply.code(204).send();
   });
 
+  if (access) {
+    // An administrator ends a source of authority's ownership of one section of one user (sections-rule.ts): a
+    // write like any other (If-Match, version, audit), answered with the user as it now is.
+    app.delete<{ Params: { id: string; section: string } }>(`${endpoint}/:id/sources/:section`, { onRequest: write }, async (request, reply) =>
+      sendOne(request, reply, await service.release(request.params.id, request.params.section, ifMatchOf(request), callerOf(request))),
+    );
+    methodNotAllowed(app, `${endpoint}/:id/sources/:section`, ['DELETE']);
+  }
+
   methodNotAllowed(app, endpoint, ['GET', 'POST']);
   methodNotAllowed(app, `${endpoint}/.search`, ['POST']);
   methodNotAllowed(app, `${endpoint}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE']);
@@ -237,6 +262,22 @@ export function searchBodyAsQuery(body: unknown): Record<string, unknown> {
     out[k] = Array.isArray(v) ? v.join(',') : String(v);
   }
   return out;
+}
+
+/** Removes top-level attributes (keys as attributeKey gives them) from a representation; an emptied extension goes. */
+function withoutAttributes(schema: ResourceSchema, resource: JsonObject, keys: ReadonlySet<string>): void {
+  for (const key of keys) {
+    const r = schema.resolve(key);
+    if (!r) continue;
+    if (!r.extension) {
+      delete resource[r.attribute.name];
+      continue;
+    }
+    const ext = resource[r.schema];
+    if (ext === null || typeof ext !== 'object' || Array.isArray(ext)) continue;
+    delete (ext as JsonObject)[r.attribute.name];
+    if (Object.keys(ext).length === 0) delete resource[r.schema];
+  }
 }
 
 /** No `attributes` or `excludedAttributes`: the default set of RFC 7644 §3.9. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { ResolvedAttribute, ResourceSchema, SchemaRegistry } from './schema';
 import { SCHEMAS_DIR, SECTIONS_FILE } from './schema';
 import { jsonEqual } from './equal';
+import { attributeKey } from './audit';
 import { isObject, type Json, type JsonObject } from './values';
 
 export interface SectionDefinition {
@@ -18,6 +19,10 @@ export interface SectionDefinition {
   description?: string;
   /** Top-level attribute names; extension attributes URN-qualified. */
   attributes: string[];
+  /** The roles that alone may change the section (authentication contact info: a global administrator). */
+  writers?: string[];
+  /** The roles that alone may read the section's values; every caller may when absent. */
+  readers?: string[];
 }
 
 export interface SectionsFile {
@@ -27,9 +32,7 @@ export interface SectionsFile {
 }
 
 /** A resolved attribute's key: `title`, `urn:…:enterprise:2.0:User:manager`. */
-function keyOf(r: Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>): string {
-  return r.extension ? `${r.schema}:${r.attribute.name}` : r.attribute.name;
-}
+const keyOf = (r: Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>): string => attributeKey(r);
 
 export class Sections {
   readonly names: readonly string[];
@@ -75,12 +78,31 @@ export class Sections {
     if (!isObject(file as unknown as Json) || typeof file.resourceType !== 'string' || !Array.isArray(file.sections)) {
       throw new Error(`${SECTIONS_FILE}: expected {"resourceType": "...", "sections": [{"name", "attributes": [...]}]}`);
     }
+    const strings = (v: unknown) => Array.isArray(v) && v.every((a) => typeof a === 'string');
     for (const s of file.sections) {
-      if (!isObject(s as unknown as Json) || typeof s.name !== 'string' || !Array.isArray(s.attributes) || s.attributes.some((a) => typeof a !== 'string')) {
+      if (!isObject(s as unknown as Json) || typeof s.name !== 'string' || !strings(s.attributes)) {
         throw new Error(`${SECTIONS_FILE}: every section needs a "name" and a list of "attributes" (strings)`);
+      }
+      for (const k of ['writers', 'readers'] as const) {
+        if (s[k] !== undefined && (!strings(s[k]) || s[k].length === 0)) throw new Error(`${SECTIONS_FILE}: section ${s.name}: "${k}" must be a non-empty list of role names`);
       }
     }
     return new Sections(registry.resourceSchema(file.resourceType), file.sections);
+  }
+
+  /** A section's definition by name. */
+  section(name: string): SectionDefinition | undefined {
+    return this.definitions.find((s) => s.name === name);
+  }
+
+  /** The top-level attribute keys of the sections whose values only some roles may read. */
+  get restrictedAttributes(): string[] {
+    return this.definitions.flatMap((s) => (s.readers ? s.attributes.map((a) => keyOf(this.schema.resolve(a)!)) : []));
+  }
+
+  /** The section of an attribute key as sectionOf gives it (`title`, `urn:…:User:manager`). */
+  sectionOfKey(key: string): string | undefined {
+    return this.byAttribute.get(key);
   }
 
   /** The section of a top-level attribute (of a sub-attribute: its parent's); undefined for readOnly attributes. */

@@ -25,6 +25,8 @@ import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from '../store/keyed-queue';
 import type { Representation } from '../scim/representation';
 import type { StoredView } from '../store/store';
+import { attributeChanges, attributeKey, type AuditChange, type AuditEntry, type AuditOperation } from '../scim/audit';
+import { pathsOf } from '../scim/filter/ast';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
 const MAX_ATTEMPTS = 25;
@@ -37,6 +39,11 @@ export interface ListParams {
   sortOrder?: 'ascending' | 'descending';
   /** RFC 9865: present (possibly empty, meaning the first page) to page by cursor instead of by index. */
   cursor?: string;
+  /**
+   * Top-level attributes (keys as in ../scim/audit.ts attributeKey) the caller may not read: a filter or sort by one
+   * would tell their values apart, so it is refused (403).
+   */
+  unreadable?: ReadonlySet<string>;
 }
 
 export interface ListResult {
@@ -58,13 +65,15 @@ export interface Caller {
   /** The OAuth client the token was issued to (`client_id`, `azp` or `appid`), if it says. */
   clientId?: string;
   scopes: readonly string[];
+  /** The token's roles claim (access.ts): `globalAdmin`, `userAdmin`. */
+  roles: readonly string[];
   /** Every claim of the token, for policies that need one this does not spell out. */
   claims: Readonly<Record<string, unknown>>;
   /** True for writes the server makes on its own behalf (a rule repairing references), never for a client. */
   system?: boolean;
 }
 
-export const SYSTEM_CALLER: Caller = Object.freeze({ subject: 'scim-server', scopes: [], claims: {}, system: true });
+export const SYSTEM_CALLER: Caller = Object.freeze({ subject: 'scim-server', scopes: [], roles: [], claims: {}, system: true });
 
 /** A write as a client (or a rule) asks for it; every write goes through ResourceService.write. */
 export type WriteRequest =
@@ -73,7 +82,9 @@ export type WriteRequest =
   | { operation: 'patch'; id: string; body: unknown }
   | { operation: 'delete'; id: string }
   /** A server-side edit of a resource (a rule's repair): the new attributes from the current resource. */
-  | { operation: 'repair'; id: string; edit: (current: StoredRecord) => JsonObject };
+  | { operation: 'repair'; id: string; edit: (current: StoredRecord) => JsonObject }
+  /** An administrator ends a source of authority's ownership of a section (sections-rule.ts). */
+  | { operation: 'release'; id: string; section: string };
 
 export type WriteOperation = WriteRequest['operation'];
 
@@ -89,6 +100,10 @@ export interface RuleContext {
   operation: WriteOperation;
   /** The write sets a password (writeOnly: never in the resource the rule sees). */
   password?: boolean;
+  /** When the write is made (meta.lastModified of the version it makes), ISO 8601. */
+  at: string;
+  /** A release: the section whose source of authority the caller ends. */
+  release?: string;
 }
 
 /**
@@ -112,6 +127,8 @@ export class ResourceService {
   private readonly writes = new KeyedQueue();
   /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
   memberships?: Memberships;
+  /** Top-level attributes whose values the audit trail must not hold (readable only by some callers). */
+  auditMasked: ReadonlySet<string> = new Set();
 
   constructor(
     readonly schema: ResourceSchema,
@@ -178,12 +195,13 @@ export class ResourceService {
    * resources, which must not wait on this one. Returns the stored record (undefined for delete).
    */
   async write(request: WriteRequest, context: WriteContext): Promise<StoredRecord | undefined> {
-    const rules: RuleContext = { caller: context.caller, operation: request.operation };
+    const rules: RuleContext = { caller: context.caller, operation: request.operation, at: this.timestamp() };
+    if (request.operation === 'release') rules.release = request.section;
     switch (request.operation) {
       case 'create':
         return this.createOne(request.body, rules);
       case 'delete':
-        await this.writes.run(request.id, () => this.deleteInTurn(request.id, context.ifMatch));
+        await this.writes.run(request.id, () => this.deleteInTurn(request.id, context.ifMatch, rules));
         await this.afterDelete(request.id);
         return undefined;
       default: {
@@ -213,6 +231,11 @@ export class ResourceService {
     return (await this.write({ operation: 'patch', id, body }, { caller, ifMatch }))!;
   }
 
+  /** Ends a source of authority's ownership of a section of a user (an administrator's act, sections-rule.ts). */
+  async release(id: string, section: string, ifMatch: string | undefined, caller: Caller): Promise<StoredRecord> {
+    return (await this.write({ operation: 'release', id, section }, { caller, ifMatch }))!;
+  }
+
   /** RFC 7644 §3.6 DELETE. */
   async delete(id: string, ifMatch?: string, caller: Caller = SYSTEM_CALLER): Promise<void> {
     await this.write({ operation: 'delete', id }, { caller, ifMatch });
@@ -239,7 +262,7 @@ export class ResourceService {
     const refs = this.takeMembers(input, body);
     checkChange(this.schema, undefined, input.attributes);
     const id = newId();
-    const at = this.timestamp();
+    const at = rules.at;
     const resource = {
       ...input.attributes,
       schemas: schemasOf(this.schema, input.attributes),
@@ -250,7 +273,8 @@ export class ResourceService {
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
     const members = refs && refs.length > 0 ? { replace: await this.memberships!.resolve(id, refs) } : undefined;
-    await this.store.create(this.schema, this.withView(record), members);
+    const audit = this.auditEntry(rules, undefined, record, { password: input.password !== undefined, members });
+    await this.store.create(this.schema, this.withView(record), members, audit);
     return record;
   }
 
@@ -300,12 +324,19 @@ export class ResourceService {
           attributes = rest;
           break;
         }
+        case 'release': {
+          const { schemas: _s, id: _i, meta: _m, ...rest } = structuredClone(current.resource);
+          attributes = rest;
+          break;
+        }
         case 'delete':
           throw new Error('delete is not a change');
       }
       const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
+      const at = attempt === 1 ? rules.at : this.timestamp();
+      const turn: RuleContext = password ? { ...rules, at, password } : { ...rules, at };
       // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
-      if (changed !== false || password) await this.beforeWrite(candidate, current, password ? { ...rules, password } : rules);
+      if (changed !== false || password) await this.beforeWrite(candidate, current, turn);
       candidate.schemas = schemasOf(this.schema, candidate);
       // A change of members is a change of the group (a new version), though its record only holds the rest.
       let memberChange: MemberChange | undefined;
@@ -318,11 +349,12 @@ export class ResourceService {
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
       if (same) return { record: current };
       const version = current.version + 1;
-      candidate.meta = { ...current.resource.meta, lastModified: this.timestamp(), version: `W/"${version}"` };
+      candidate.meta = { ...current.resource.meta, lastModified: at, version: `W/"${version}"` };
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
       if (current.member) record.member = true;
-      const outcome = await this.store.replace(this.schema, this.withView(record), current.version, current, memberChange);
+      const audit = this.auditEntry(turn, current, record, { password: secrets !== current.secrets, members: memberChange });
+      const outcome = await this.store.replace(this.schema, this.withView(record), current.version, current, memberChange, audit);
       if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
@@ -331,18 +363,68 @@ export class ResourceService {
     }
   }
 
-  private async deleteInTurn(id: string, ifMatch: string | undefined): Promise<void> {
+  private async deleteInTurn(id: string, ifMatch: string | undefined, rules: RuleContext): Promise<void> {
     const current = await this.get(id);
     if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
       throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
     }
-    const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined);
+    const audit = this.auditEntry({ ...rules, at: this.timestamp() }, current, undefined, {});
+    const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined, audit);
     if (outcome === 'missing') throw this.notFound(id);
     if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
   }
 
+  /**
+   * The audit entry of a write (../scim/audit.ts): who, when, which versions, which attributes changed. A password
+   * set is recorded as changed, never its value; a group's members as counts.
+   */
+  private auditEntry(
+    rules: RuleContext,
+    before: StoredRecord | undefined,
+    after: StoredRecord | undefined,
+    extra: { password?: boolean; members?: MemberChange },
+  ): AuditEntry {
+    const { caller } = rules;
+    const changes: AuditChange[] = attributeChanges(this.schema, before?.resource, after?.resource, (key) => this.auditMasked.has(key));
+    if (extra.password) changes.push({ attribute: 'password', masked: true });
+    const m = extra.members;
+    if (m) {
+      const change: AuditChange = { attribute: membersAttribute(this.schema)?.name ?? 'members' };
+      if (m.replace) change.replaced = m.replace.length;
+      if (m.add?.length) change.added = m.add.length;
+      if (m.remove?.length) change.removed = m.remove.length;
+      changes.push(change);
+    }
+    const operation: AuditOperation = rules.operation;
+    const entry: AuditEntry = {
+      id: newId(),
+      at: rules.at,
+      actor: {
+        ...(caller.subject !== undefined ? { subject: caller.subject } : {}),
+        ...(caller.clientId !== undefined ? { clientId: caller.clientId } : {}),
+        ...(caller.roles.length > 0 ? { roles: [...caller.roles] } : {}),
+        ...(caller.system ? { system: true as const } : {}),
+      },
+      operation,
+      resourceType: this.schema.type.id,
+      resourceId: (after ?? before)!.id,
+      changes,
+    };
+    if (before) entry.versionBefore = before.version;
+    if (after) entry.versionAfter = after.version;
+    return entry;
+  }
+
   async list(params: ListParams): Promise<ListResult> {
     let filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter, this.limits) : undefined;
+    if (params.unreadable?.size) {
+      const hidden = (r: { schema: string; extension: boolean; attribute: { name: string } }) => params.unreadable!.has(attributeKey(r));
+      for (const path of filter ? pathsOf(filter) : []) {
+        if (hidden(path.resolved)) throw errors.forbidden(`filter: '${path.text}' is an attribute this caller may not read, so it may not filter by it either`);
+      }
+      const sorted = params.sortBy !== undefined ? this.schema.resolve(params.sortBy) : undefined;
+      if (sorted && hidden(sorted)) throw errors.forbidden(`sortBy: '${params.sortBy}' is an attribute this caller may not read, so it may not sort by it either`);
+    }
     if (filter && this.memberships) filter = await this.memberships.rewriteFilter(this.schema, filter);
     if (filter) filter = idEqualitiesByKey(filter);
     const sort = this.sortOf(params);

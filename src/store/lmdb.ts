@@ -21,6 +21,9 @@
  *            ['n', member, '']               -> number of groups holding the member (absent: none), so that
  *                                               a read tells a member by one key, not a range
  *   meta     ['indexes', type]               -> the index plan the entries were built with
+ *   audit    ['t', at, entryId]              -> AuditEntry   the audit trail in time order
+ *            ['r', resourceId, at, entryId]  -> 1            the same entries, by resource
+ *            (written in the transaction of the write they record: no write without its entry, no entry without it)
  *
  * Queries are planned onto the index (lmdb-plan.ts): equality, prefix and range comparisons on indexed paths read
  * only their key range; every candidate is re-checked with the filter evaluator, so a plan can only narrow, never
@@ -37,7 +40,16 @@ import { queryCopy } from '../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
 import { INDEX_FORMAT, indexedPaths, indexEntries, IndexKey, KEY_CHARS, pathLabel, planFilter, PlanStep, PRESENT_START, TOP } from './lmdb-plan';
+import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
 import type { MemberChange, MemberEntry, Membership, MemberType, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+
+/** Orders two keys of strings as the database does (by code point, element by element). */
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}
 
 export interface LmdbStoreOptions {
   /** The data directory; created when missing. */
@@ -64,7 +76,7 @@ interface UniqueKey {
 }
 
 /** How the environment is opened; a second process on the directory (the benchmark's bare calls) opens it so too. */
-export const LMDB_OPTIONS = { compression: false, maxDbs: 8, mapSize: 2 ** 34, noReadAhead: true };
+export const LMDB_OPTIONS = { compression: false, maxDbs: 12, mapSize: 2 ** 34, noReadAhead: true };
 
 const MAX_ID = '\uffff';
 /** meta: the id of the last transaction written by a store that keeps views. */
@@ -99,6 +111,7 @@ export class LmdbStore implements ResourceStore {
   private readonly views: Database<string, [string, string]>;
   private readonly meta: Database<string, [string, string]>;
   private readonly memberPairs: Database<StoredMember | MemberType | number, [string, string, string]>;
+  private readonly audit: Database<AuditEntry | 1, string[]>;
 
   constructor(options: LmdbStoreOptions) {
     this.path = options.path;
@@ -115,6 +128,7 @@ export class LmdbStore implements ResourceStore {
     this.views = this.env.openDB({ name: 'views', encoding: 'string' });
     this.meta = this.env.openDB({ name: 'meta' });
     this.memberPairs = this.env.openDB({ name: 'members' });
+    this.audit = this.env.openDB({ name: 'audit' });
   }
 
   /**
@@ -137,7 +151,7 @@ export class LmdbStore implements ResourceStore {
     }
   }
 
-  async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange): Promise<void> {
+  async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange, audit?: AuditEntry): Promise<void> {
     const type = schema.type.id;
     const { keys, entries } = this.keysOf(schema, record.id, record.resource);
     await this.write(() => {
@@ -149,6 +163,7 @@ export class LmdbStore implements ResourceStore {
       for (const entry of entries) this.index.put(entry as unknown as Key, 1);
       this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
       if (members) this.changeMembers(record.id, members);
+      if (audit) this.putAudit(audit);
     });
   }
 
@@ -310,7 +325,14 @@ export class LmdbStore implements ResourceStore {
     else this.views.remove([type, record.id]);
   }
 
-  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, read?: StoredRecord, members?: MemberChange): Promise<WriteOutcome> {
+  async replace(
+    schema: ResourceSchema,
+    record: StoredRecord,
+    expectedVersion: number,
+    read?: StoredRecord,
+    members?: MemberChange,
+    audit?: AuditEntry,
+  ): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
@@ -341,11 +363,12 @@ export class LmdbStore implements ResourceStore {
       for (const k of uniques.added) this.unique.put([type, k.label, k.key], record.id);
       for (const entry of indexed.added) this.index.put(entry as unknown as Key, 1);
       if (members) this.changeMembers(record.id, members);
+      if (audit) this.putAudit(audit);
       return 'ok';
     });
   }
 
-  async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
+  async delete(schema: ResourceSchema, id: string, expectedVersion?: number, audit?: AuditEntry): Promise<WriteOutcome> {
     const type = schema.type.id;
     return this.write((): WriteOutcome => {
       const current = this.records.get([type, id]);
@@ -356,8 +379,57 @@ export class LmdbStore implements ResourceStore {
       this.views.remove([type, id]);
       this.counts.put([type], Math.max(0, (this.counts.get([type]) ?? 1) - 1));
       this.dropMemberships(id);
+      if (audit) this.putAudit({ ...audit, versionBefore: current.version });
       return 'ok';
     });
+  }
+
+  private putAudit(entry: AuditEntry): void {
+    this.audit.put(['t', entry.at, entry.id], entry);
+    this.audit.put(['r', entry.resourceId, entry.at, entry.id], 1);
+  }
+
+  async auditLog(query: AuditQuery): Promise<AuditPage> {
+    // One range of keys: the resource's (['r', id, at, entryId]) or everyone's (['t', at, entryId]), bounded by
+    // since/until and by the previous page's position, walked forwards or backwards.
+    const prefix = query.resourceId !== undefined ? ['r', query.resourceId] : ['t'];
+    const low = [...prefix, query.since ?? ''];
+    const high = [...prefix, query.until ?? MAX_ID];
+    const descending = query.order === 'descending';
+    let start = descending ? high : low;
+    const end = descending ? low : high;
+    const after = query.after;
+    if (after) {
+      const position = [...prefix, after.at, after.id];
+      if (descending ? compareKeys(position, start) < 0 : compareKeys(position, start) > 0) start = position;
+    }
+    const entries: AuditEntry[] = [];
+    for (const { key, value } of this.audit.getRange({ start, end, reverse: descending })) {
+      const at = key[prefix.length]!;
+      const id = key[prefix.length + 1]!;
+      if (after && at === after.at && id === after.id) continue;
+      const entry = value === 1 ? this.audit.get(['t', at, id]) : value;
+      if (!entry || entry === 1) continue;
+      if (entries.length === query.count) return { entries, more: true };
+      entries.push(entry);
+    }
+    return { entries, more: false };
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    let removed = 0;
+    // In bounded transactions, so that a first prune of a long log does not hold the write lock for long.
+    for (;;) {
+      const batch = [...this.audit.getRange({ start: ['t'], end: ['t', before], limit: 5000 })];
+      if (batch.length === 0) return removed;
+      await this.write(() => {
+        for (const { key, value } of batch) {
+          this.audit.remove(key);
+          if (value !== 1) this.audit.remove(['r', value.resourceId, value.at, value.id]);
+        }
+      });
+      removed += batch.length;
+    }
   }
 
   async query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult> {

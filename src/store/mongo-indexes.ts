@@ -45,5 +45,7 @@ export function indexPlan(schema: ResourceSchema): IndexPlan {
     if (unique.some((u) => u.path === field)) continue;
     all.push({ key: { [field]: 1, _id: 1 }, name: `by:${path}` });
   }
+  // The audit outbox (mongo-audit.ts): documents holding entries not yet copied, found by their age.
+  all.push({ key: { 'aud.at': 1 }, name: 'audit:outbox', sparse: true });
   return { unique, all };
 }

@@ -20,7 +20,7 @@ import { errors, ScimError } from '../scim/errors';
 import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { compileFilter } from './mongo-filter';
-import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
+import { collectionName, decodeKeys, encodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
 import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
 import { SortWindows } from './mongo-window';
@@ -30,6 +30,9 @@ import { uniquenessError } from './unique';
 import type { MemberChange, MemberEntry, Membership, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
 import { chunks, MEMBERSHIPS, MongoMemberships, PEND_STALE_MS, type PairDocument, type Pending } from './mongo-members';
 import { membersAttribute } from '../scim/members';
+import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
+import { MongoAudit, SWEEP_EVERY_MS } from './mongo-audit';
+import type { JsonObject } from '../scim/values';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -65,7 +68,7 @@ export const WINDOW_SAMPLE = 1000;
 const WINDOW_TYPES = new Set(['string', 'dateTime', 'reference', 'binary', 'integer', 'decimal']);
 
 /** A record without its normalised copy and its view, which only filters and GET by id read. */
-const RECORD_PROJECTION = { q: 0, view: 0 } as const;
+const RECORD_PROJECTION = { q: 0, view: 0, aud: 0 } as const;
 
 /**
  * Part of a result: the documents matching `where`, in the order of `field` (then `_id`) in direction `dir`, or of
@@ -156,6 +159,12 @@ export class MongoStore implements ResourceStore {
   /** The schemas of the collections in use, by resource type (members are marked in their type's collection). */
   private readonly schemas = new Map<string, ResourceSchema>();
   private readonly memberships: MongoMemberships;
+  /** The audit trail and its outbox (mongo-audit.ts). */
+  private readonly auditTrail: MongoAudit;
+  private auditIndexes?: Promise<void>;
+  private sweepTimer?: NodeJS.Timeout;
+  /** The resource collections this instance has used: where the audit sweep looks. */
+  private readonly used = new Set<Collection<ResourceDocument>>();
   private membershipIndexes?: Promise<void>;
   /** Names this instance in the intents it writes (mongo-members.ts). */
   private readonly instance = randomUUID();
@@ -182,12 +191,45 @@ export class MongoStore implements ResourceStore {
       const schema = this.schemas.get(type);
       return schema ? this.collection(schema) : undefined;
     });
+    this.auditTrail = MongoAudit.of(this.client.db(this.dbName));
   }
 
   async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
     await this.ping();
     // Creating indexes over an existing large collection may take a while: start-up gets a longer deadline.
-    await this.guard('init', () => Promise.all([...schemas.map((s) => this.collection(s)), this.pairs()]), this.operationTimeoutMS * 12);
+    await this.guard('init', () => Promise.all([...schemas.map((s) => this.collection(s)), this.pairs(), this.trail()]), this.operationTimeoutMS * 12);
+    // Audit entries another run left in their documents (it stopped before copying them) are copied now and then.
+    await this.guard('init', () => this.auditTrail.sweep(this.used), this.operationTimeoutMS * 12);
+    if (!this.sweepTimer) {
+      this.sweepTimer = setInterval(() => void this.auditTrail.sweep(this.used).catch(() => undefined), SWEEP_EVERY_MS);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** The audit collection, its indexes created on first use. */
+  private async trail(): Promise<MongoAudit> {
+    if (!this.auditIndexes) {
+      const attempt = this.auditTrail.createIndexes();
+      attempt.catch(() => {
+        if (this.auditIndexes === attempt) this.auditIndexes = undefined;
+      });
+      this.auditIndexes = attempt;
+    }
+    await this.auditIndexes;
+    return this.auditTrail;
+  }
+
+  async auditLog(query: AuditQuery): Promise<AuditPage> {
+    return this.guard('audit', async () => {
+      const trail = await this.trail();
+      // This instance's own entries not yet copied are copied first: a client reads its writes' entries at once.
+      await trail.flush();
+      return trail.query(query);
+    });
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    return this.guard('audit', async () => (await this.trail()).prune(before), this.operationTimeoutMS * 12);
   }
 
   /** The memberships collection, its indexes created on first use. */
@@ -227,6 +269,8 @@ export class MongoStore implements ResourceStore {
       const pairs = await this.pairs();
       if (pend.delete) {
         await pairs.dropAll(id);
+        // The delete's audit entry (and any not copied yet) goes into the trail before the document goes.
+        await this.auditTrail.copyFrom(coll, await coll.findOne({ _id: id }, { projection: { aud: 1 } }));
         await coll.deleteOne({ _id: id, 'pend.at': pend.at });
         return;
       }
@@ -266,11 +310,12 @@ export class MongoStore implements ResourceStore {
     await this.guard('members', async () => (await this.pairs()).rename(memberId, display));
   }
 
-  async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange): Promise<void> {
+  async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange, audit?: AuditEntry): Promise<void> {
     const pend = members ? this.pending({ members }) : undefined;
     const coll = await this.guard('create', () => this.collection(schema));
     await this.guard('create', async () => {
       const doc = toDocument(schema, record);
+      if (audit) doc.aud = [encodeKeys(audit as unknown as JsonObject)];
       if (pend) {
         doc.pend = pend;
         this.inFlight.add(record.id);
@@ -283,6 +328,7 @@ export class MongoStore implements ResourceStore {
         throw e;
       }
     });
+    if (audit) this.auditTrail.enqueue(coll, audit);
     if (pend) await this.guard('create', () => this.finish(coll, record.id, record.version, pend));
   }
 
@@ -308,7 +354,14 @@ export class MongoStore implements ResourceStore {
     });
   }
 
-  async replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, current?: StoredRecord, members?: MemberChange): Promise<WriteOutcome> {
+  async replace(
+    schema: ResourceSchema,
+    record: StoredRecord,
+    expectedVersion: number,
+    current?: StoredRecord,
+    members?: MemberChange,
+    audit?: AuditEntry,
+  ): Promise<WriteOutcome> {
     if (record.version !== expectedVersion + 1) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
@@ -327,8 +380,15 @@ export class MongoStore implements ResourceStore {
         // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe. A
         // document with an intent still to carry out is not replaced (mongo-members.ts): the caller retries.
         if (pend) this.inFlight.add(_id);
+        // Every field of the document is set (or unset) but the audit outbox, onto which this write's entry is
+        // pushed in the same single-document update (mongo-audit.ts): the entry is stored if and only if the write is.
+        const unset: Record<string, ''> = {};
+        for (const field of ['secrets', 'view'] as const) if (replacement[field] === undefined) unset[field] = '';
+        const update: Document = { $set: replacement };
+        if (Object.keys(unset).length > 0) update.$unset = unset;
+        if (audit) update.$push = { aud: encodeKeys(audit as unknown as JsonObject) };
         const result = await this.inTurn(coll, schema, doc, () =>
-          retryWriteConflicts(() => coll.replaceOne({ _id, v: expectedVersion, pend: { $exists: false }, gm: marked ? true : { $exists: false } }, replacement)),
+          retryWriteConflicts(() => coll.updateOne({ _id, v: expectedVersion, pend: { $exists: false }, gm: marked ? true : { $exists: false } }, update)),
         );
         if (result.matchedCount === 1) return 'ok';
       } catch (e) {
@@ -339,11 +399,12 @@ export class MongoStore implements ResourceStore {
       this.inFlight.delete(_id);
       return this.missOutcome(coll, record.id);
     });
+    if (outcome === 'ok' && audit) this.auditTrail.enqueue(coll, audit);
     if (outcome === 'ok' && pend) await this.guard('replace', () => this.finish(coll, record.id, record.version, pend));
     return outcome;
   }
 
-  async delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome> {
+  async delete(schema: ResourceSchema, id: string, expectedVersion?: number, audit?: AuditEntry): Promise<WriteOutcome> {
     const coll = await this.guard('delete', () => this.collection(schema));
     return this.guard('delete', async () => {
       for (let attempt = 1; ; attempt++) {
@@ -359,13 +420,15 @@ export class MongoStore implements ResourceStore {
         }
         // A resource in no group (never marked) that holds no members goes in one statement; one with pairs goes by
         // intent: marked for deletion, its pairs removed, then the document (mongo-members.ts).
-        if (!doc.gm && !membersAttribute(schema)) {
+        if (!doc.gm && !membersAttribute(schema) && !audit) {
           const result = await coll.deleteOne({ _id: id, v: doc.v, gm: { $exists: false }, pend: { $exists: false } });
           if (result.deletedCount === 1) return 'ok';
           continue;
         }
         const pend = this.pending({ delete: true });
-        const marked = await coll.updateOne({ _id: id, v: doc.v, pend: { $exists: false } }, { $set: { pend } });
+        const mark: Document = { $set: { pend } };
+        if (audit) mark.$push = { aud: encodeKeys({ ...audit, versionBefore: doc.v } as unknown as JsonObject) };
+        const marked = await coll.updateOne({ _id: id, v: doc.v, pend: { $exists: false } }, mark);
         if (marked.matchedCount === 0) continue;
         await this.finish(coll, id, doc.v, pend);
         return 'ok';
@@ -423,6 +486,8 @@ export class MongoStore implements ResourceStore {
   }
 
   async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.auditTrail.flush();
     await this.client.close();
   }
 
@@ -433,6 +498,7 @@ export class MongoStore implements ResourceStore {
     let ready = this.prepared.get(name);
     if (!ready) {
       const coll = this.client.db(this.dbName).collection<ResourceDocument>(name);
+      this.used.add(coll);
       const attempt = createIndexes(coll, schema).then(() => coll);
       attempt.catch(() => {
         if (this.prepared.get(name) === attempt) this.prepared.delete(name);

@@ -7,6 +7,7 @@ import type { ResourceSchema } from '../scim/schema';
 import type { Filter } from '../scim/filter/ast';
 import type { Keyset } from './sort';
 import type { Member, MemberType } from '../scim/members';
+import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
 
 export type { Keyset, SortKey } from './sort';
 
@@ -87,9 +88,10 @@ export interface ResourceStore {
   init(schemas?: readonly ResourceSchema[]): Promise<void>;
   /**
    * Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute (or the id) is taken.
-   * `members`: the new group's members, written with it (all or nothing).
+   * `members`: the new group's members, written with it (all or nothing). `audit`: the write's audit entry, stored
+   * with it, all or nothing (auditLog()).
    */
-  create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange): Promise<void>;
+  create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange, audit?: AuditEntry): Promise<void>;
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
   /** The records of these ids that exist, in no particular order. */
   getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]>;
@@ -109,13 +111,29 @@ export interface ResourceStore {
    * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by
    * another resource; nothing is written then. `current`, when given, is the record at `expectedVersion` as the
    * caller read it: a store may use it instead of reading the record again (the version check still happens).
+   * `audit` is stored if, and only if, the record is.
    */
-  replace(schema: ResourceSchema, record: StoredRecord, expectedVersion: number, current?: StoredRecord, members?: MemberChange): Promise<WriteOutcome>;
+  replace(
+    schema: ResourceSchema,
+    record: StoredRecord,
+    expectedVersion: number,
+    current?: StoredRecord,
+    members?: MemberChange,
+    audit?: AuditEntry,
+  ): Promise<WriteOutcome>;
   /**
    * Deletes the record; with `expectedVersion`, only if the version still matches. Its memberships go with it: as a
-   * group (its members) and as a member (of every group that contained it).
+   * group (its members) and as a member (of every group that contained it). `audit` is stored if, and only if, the
+   * record is deleted, its `versionBefore` set to the version deleted.
    */
-  delete(schema: ResourceSchema, id: string, expectedVersion?: number): Promise<WriteOutcome>;
+  delete(schema: ResourceSchema, id: string, expectedVersion?: number, audit?: AuditEntry): Promise<WriteOutcome>;
+  /**
+   * The audit trail: entries of accepted writes in (at, id) order, by resource and time. An entry is readable here
+   * once its write has been answered (a store that copies entries in the background copies this instance's first).
+   */
+  auditLog(query: AuditQuery): Promise<AuditPage>;
+  /** Removes the entries older than `before` (ISO 8601): the retention of the audit trail. Returns how many. */
+  pruneAudit(before: string): Promise<number>;
   /**
    * A group's members, in member-id order. A member that does not exist when a write adds it is not added (the
    * service checked it exists; a delete may have come in between).

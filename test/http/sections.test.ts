@@ -23,7 +23,7 @@ eachStore(t, async (t, kind) => {
     t.equal(ok.statusCode, 201, ok.body);
     const withTitle = await h.req({ method: 'POST', url: '/scim/v2/Users', scope: IDP, payload: user('s-idp-title', { title: 'CEO' }) });
     t.equal(withTitle.statusCode, 403);
-    t.match(h.json(withTitle), { schemas: [ERROR], status: '403', detail: /'title' is in section jobInfo, which this client may not change \(its token grants: identity, contact, settings, account\)/ });
+    t.match(h.json(withTitle), { schemas: [ERROR], status: '403', detail: /'title' is in section jobInfo, which this client may not change \(its token grants: identity, settings, contact, account\)/ });
     t.equal(await count('s-idp-title'), 0, 'nothing was created');
     const hr = await h.req({ method: 'POST', url: '/scim/v2/Users', scope: HR, payload: user('s-hr') });
     t.equal(hr.statusCode, 403);
@@ -93,11 +93,18 @@ eachStore(t, async (t, kind) => {
     const hr = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: HR }));
     t.match(hr, { schemas: ['urn:scim-server:api:messages:1.0:Sections'], resourceType: 'User', grants: ['jobInfo'] });
     const rows = hr.Resources as { name: string; writable: boolean; attributes: string[] }[];
-    t.same(rows.map((r) => `${r.name}:${r.writable}`), ['photo:false', 'identity:false', 'jobInfo:true', 'settings:false', 'contact:false', 'account:false']);
+    t.same(rows.map((r) => `${r.name}:${r.writable}`), ['photo:false', 'identity:false', 'jobInfo:true', 'settings:false', 'contact:false', 'authContact:false', 'account:false']);
     t.ok(rows.find((r) => r.name === 'jobInfo')!.attributes.includes('title'));
-    const admin = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections' }));
+    // scim:write: every section but authentication contact info, which only a global administrator changes.
+    const client = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections' }));
+    t.same(client.grants, ['photo', 'identity', 'jobInfo', 'settings', 'contact', 'account']);
+    t.match(client.Resources, [{}, {}, {}, {}, {}, { name: 'authContact', writable: false, readable: false, writers: ['globalAdmin'] }, {}]);
+    const admin = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', roles: ['globalAdmin'] }));
     t.equal(admin.grants, 'all');
-    t.ok((admin.Resources as { writable: boolean }[]).every((r) => r.writable));
+    t.ok((admin.Resources as { writable: boolean; readable: boolean }[]).every((r) => r.writable && r.readable));
+    const userAdmin = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: 'scim:read', roles: ['userAdmin'] }));
+    t.match(userAdmin, { administrator: true, roles: ['userAdmin'] });
+    t.match((userAdmin.Resources as unknown[])[5], { name: 'authContact', writable: false, readable: true });
     const reader = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: 'scim:read' }));
     t.same(reader.grants, []);
     t.equal((await h.req({ method: 'GET', url: '/scim/v2/Sections', headers: { authorization: '' } })).statusCode, 401);

@@ -12,8 +12,12 @@ const users = registry.resourceSchema('User');
 const sections = Sections.fromDirectory(registry);
 const EXT = SCHEMA_URNS.enterpriseUser;
 
-t.test('the shipped file: six sections, as the directory profile has them', async (t) => {
-  t.same(sections.names, ['photo', 'identity', 'jobInfo', 'settings', 'contact', 'account']);
+const PROFILE = 'urn:scim-server:schemas:extension:profile:1.0:User';
+
+t.test('the shipped file: seven sections, as the directory profile has them', async (t) => {
+  t.same(sections.names, ['photo', 'identity', 'jobInfo', 'settings', 'contact', 'authContact', 'account']);
+  t.same(sections.section('authContact'), { ...sections.section('authContact'), writers: ['globalAdmin'], readers: ['globalAdmin', 'userAdmin'] });
+  t.same(sections.restrictedAttributes, [`${PROFILE}:authentication`]);
   const table: [string, string | undefined][] = [
     ['photos', 'photo'],
     ['userName', 'identity'],
@@ -24,6 +28,9 @@ t.test('the shipped file: six sections, as the directory profile has them', asyn
     [`${EXT}:manager.value`, 'jobInfo'],
     ['department', 'jobInfo'],
     ['active', 'settings'],
+    [`${PROFILE}:usageLocation`, 'settings'],
+    [`${PROFILE}:authentication.phoneNumber`, 'authContact'],
+    [`${PROFILE}:sources`, undefined],
     ['emails', 'contact'],
     ['phoneNumbers', 'contact'],
     ['externalId', 'account'],

@@ -11,6 +11,7 @@ import type { Filter } from '../../src/scim/filter/ast';
 import type { MemberEntry, QueryOptions, ResourceStore, SortKey, SortSpec } from '../../src/store/store';
 import { queryCopy } from '../../src/scim/query-copy';
 import { sortKeyOf, sortPlan } from '../../src/store/sort';
+import type { AuditEntry } from '../../src/scim/audit';
 
 /** The type of `t` inside `t.test(name, async (t) => …)`. */
 export type TapTest = Parameters<Parameters<typeof tap.test>[0]>[0];
@@ -515,5 +516,64 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     t.equal(after.length, 2000);
     t.equal(after[0]!.value, 'u-00001');
     t.equal(after[after.length - 1]!.value, 'u-02000');
+  });
+  /** An audit entry of a write of `record` at second `second` of 2026-03-01. */
+  const entry = (record: StoredRecord, second: number, operation: AuditEntry['operation'] = 'patch'): AuditEntry => ({
+    id: newId(),
+    at: new Date(Date.UTC(2026, 2, 1, 0, 0, second)).toISOString(),
+    actor: { subject: 'tester', clientId: 'c1' },
+    operation,
+    resourceType: record.resourceType,
+    resourceId: record.id,
+    ...(operation === 'create' ? {} : { versionBefore: record.version - 1 }),
+    versionAfter: record.version,
+    changes: [{ attribute: 'title', before: 'a', after: { $ref: 'x', 'dotted.key': 1 } }],
+  });
+
+  withStore('audit: an entry is stored with its write and only with it; read by resource and time, paged both ways', async (t, store) => {
+    await store.init([users]);
+    const a = userRecord({ userName: 'audit-a' });
+    const b = userRecord({ userName: 'audit-b' });
+    const ea = entry(a, 1, 'create');
+    await store.create(users, a, undefined, ea);
+    await store.create(users, b, undefined, entry(b, 2, 'create'));
+    // A create that fails (userName taken) stores no entry.
+    await rejectsScim(t, store.create(users, userRecord({ userName: 'AUDIT-A' }), undefined, entry(a, 3, 'create')), 409);
+    const a2 = nextVersion(a, { title: 'two' });
+    const e2 = entry(a2, 4);
+    t.equal(await store.replace(users, a2, 1, a, undefined, e2), 'ok');
+    // A stale replace and a replace of a missing record store none.
+    t.equal(await store.replace(users, nextVersion(a, { title: 'stale' }), 1, undefined, undefined, entry(a2, 5)), 'conflict');
+    t.equal(await store.replace(users, userRecord({ userName: 'ghost' }, { version: 2 }), 1, undefined, undefined, entry(a2, 6)), 'missing');
+    const ed = { ...entry(b, 7, 'delete'), versionAfter: undefined };
+    delete ed.versionAfter;
+    t.equal(await store.delete(users, b.id, 2, ed), 'conflict', 'a delete that fails stores none');
+    t.equal(await store.delete(users, b.id, undefined, ed), 'ok');
+    t.equal(await store.delete(users, b.id, undefined, entry(b, 8, 'delete')), 'missing');
+
+    const all = await store.auditLog({ order: 'ascending', count: 10 });
+    t.same(all.entries.map((e) => e.operation), ['create', 'create', 'patch', 'delete']);
+    t.equal(all.more, false);
+    t.same(all.entries[0], ea, 'stored as given (keys with dots and dollars included)');
+    t.equal(all.entries[3]!.versionBefore, 1, "a delete's entry names the version deleted");
+    const ofA = await store.auditLog({ order: 'ascending', count: 10, resourceId: a.id });
+    t.same(ofA.entries.map((e) => e.id), [ea.id, e2.id]);
+    const newest = await store.auditLog({ order: 'descending', count: 1, resourceId: a.id });
+    t.same(newest.entries.map((e) => e.id), [e2.id]);
+    t.equal(newest.more, true);
+    const older = await store.auditLog({ order: 'descending', count: 1, resourceId: a.id, after: newest.entries[0]! });
+    t.same(older.entries.map((e) => e.id), [ea.id]);
+    t.equal(older.more, false);
+    const window = await store.auditLog({ order: 'ascending', count: 10, since: ea.at, until: e2.at });
+    t.same(window.entries.map((e) => e.at), [ea.at, entry(b, 2).at], 'since is inclusive, until exclusive');
+    const page1 = await store.auditLog({ order: 'ascending', count: 2 });
+    const page2 = await store.auditLog({ order: 'ascending', count: 2, after: page1.entries[1]! });
+    t.same([...page1.entries, ...page2.entries].map((e) => e.id), all.entries.map((e) => e.id));
+    t.equal(page1.more, true);
+    t.equal(page2.more, false);
+
+    t.equal(await store.pruneAudit(e2.at), 2, 'retention removes what is older');
+    t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.operation), ['patch', 'delete']);
+    t.same((await store.auditLog({ order: 'ascending', count: 10, resourceId: b.id })).entries.map((e) => e.operation), ['delete'], 'by resource too');
   });
 }

@@ -64,6 +64,37 @@ function run(uri: string): void {
     storeContract(t, () => makeStore({ smallResult: 0, windowCap: 3, windowSample: 2 }));
   });
 
+  t.test('audit outbox: entries a writer left in their documents (it stopped before copying them) are copied by the sweep', async (t) => {
+    const { store, dbName, cleanup } = await makeStore();
+    t.teardown(cleanup);
+    const coll = admin.db(dbName).collection<Record<string, unknown>>('users');
+    const record = userRecord({ userName: 'crashed' });
+    const entry = (second: number, version: number) => ({
+      id: `entry-${version}`,
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(),
+      actor: { subject: 'hr' },
+      operation: 'patch',
+      resourceType: 'User',
+      resourceId: record.id,
+      versionAfter: version,
+      changes: [{ attribute: 'title', after: `v${version}` }],
+    });
+    await store.create(users, record);
+    // As a process that stopped right after its writes would leave them: two entries in the outbox, none copied.
+    await coll.updateOne({ _id: record.id as never }, { $set: { aud: [entry(1, 2), entry(2, 3)] } });
+    t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries, [], 'not in the trail yet');
+    // A restart (init) sweeps them in; a second sweep finds nothing left; the document's outbox is empty.
+    await store.init([users]);
+    t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.id), ['entry-2', 'entry-3']);
+    t.same((await coll.findOne({ _id: record.id as never }))?.aud, []);
+    // A copy made twice (two instances sweeping at once) is one entry.
+    await coll.updateOne({ _id: record.id as never }, { $set: { aud: [entry(1, 2)] } });
+    await store.init([users]);
+    t.equal((await store.auditLog({ order: 'ascending', count: 10 })).entries.length, 2);
+    // The record itself was never touched by the sweep.
+    t.same((await store.get(users, record.id))?.resource, record.resource);
+  });
+
   t.test('group members without transactions: an intent left by a writer that stopped half way is finished by the next reader', async (t) => {
     const { store, dbName, cleanup } = await makeStore();
     t.teardown(cleanup);

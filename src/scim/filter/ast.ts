@@ -49,6 +49,26 @@ export type Filter =
 
 export const COMPARE_OPERATORS: readonly CompareOperator[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'];
 
+/** Every attribute path a filter reads, in its order (the attribute of a valuePath, then its sub-filter's). */
+export function* pathsOf(filter: Filter): Generator<AttributePath> {
+  switch (filter.op) {
+    case 'and':
+    case 'or':
+      yield* pathsOf(filter.left);
+      yield* pathsOf(filter.right);
+      return;
+    case 'not':
+      yield* pathsOf(filter.filter);
+      return;
+    case 'valuePath':
+      yield filter.path;
+      yield* pathsOf(filter.filter);
+      return;
+    default:
+      yield filter.path;
+  }
+}
+
 /** The definition the comparison looks at: the sub-attribute when the path names one, else the attribute. */
 export function targetOf(path: AttributePath): AttributeDefinition {
   return path.resolved.sub ?? path.resolved.attribute;
