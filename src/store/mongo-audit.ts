@@ -4,28 +4,38 @@
  * indexed by time and by resource.
  *
  * An entry must be stored if and only if its write is, and this store uses no multi-document transactions. So the
- * entry travels inside the resource's own document (an outbox): the version-guarded write of the resource pushes
- * it onto the document's `aud` list in the same single-document update, which is atomic. After the write is
- * answered, the entry is copied into `audit` (batched, in the background) and then pulled from `aud`. Copies are
- * idempotent (the entry's id is the audit document's `_id`), so a copy made twice is one entry. A copy that never
- * happened (the process stopped in between) is found by the sweep: documents whose `aud` holds entries older than
- * SWEEP_AGE_MS (an index on `aud.at` finds them), run at start and every SWEEP_EVERY_MS by every instance. A reader
- * of the trail first waits for this instance's pending copies, so a client reads its own writes' entries at once.
- * A delete goes by the intent of mongo-members.ts: the document is marked with the entry, the entry copied, then
- * the document deleted.
+ * entry travels inside the resource's own document: the version-guarded write of the resource sets the document's
+ * `aud` to its entry in the same single-document update, which is atomic. After the write is answered, the entry is
+ * copied into `audit` (batched, in the background). Copies are idempotent (the entry's id is the audit document's
+ * `_id`), so a copy made twice is one entry. The document keeps its last entry until its next write replaces it;
+ * nothing is written back to it after the copy, which would cost a second write of every resource written.
+ *
+ * An entry is never replaced before it is known to be copied: a write of version v+1 replaces the entry of version v
+ * only if this instance copied that entry itself, and otherwise copies it first (another instance's entry, one whose
+ * copy is still queued, one left by a process that stopped). A copy that never happened in a document that is not
+ * written again is found by the sweep, run at start and every SWEEP_EVERY_MS by every instance: the documents whose
+ * entry is newer than the last sweep's mark (less a margin for clocks and slow commits; an index on `aud.at`), each
+ * entry looked up by id and copied when missing; then the mark moves on (`audit_sweep`). A reader of the trail first
+ * waits for this instance's queued copies, so a client reads its own writes' entries at once. A delete goes by the
+ * intent of mongo-members.ts: the document is marked with the entry, the entry copied, then the document deleted.
  */
-import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
 import { decodeKeys, encodeKeys, type ResourceDocument } from './mongo-document';
 import { isDuplicateKey } from './mongo-errors';
 import type { JsonObject } from '../scim/values';
 
 export const AUDIT = 'audit';
-/** An entry still in its resource's document after this long is copied by the sweep. */
+const SWEEP_MARK = 'audit_sweep';
+/** Entries newer than this are left to the copy their writer queued. */
 export const SWEEP_AGE_MS = 10_000;
 export const SWEEP_EVERY_MS = 60_000;
+/** How far before the last mark a sweep looks again: clocks of instances apart, a commit slower than its `at`. */
+const SWEEP_MARGIN_MS = 60_000;
 /** Entries copied per statement. */
 const BATCH = 500;
+/** Resources whose last copied entry this instance remembers (the oldest are forgotten first). */
+const REMEMBERED = 50_000;
 
 export interface AuditDocument {
   _id: string;
@@ -39,14 +49,27 @@ interface Outgoing {
   entry: AuditEntry;
 }
 
+export function encodeEntry(entry: AuditEntry): JsonObject {
+  return encodeKeys(entry as unknown as JsonObject);
+}
+
+function decodeEntry(stored: JsonObject): AuditEntry {
+  return decodeKeys(stored) as unknown as AuditEntry;
+}
+
 export class MongoAudit {
   private queue: Outgoing[] = [];
   private running?: Promise<void>;
+  /** collection \0 resource id -> the version whose entry this instance copied (the one its document holds). */
+  private readonly copied = new Map<string, number>();
 
-  constructor(private readonly audit: Collection<AuditDocument>) {}
+  constructor(
+    private readonly audit: Collection<AuditDocument>,
+    private readonly marks: Collection<{ _id: string; upTo: string }>,
+  ) {}
 
   static of(db: Db): MongoAudit {
-    return new MongoAudit(db.collection<AuditDocument>(AUDIT));
+    return new MongoAudit(db.collection<AuditDocument>(AUDIT), db.collection(SWEEP_MARK));
   }
 
   async createIndexes(): Promise<void> {
@@ -67,6 +90,20 @@ export class MongoAudit {
     while (this.running) await this.running;
   }
 
+  /**
+   * Before a write replaces the document's entry (that of `version`): copies it, unless this instance knows it did.
+   * `held`: the entry as the caller read it with the document at `version` (null: it had none); undefined makes this
+   * read it. The write that follows is guarded by `version`, so the entry copied is the one it replaces.
+   */
+  async beforeReplacing(coll: Collection<ResourceDocument>, id: string, version: number, held?: JsonObject | null): Promise<void> {
+    if (this.copied.get(`${coll.collectionName}\0${id}`) === version || held === null) return;
+    const stored = held ?? (await coll.findOne({ _id: id, v: version }, { projection: { aud: 1 } }))?.aud;
+    if (!stored) return;
+    const entry = decodeEntry(stored);
+    if (entry.versionAfter !== undefined && this.copied.get(`${coll.collectionName}\0${id}`) === entry.versionAfter) return;
+    await this.copy([{ coll, entry }]);
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
@@ -74,7 +111,7 @@ export class MongoAudit {
         try {
           await this.copy(batch);
         } catch {
-          // The database failed: the entries stay in their documents' `aud`, where the sweep finds them.
+          // The database failed: the entries stay in their documents, where the next write or the sweep finds them.
         }
       }
     } finally {
@@ -82,58 +119,64 @@ export class MongoAudit {
     }
   }
 
-  /** Copies entries into `audit` (idempotently), then pulls them from their documents. */
+  /** Copies entries into `audit`, idempotently, and remembers them as copied. */
   async copy(items: readonly Outgoing[]): Promise<void> {
     if (items.length === 0) return;
     try {
       await this.audit.insertMany(
-        items.map(({ entry }) => ({ _id: entry.id, at: entry.at, rid: entry.resourceId, e: encodeKeys(entry as unknown as JsonObject) })),
+        items.map(({ entry }) => ({ _id: entry.id, at: entry.at, rid: entry.resourceId, e: encodeEntry(entry) })),
         { ordered: false },
       );
     } catch (e) {
-      // Some were copied before (by the sweep, or by another instance): those are already there.
+      // Some were copied before (by the sweep, by another instance, or before a write replaced them).
       if (!isDuplicateKey(e) && !everyDuplicate(e)) throw e;
     }
-    const byCollection = new Map<Collection<ResourceDocument>, Map<string, string[]>>();
     for (const { coll, entry } of items) {
-      const ids = byCollection.get(coll) ?? new Map<string, string[]>();
-      ids.set(entry.resourceId, [...(ids.get(entry.resourceId) ?? []), entry.id]);
-      byCollection.set(coll, ids);
-    }
-    for (const [coll, ids] of byCollection) {
-      const ops: AnyBulkWriteOperation<ResourceDocument>[] = [...ids].map(([rid, entryIds]) => ({
-        updateOne: { filter: { _id: rid }, update: { $pull: { aud: { id: { $in: entryIds } } } } as Document },
-      }));
-      await coll.bulkWrite(ops, { ordered: false });
+      if (entry.versionAfter === undefined) continue;
+      const key = `${coll.collectionName}\0${entry.resourceId}`;
+      if ((this.copied.get(key) ?? 0) > entry.versionAfter) continue;
+      this.copied.delete(key);
+      this.copied.set(key, entry.versionAfter);
+      if (this.copied.size > REMEMBERED) this.copied.delete(this.copied.keys().next().value!);
     }
   }
 
-  /** Copies the entries of one document (a delete's, before the document goes). */
+  /** Copies the entry of a document about to be deleted (its delete's). */
   async copyFrom(coll: Collection<ResourceDocument>, doc: Pick<ResourceDocument, 'aud'> | null): Promise<void> {
-    const entries = (doc?.aud ?? []).map((e) => decodeKeys(e as unknown as JsonObject) as unknown as AuditEntry);
-    await this.copy(entries.map((entry) => ({ coll, entry })));
+    if (doc?.aud) await this.copy([{ coll, entry: decodeEntry(doc.aud) }]);
   }
 
-  /** Copies entries left in documents for longer than SWEEP_AGE_MS (their copy never happened). */
+  /**
+   * Copies the entries whose copy never happened: those of documents written since the last sweep's mark (less the
+   * margin) and at least SWEEP_AGE_MS ago, that the trail does not hold. Returns how many were copied.
+   */
   async sweep(collections: Iterable<Collection<ResourceDocument>>, now = Date.now()): Promise<number> {
     const cutoff = new Date(now - SWEEP_AGE_MS).toISOString();
+    const mark = await this.marks.findOne({ _id: 'mark' });
+    const from = mark ? new Date(Date.parse(mark.upTo) - SWEEP_MARGIN_MS).toISOString() : '';
     let copied = 0;
     for (const coll of collections) {
+      let after = '';
       for (;;) {
-        const docs = await coll.find({ 'aud.at': { $lt: cutoff } }, { projection: { aud: 1 } }).limit(BATCH).toArray();
+        // In pages by _id within the window, each page's entries looked up in the trail at once.
+        const docs = await coll
+          .find({ 'aud.at': { $gte: from, $lt: cutoff }, _id: { $gt: after } }, { projection: { aud: 1 } })
+          .sort({ _id: 1 })
+          .limit(BATCH)
+          .toArray();
         if (docs.length === 0) break;
-        const items: Outgoing[] = [];
-        for (const doc of docs) {
-          for (const e of doc.aud ?? []) {
-            const entry = decodeKeys(e as unknown as JsonObject) as unknown as AuditEntry;
-            if (entry.at < cutoff) items.push({ coll, entry });
-          }
-        }
-        await this.copy(items);
-        copied += items.length;
+        after = docs[docs.length - 1]!._id;
+        const entries = docs.flatMap((d) => (d.aud ? [decodeEntry(d.aud)] : []));
+        const present = new Set(
+          (await this.audit.find({ _id: { $in: entries.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+        );
+        const missing = entries.filter((e) => !present.has(e.id));
+        await this.copy(missing.map((entry) => ({ coll, entry })));
+        copied += missing.length;
         if (docs.length < BATCH) break;
       }
     }
+    await this.marks.updateOne({ _id: 'mark' }, { $max: { upTo: cutoff } }, { upsert: true });
     return copied;
   }
 
@@ -155,7 +198,7 @@ export class MongoAudit {
       .sort({ at: dir, _id: dir })
       .limit(query.count + 1)
       .toArray();
-    const entries = docs.slice(0, query.count).map((d) => decodeKeys(d.e) as unknown as AuditEntry);
+    const entries = docs.slice(0, query.count).map((d) => decodeEntry(d.e));
     return { entries, more: docs.length > query.count };
   }
 

@@ -41,8 +41,8 @@ export interface ResourceDocument {
   pend?: import('./mongo-members').Pending;
   /** Set once the resource was made a member of some group (mongo-members.ts). */
   gm?: true;
-  /** Audit entries of writes of this document not yet copied into the audit collection (mongo-audit.ts). */
-  aud?: JsonObject[];
+  /** The audit entry of the write that made this version, kept until the next write (mongo-audit.ts). */
+  aud?: JsonObject;
 }
 
 /** One collection per resource type, named after its endpoint: `/Users` -> `users`. */

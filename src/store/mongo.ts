@@ -20,7 +20,7 @@ import { errors, ScimError } from '../scim/errors';
 import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { compileFilter } from './mongo-filter';
-import { collectionName, decodeKeys, encodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
+import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
 import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
 import { SortWindows } from './mongo-window';
@@ -31,7 +31,7 @@ import type { MemberChange, MemberEntry, Membership, QueryOptions, QueryResult, 
 import { chunks, MEMBERSHIPS, MongoMemberships, PEND_STALE_MS, type PairDocument, type Pending } from './mongo-members';
 import { membersAttribute } from '../scim/members';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
-import { MongoAudit, SWEEP_EVERY_MS } from './mongo-audit';
+import { encodeEntry, MongoAudit, SWEEP_EVERY_MS } from './mongo-audit';
 import type { JsonObject } from '../scim/values';
 
 export interface MongoStoreOptions {
@@ -69,6 +69,8 @@ const WINDOW_TYPES = new Set(['string', 'dateTime', 'reference', 'binary', 'inte
 
 /** A record without its normalised copy and its view, which only filters and GET by id read. */
 const RECORD_PROJECTION = { q: 0, view: 0, aud: 0 } as const;
+/** A record read by get(), which a write may follow: with its audit entry. */
+const WRITE_READ_PROJECTION = { q: 0, view: 0 } as const;
 
 /**
  * Part of a result: the documents matching `where`, in the order of `field` (then `_id`) in direction `dir`, or of
@@ -163,6 +165,8 @@ export class MongoStore implements ResourceStore {
   private readonly auditTrail: MongoAudit;
   private auditIndexes?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
+  /** The audit entry each record read by get() had in its document (null: none), for the write that follows. */
+  private readonly entriesRead = new WeakMap<StoredRecord, JsonObject | null>();
   /** The resource collections this instance has used: where the audit sweep looks. */
   private readonly used = new Set<Collection<ResourceDocument>>();
   private membershipIndexes?: Promise<void>;
@@ -260,7 +264,7 @@ export class MongoStore implements ResourceStore {
     if (this.inFlight.has(doc._id)) return doc;
     if (pend.by !== this.instance && Date.now() - pend.at < PEND_STALE_MS) return doc;
     await this.finish(coll, doc._id, doc.v, pend);
-    return (await coll.findOne({ _id: doc._id }, { projection: RECORD_PROJECTION })) ?? undefined;
+    return (await coll.findOne({ _id: doc._id }, { projection: WRITE_READ_PROJECTION })) ?? undefined;
   }
 
   private async finish(coll: Collection<ResourceDocument>, id: string, version: number, pend: Pending): Promise<void> {
@@ -315,7 +319,7 @@ export class MongoStore implements ResourceStore {
     const coll = await this.guard('create', () => this.collection(schema));
     await this.guard('create', async () => {
       const doc = toDocument(schema, record);
-      if (audit) doc.aud = [encodeKeys(audit as unknown as JsonObject)];
+      if (audit) doc.aud = encodeEntry(audit);
       if (pend) {
         doc.pend = pend;
         this.inFlight.add(record.id);
@@ -335,9 +339,13 @@ export class MongoStore implements ResourceStore {
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
     return this.guard('get', async () => {
       const coll = await this.collection(schema);
-      let doc: ResourceDocument | null | undefined = await coll.findOne({ _id: id }, { projection: RECORD_PROJECTION });
+      // The audit entry comes along: a write of this record replaces it, and must know whether it was copied.
+      let doc: ResourceDocument | null | undefined = await coll.findOne({ _id: id }, { projection: WRITE_READ_PROJECTION });
       if (doc?.pend) doc = await this.settle(coll, doc);
-      return doc ? fromDocument(schema, doc) : undefined;
+      if (!doc) return undefined;
+      const record = fromDocument(schema, doc);
+      this.entriesRead.set(record, doc.aud ?? null);
+      return record;
     });
   }
 
@@ -380,13 +388,16 @@ export class MongoStore implements ResourceStore {
         // engines) rather than a duplicate key; the statement was rolled back, so running it again is safe. A
         // document with an intent still to carry out is not replaced (mongo-members.ts): the caller retries.
         if (pend) this.inFlight.add(_id);
-        // Every field of the document is set (or unset) but the audit outbox, onto which this write's entry is
-        // pushed in the same single-document update (mongo-audit.ts): the entry is stored if and only if the write is.
+        // Every field of the document is set (or unset), this write's audit entry among them, in one single-document
+        // update (mongo-audit.ts): the entry is stored if and only if the write is. The entry it replaces was copied.
+        if (audit) {
+          await this.auditTrail.beforeReplacing(coll, _id, expectedVersion, current ? this.entriesRead.get(current) : undefined);
+          replacement.aud = encodeEntry(audit);
+        }
         const unset: Record<string, ''> = {};
         for (const field of ['secrets', 'view'] as const) if (replacement[field] === undefined) unset[field] = '';
         const update: Document = { $set: replacement };
         if (Object.keys(unset).length > 0) update.$unset = unset;
-        if (audit) update.$push = { aud: encodeKeys(audit as unknown as JsonObject) };
         const result = await this.inTurn(coll, schema, doc, () =>
           retryWriteConflicts(() => coll.updateOne({ _id, v: expectedVersion, pend: { $exists: false }, gm: marked ? true : { $exists: false } }, update)),
         );
@@ -427,7 +438,10 @@ export class MongoStore implements ResourceStore {
         }
         const pend = this.pending({ delete: true });
         const mark: Document = { $set: { pend } };
-        if (audit) mark.$push = { aud: encodeKeys({ ...audit, versionBefore: doc.v } as unknown as JsonObject) };
+        if (audit) {
+          await this.auditTrail.beforeReplacing(coll, id, doc.v);
+          mark.$set.aud = encodeEntry({ ...audit, versionBefore: doc.v });
+        }
         const marked = await coll.updateOne({ _id: id, v: doc.v, pend: { $exists: false } }, mark);
         if (marked.matchedCount === 0) continue;
         await this.finish(coll, id, doc.v, pend);

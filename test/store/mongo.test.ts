@@ -14,6 +14,7 @@ import { encodeKey } from '../../src/store/mongo-document';
 import { SCHEMA_URNS } from '../../src/scim/schema';
 import { isScimError } from '../../src/scim/errors';
 import { FerretDB, startFerretDB } from '../support/ferretdb';
+import type { AuditEntry } from '../../src/scim/audit';
 import { nextVersion, registry, rejectsScim, storeContract, userRecord, users } from './contract';
 
 const uri = process.env.MONGODB_URI;
@@ -64,35 +65,46 @@ function run(uri: string): void {
     storeContract(t, () => makeStore({ smallResult: 0, windowCap: 3, windowSample: 2 }));
   });
 
-  t.test('audit outbox: entries a writer left in their documents (it stopped before copying them) are copied by the sweep', async (t) => {
+  t.test('audit outbox: an entry a writer left in its document (it stopped before copying it) is copied by the sweep, or by the next write', async (t) => {
     const { store, dbName, cleanup } = await makeStore();
     t.teardown(cleanup);
     const coll = admin.db(dbName).collection<Record<string, unknown>>('users');
-    const record = userRecord({ userName: 'crashed' });
-    const entry = (second: number, version: number) => ({
-      id: `entry-${version}`,
-      at: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(),
+    const entry = (id: string, rid: string, version: number): AuditEntry => ({
+      id,
+      // Older than the sweep's 10 s (left to the writer's own copy before that), newer than its last mark.
+      at: new Date(Date.now() - 20_000).toISOString(),
       actor: { subject: 'hr' },
       operation: 'patch',
       resourceType: 'User',
-      resourceId: record.id,
+      resourceId: rid,
       versionAfter: version,
       changes: [{ attribute: 'title', after: `v${version}` }],
     });
-    await store.create(users, record);
-    // As a process that stopped right after its writes would leave them: two entries in the outbox, none copied.
-    await coll.updateOne({ _id: record.id as never }, { $set: { aud: [entry(1, 2), entry(2, 3)] } });
-    t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries, [], 'not in the trail yet');
-    // A restart (init) sweeps them in; a second sweep finds nothing left; the document's outbox is empty.
+    const ids = async () => (await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.id).sort();
+    // As a process that stopped right after its write would leave it: the entry in the document, not in the trail.
+    const crashed = userRecord({ userName: 'crashed' });
+    await store.create(users, crashed);
+    await coll.updateOne({ _id: crashed.id as never }, { $set: { aud: entry('left-1', crashed.id, 1) } });
+    t.same(await ids(), [], 'not in the trail yet');
+    // A restart (init) sweeps it in; a second sweep copies nothing twice; the record itself is untouched.
     await store.init([users]);
-    t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.id), ['entry-2', 'entry-3']);
-    t.same((await coll.findOne({ _id: record.id as never }))?.aud, []);
-    // A copy made twice (two instances sweeping at once) is one entry.
-    await coll.updateOne({ _id: record.id as never }, { $set: { aud: [entry(1, 2)] } });
+    t.same(await ids(), ['left-1']);
     await store.init([users]);
-    t.equal((await store.auditLog({ order: 'ascending', count: 10 })).entries.length, 2);
-    // The record itself was never touched by the sweep.
-    t.same((await store.get(users, record.id))?.resource, record.resource);
+    t.same(await ids(), ['left-1']);
+    t.same((await store.get(users, crashed.id))?.resource, crashed.resource);
+    // A write over a document whose entry this instance did not copy copies that entry before replacing it.
+    const other = userRecord({ userName: 'other' });
+    await store.create(users, other);
+    await coll.updateOne({ _id: other.id as never }, { $set: { aud: entry('left-2', other.id, 1) } });
+    const read = (await store.get(users, other.id))!;
+    const next = nextVersion(read, { title: 'two' });
+    t.equal(await store.replace(users, next, 1, read, undefined, { ...entry('own-3', other.id, 2), at: new Date().toISOString() }), 'ok');
+    t.same(await ids(), ['left-1', 'left-2', 'own-3']);
+    // And so does a delete (its entry replaces the document's, then goes into the trail with it): here over version 3,
+    // as another instance would have written it.
+    await coll.updateOne({ _id: other.id as never }, { $set: { aud: entry('left-4', other.id, 3), v: 3 } });
+    t.equal(await store.delete(users, other.id, undefined, { ...entry('delete-5', other.id, 2), operation: 'delete', versionAfter: undefined }), 'ok');
+    t.same(await ids(), ['delete-5', 'left-1', 'left-2', 'left-4', 'own-3']);
   });
 
   t.test('group members without transactions: an intent left by a writer that stopped half way is finished by the next reader', async (t) => {
