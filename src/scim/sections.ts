@@ -133,13 +133,14 @@ export class Sections {
 
   /**
    * What a write changes, per section: the top-level attributes whose values differ between `before` (undefined
-   * for a create) and `after`, grouped by their section. readOnly attributes (id, meta, groups) are not compared.
+   * for a create) and `after`, grouped by their section. readOnly attributes (id, meta, groups) are not compared;
+   * with `only`, neither are the sections it refuses.
    */
-  changes(before: JsonObject | undefined, after: JsonObject): Map<string, string[]> {
+  changes(before: JsonObject | undefined, after: JsonObject, only?: (section: string) => boolean): Map<string, string[]> {
     const out = new Map<string, string[]>();
     for (const r of this.schema.allAttributes()) {
       const section = this.byAttribute.get(keyOf(r));
-      if (section === undefined) continue;
+      if (section === undefined || (only && !only(section))) continue;
       const read = (resource: JsonObject | undefined): Json | undefined => {
         const holder = r.extension ? resource?.[r.schema] : resource;
         return isObject(holder) ? holder[r.attribute.name] : undefined;

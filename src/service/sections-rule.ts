@@ -99,14 +99,15 @@ export function sectionsRule(policy: AccessPolicy): ResourceRule {
         }
         return undefined;
       };
-      if (context.operation === 'replace' && current) sections.restore(next, current.resource, (s) => refusal(s) === undefined);
-      if (context.password) {
-        const why = refusal('account');
-        if (why) throw errors.forbidden(`'password' is in section account, ${why}; nothing was changed`);
-      }
-      for (const [section, attributes] of sections.changes(current?.resource, next)) {
-        const why = refusal(section);
-        if (why) throw errors.forbidden(`'${attributes[0]}' is in section ${section}, ${why}; nothing was changed`);
+      // Only the sections this caller may not write are compared: for a provisioning client, authentication contact
+      // info and whatever sources own, not the whole profile.
+      const refused = new Set(sections.names.filter((s) => refusal(s) !== undefined));
+      if (refused.size > 0) {
+        if (context.operation === 'replace' && current) sections.restore(next, current.resource, (s) => !refused.has(s));
+        if (context.password && refused.has('account')) throw errors.forbidden(`'password' is in section account, ${refusal('account')}; nothing was changed`);
+        for (const [section, attributes] of sections.changes(current?.resource, next, (s) => refused.has(s))) {
+          throw errors.forbidden(`'${attributes[0]}' is in section ${section}, ${refusal(section)}; nothing was changed`);
+        }
       }
       for (const section of policy.authoritativeFor(caller)) {
         if (!owners.has(section) && grant.sections.has(section)) owners.set(section, { source: caller.clientId!, since: context.at });
