@@ -27,6 +27,7 @@ import { SCIM_CONTENT_TYPE } from './http/scim-json';
 import auth from './http/auth';
 import { discoveryRoutes } from './http/discovery';
 import { healthRoutes } from './http/health';
+import { uiRoutes } from './web/ui';
 import { notImplementedRoutes } from './http/not-implemented';
 import { resourceRoutes, rootSearchRoute } from './http/resources';
 
@@ -197,6 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Outside /scim/v2 (health probes, and pages to come) the server answers as a plain JSON service: Fastify's own
   // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
   healthRoutes(app, store, { readyTimeoutMs: config.readyTimeoutMs });
+  await app.register(uiRoutes);
   const feats = features();
   await app.register(
     async (scim) => {

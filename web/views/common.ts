@@ -1,0 +1,87 @@
+/** What the views share: how they are called, the heading of a user's pages, errors in words. */
+import { ApiError, type JsonObject, versionOf } from '../api';
+import { h, type Child } from '../dom';
+import { avatar, nameOf, statusBadge, when } from '../display';
+import type { Session } from '../session';
+
+export interface ViewContext {
+  session: Session;
+  main: HTMLElement;
+  /** The route's query (after `?` in the hash). */
+  query: URLSearchParams;
+  /** False once the page has moved on: an answer that arrives later is dropped, not drawn over the next view. */
+  live(): boolean;
+}
+
+export type UserTab = 'profile' | 'org' | 'history';
+
+/** The top of a user's pages: photo, name, status, version, and the links between profile, org chart and history. */
+export function userHeader(ctx: ViewContext, user: JsonObject, etag: string | undefined, tab: UserTab): HTMLElement {
+  const id = String(user.id);
+  const base = `#/users/${encodeURIComponent(id)}`;
+  const tabs: [UserTab, string, string][] = [
+    ['profile', 'Profile', base],
+    ['org', 'Org chart and groups', `${base}/org`],
+  ];
+  // The audit trail is for administrators only (the API answers 403 to anyone else).
+  if (ctx.session.administrator) tabs.push(['history', 'History', `${base}/history`]);
+  const meta = user.meta as JsonObject | undefined;
+  return h(
+    'div',
+    { class: 'user-head' },
+    h('nav', { 'aria-label': 'Breadcrumb', class: 'crumbs' }, h('a', { href: '#/users' }, 'Directory'), ' › ', nameOf(user)),
+    h(
+      'div',
+      { class: 'identity' },
+      avatar(user, 'large'),
+      h(
+        'div',
+        null,
+        h('h1', { id: 'page-title', tabindex: -1 }, nameOf(user)),
+        h(
+          'p',
+          { class: 'subtitle' },
+          typeof user.userName === 'string' ? h('span', null, user.userName) : null,
+          ' ',
+          statusBadge(user),
+          etag ? h('span', { class: 'muted' }, ` · version ${versionOf(etag) ?? etag}`) : null,
+          meta?.lastModified ? h('span', { class: 'muted' }, ' · changed ', when(meta.lastModified)) : null,
+        ),
+      ),
+    ),
+    h(
+      'nav',
+      { class: 'tabs', 'aria-label': 'User pages' },
+      h(
+        'ul',
+        null,
+        tabs.map(([t, label, href]) => h('li', null, h('a', { href, 'aria-current': t === tab ? 'page' : undefined }, label))),
+      ),
+    ),
+  );
+}
+
+/** An error in words, for a whole view. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.status === 0) return `The server could not be reached (${e.detail}).`;
+    if (e.status === 403) return `Not allowed: ${e.detail}`;
+    if (e.status === 404) return `Not found: ${e.detail}`;
+    return `${e.detail} (HTTP ${e.status}${e.scimType ? `, ${e.scimType}` : ''})`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function errorBox(e: unknown, ...more: Child[]): HTMLElement {
+  return h('div', { class: 'alert error', role: 'alert' }, h('p', null, errorText(e)), more);
+}
+
+/** A view's page title (the tab's, for history and screen readers). */
+export function title(...parts: string[]): void {
+  document.title = [...parts, 'Directory administration'].filter(Boolean).join(' · ');
+}
+
+/** Numbers as people write them (1,000). */
+export function count(n: number): string {
+  return n.toLocaleString();
+}
