@@ -2,7 +2,7 @@
 import { callerOf } from './auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, etagOf, StoredRecord } from '../scim/resource';
-import { project, ProjectionRequest, returnsAttribute } from '../scim/projection';
+import { project, ProjectionRequest, returnsAttribute, writtenRequestAttributes } from '../scim/projection';
 import type { ScimResource } from '../scim/resource';
 import { render } from '../scim/render';
 import { readFileSync } from 'node:fs';
@@ -64,14 +64,22 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
       ? service.memberships!.attach(schema, records)
       : records.map((r) => r.resource);
 
-  const sendOne = async (request: FastifyRequest, reply: FastifyReply, record: StoredRecord, status = 200) => {
+  /**
+   * Answers with one resource. `written`: for a POST, PUT or PATCH, the returned "request" attributes its body
+   * specified, which the answer carries too (RFC 7643 §2.4); the stored text, which never holds them, then cannot serve.
+   */
+  const sendOne = async (request: FastifyRequest, reply: FastifyReply, record: StoredRecord, status = 200, written?: Set<string>) => {
     const base = baseUrlOf(request, opts.baseUrl);
     const projection = readProjection(request.query as Record<string, unknown>);
+    if (written && written.size > 0) projection.written = written;
     reply.header('etag', etagOf(record.version));
     reply.header('location', `${base}${endpoint}/${record.id}`);
     const [resource] = await withRelated([record], projection);
     // The default representation was serialised when the record was written (representation.ts).
-    const text = isDefault(projection) && record.view !== undefined && resource === record.resource ? service.representation?.at(record.view, base) : undefined;
+    const text =
+      isDefault(projection) && !projection.written && record.view !== undefined && resource === record.resource
+        ? service.representation?.at(record.view, base)
+        : undefined;
     if (text !== undefined) return reply.code(status).type(SCIM_CONTENT_TYPE).send(text);
     return reply.code(status).send(representation(request, resource!, projection));
   };
@@ -140,7 +148,9 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     async (request, reply) => sendList(request, reply, searchBodyAsQuery(request.body)),
   );
 
-  app.post(endpoint, { onRequest: write }, async (request, reply) => sendOne(request, reply, await service.create(request.body, callerOf(request)), 201));
+  app.post(endpoint, { onRequest: write }, async (request, reply) =>
+    sendOne(request, reply, await service.create(request.body, callerOf(request)), 201, writtenRequestAttributes(schema, request.body, false)),
+  );
 
   app.get<IdRoute>(`${endpoint}/:id`, { onRequest: read }, async (request, reply) => {
     const id = request.params.id;
@@ -168,7 +178,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   });
 
   app.put<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) =>
-    sendOne(request, reply, await service.replace(request.params.id, request.body, ifMatchOf(request), callerOf(request))),
+    sendOne(request, reply, await service.replace(request.params.id, request.body, ifMatchOf(request), callerOf(request)), 200, writtenRequestAttributes(schema, request.body, false)),
   );
 
   app.patch<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) => {
@@ -181,7 +191,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     if (relation === MEMBERS && isDefault(readProjection(request.query as Record<string, unknown>))) {
       return reply.code(204).header('etag', etagOf(record.version)).send();
     }
-    return sendOne(request, reply, record);
+    return sendOne(request, reply, record, 200, writtenRequestAttributes(schema, request.body, true));
   });
 
   app.delete<IdRoute>(`${endpoint}/:id`, { onRequest: write }, async (request, reply) => {

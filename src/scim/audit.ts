@@ -6,8 +6,10 @@
  * changed. Pure: the entries' shape and how a change is described; the stores keep them with the writes.
  */
 import type { ResourceSchema } from './schema';
-import { jsonEqual } from './equal';
-import { isObject, type Json, type JsonObject } from './values';
+import { attributeKey, differences } from './diff';
+import type { Json, JsonObject } from './values';
+
+export { attributeKey };
 
 /** The schema of an entry as the API returns it: the project's own URN (not under urn:ietf:). */
 export const AUDIT_EVENT_SCHEMA = 'urn:scim-server:api:messages:1.0:AuditEvent';
@@ -81,11 +83,6 @@ export interface AuditPage {
   more: boolean;
 }
 
-/** The key of a top-level attribute in entries and sections: extension attributes URN-qualified. */
-export function attributeKey(r: { schema: string; extension: boolean; attribute: { name: string } }): string {
-  return r.extension ? `${r.schema}:${r.attribute.name}` : r.attribute.name;
-}
-
 /**
  * Which top-level attributes differ between `before` (undefined: created) and `after` (undefined: deleted), with
  * their values, or masked where `masked(key)` says so (and for writeOnly or never-returned attributes, always). `id`
@@ -98,17 +95,7 @@ export function attributeChanges(
   masked: (key: string) => boolean = () => false,
 ): AuditChange[] {
   const out: AuditChange[] = [];
-  for (const r of schema.allAttributes()) {
-    if (!r.extension && (r.attribute.name === 'id' || r.attribute.name === 'meta')) continue;
-    const read = (resource: JsonObject | undefined): Json | undefined => {
-      const holder = r.extension ? resource?.[r.schema] : resource;
-      return isObject(holder) ? holder[r.attribute.name] : undefined;
-    };
-    const was = read(before);
-    const now = read(after);
-    if (was === undefined && now === undefined) continue;
-    if (was !== undefined && now !== undefined && jsonEqual(was, now)) continue;
-    const key = attributeKey(r);
+  for (const { attribute: r, key, was, now } of differences(schema, before, after, (k) => k !== 'id' && k !== 'meta')) {
     if (masked(key) || r.attribute.mutability === 'writeOnly' || r.attribute.returned === 'never') {
       out.push({ attribute: key, masked: true });
       continue;

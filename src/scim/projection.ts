@@ -3,7 +3,9 @@
  *
  * - returned "never" (password): never, whatever the request says.
  * - returned "always" (id): always, even when excluded.
- * - returned "request": only when named in `attributes`.
+ * - returned "request": when named in `attributes`, and in the answer to a POST, PUT or PATCH that wrote it (RFC 7643
+ *   §2.4: "returned in response to any PUT, POST, or PATCH operations if the attribute was specified by the client
+ *   (for example, the attribute was modified)").
  * - returned "default": unless `attributes` names others, or `excludedAttributes` names it.
  */
 import { AttributeDefinition, ResourceSchema } from './schema';
@@ -20,6 +22,38 @@ interface Selection {
 export interface ProjectionRequest {
   attributes?: string[];
   excludedAttributes?: string[];
+  /** Top-level attribute keys (attributeKey) of returned "request" attributes the write being answered specified. */
+  written?: ReadonlySet<string>;
+}
+
+/**
+ * The returned "request" attributes a POST or PUT body (`patch` false) or a PatchOp body (`patch` true) specifies:
+ * what the answer to that write carries besides the default set. Unknown names are not this function's concern.
+ */
+export function writtenRequestAttributes(schema: ResourceSchema, body: unknown, patch: boolean): Set<string> {
+  const out = new Set<string>();
+  const note = (path: string) => {
+    const r = schema.resolve(path.split('[')[0]!);
+    if (r && r.attribute.returned === 'request') out.add(keyOf(r.schema, r.extension, r.attribute.name));
+  };
+  const noteObject = (value: unknown) => {
+    if (!isObject(value as Json)) return;
+    for (const [k, v] of Object.entries(value as JsonObject)) {
+      const ext = schema.extensionUrn(k);
+      if (ext && isObject(v)) for (const inner of Object.keys(v)) note(`${ext}:${inner}`);
+      else if (!ext) note(k);
+    }
+  };
+  if (!patch) noteObject(body);
+  else {
+    const ops = isObject(body as Json) ? (body as JsonObject).Operations : undefined;
+    for (const op of Array.isArray(ops) ? ops : []) {
+      if (!isObject(op)) continue;
+      if (typeof op.path === 'string') note(op.path);
+      else noteObject(op.value);
+    }
+  }
+  return out;
 }
 
 /** Splits a comma-separated query parameter value into attribute names. */
@@ -97,9 +131,16 @@ function includeSub(sub: AttributeDefinition, parentKey: string, mode: Mode, par
   }
 }
 
-function includeAttribute(def: AttributeDefinition, key: string, extUrn: string | undefined, mode: Mode): { yes: boolean; whole: boolean } {
+function includeAttribute(
+  def: AttributeDefinition,
+  key: string,
+  extUrn: string | undefined,
+  mode: Mode,
+  written?: ReadonlySet<string>,
+): { yes: boolean; whole: boolean } {
   if (def.returned === 'never') return { yes: false, whole: false };
   if (def.returned === 'always') return { yes: true, whole: true };
+  if (def.returned === 'request' && written?.has(key) && mode.kind === 'default') return { yes: true, whole: true };
   switch (mode.kind) {
     case 'default':
       return { yes: def.returned === 'default', whole: true };
@@ -145,7 +186,7 @@ export function project(schema: ResourceSchema, resource: JsonObject, request: P
         const def = schema.attribute(extUrn, k);
         if (!def) continue;
         const key = keyOf(extUrn, true, def.name);
-        const inc = includeAttribute(def, key, extUrn, mode);
+        const inc = includeAttribute(def, key, extUrn, mode, request.written);
         if (!inc.yes) continue;
         const pv = projectValue(def, v, key, mode, inc.whole);
         if (pv !== undefined) inner[def.name] = pv;
@@ -155,7 +196,7 @@ export function project(schema: ResourceSchema, resource: JsonObject, request: P
     }
     const def = schema.attribute(schema.core.id, name);
     if (!def) continue;
-    const inc = includeAttribute(def, def.name, undefined, mode);
+    const inc = includeAttribute(def, def.name, undefined, mode, request.written);
     if (!inc.yes) continue;
     const pv = projectValue(def, value, def.name, mode, inc.whole);
     if (pv !== undefined) out[def.name] = pv;

@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedAttribute, ResourceSchema, SchemaRegistry } from './schema';
 import { SCHEMAS_DIR, SECTIONS_FILE } from './schema';
-import { jsonEqual } from './equal';
-import { attributeKey } from './audit';
+import { attributeKey, differences } from './diff';
 import { isObject, type Json, type JsonObject } from './values';
 
 export interface SectionDefinition {
@@ -138,20 +137,13 @@ export class Sections {
    */
   changes(before: JsonObject | undefined, after: JsonObject, only?: (section: string) => boolean): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const r of this.schema.allAttributes()) {
-      const section = this.byAttribute.get(keyOf(r));
-      if (section === undefined || (only && !only(section))) continue;
-      const read = (resource: JsonObject | undefined): Json | undefined => {
-        const holder = r.extension ? resource?.[r.schema] : resource;
-        return isObject(holder) ? holder[r.attribute.name] : undefined;
-      };
-      const was = read(before);
-      const now = read(after);
-      if (was === undefined && now === undefined) continue;
-      if (was !== undefined && now !== undefined && jsonEqual(was, now)) continue;
-      const list = out.get(section) ?? [];
-      list.push(keyOf(r));
-      out.set(section, list);
+    const inScope = (key: string) => {
+      const section = this.byAttribute.get(key);
+      return section !== undefined && (!only || only(section));
+    };
+    for (const { key } of differences(this.schema, before, after, inScope)) {
+      const section = this.byAttribute.get(key)!;
+      out.set(section, [...(out.get(section) ?? []), key]);
     }
     return out;
   }

@@ -34,6 +34,21 @@ import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
 import { encodeEntry, MongoAudit, SWEEP_EVERY_MS } from './mongo-audit';
 import type { JsonObject } from '../scim/values';
 
+/** Runs `task` on the first call and hands every later call its promise, unless it failed: then it runs again. */
+function onceUntilItWorks(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    if (!running) {
+      const attempt = task();
+      attempt.catch(() => {
+        if (running === attempt) running = undefined;
+      });
+      running = attempt;
+    }
+    return running;
+  };
+}
+
 export interface MongoStoreOptions {
   uri: string;
   dbName: string;
@@ -163,13 +178,13 @@ export class MongoStore implements ResourceStore {
   private readonly memberships: MongoMemberships;
   /** The audit trail and its outbox (mongo-audit.ts). */
   private readonly auditTrail: MongoAudit;
-  private auditIndexes?: Promise<void>;
+  private readonly auditIndexes = onceUntilItWorks(() => this.auditTrail.createIndexes());
   private sweepTimer?: NodeJS.Timeout;
   /** The audit entry each record read by get() had in its document (null: none), for the write that follows. */
   private readonly entriesRead = new WeakMap<StoredRecord, JsonObject | null>();
   /** The resource collections this instance has used: where the audit sweep looks. */
   private readonly used = new Set<Collection<ResourceDocument>>();
-  private membershipIndexes?: Promise<void>;
+  private readonly membershipIndexes = onceUntilItWorks(() => this.memberships.createIndexes());
   /** Names this instance in the intents it writes (mongo-members.ts). */
   private readonly instance = randomUUID();
   /** Ids whose intent this instance is carrying out right now. */
@@ -212,14 +227,7 @@ export class MongoStore implements ResourceStore {
 
   /** The audit collection, its indexes created on first use. */
   private async trail(): Promise<MongoAudit> {
-    if (!this.auditIndexes) {
-      const attempt = this.auditTrail.createIndexes();
-      attempt.catch(() => {
-        if (this.auditIndexes === attempt) this.auditIndexes = undefined;
-      });
-      this.auditIndexes = attempt;
-    }
-    await this.auditIndexes;
+    await this.auditIndexes();
     return this.auditTrail;
   }
 
@@ -238,14 +246,7 @@ export class MongoStore implements ResourceStore {
 
   /** The memberships collection, its indexes created on first use. */
   private async pairs(): Promise<MongoMemberships> {
-    if (!this.membershipIndexes) {
-      const attempt = this.memberships.createIndexes();
-      attempt.catch(() => {
-        if (this.membershipIndexes === attempt) this.membershipIndexes = undefined;
-      });
-      this.membershipIndexes = attempt;
-    }
-    await this.membershipIndexes;
+    await this.membershipIndexes();
     return this.memberships;
   }
 

@@ -211,7 +211,9 @@ eachStore(t, async (t, kind) => {
 
   t.test('authentication contact info: only a global administrator changes it, only administrators read or filter by it', async (t) => {
     const auth = { phoneNumber: '+1 555 0123', email: 'recovery@home.example' };
-    const id = await create('auth-contact', { [PROFILE]: { authentication: auth, usageLocation: 'US' } });
+    const created = await h.req({ method: 'POST', url: '/scim/v2/Users', scope: 'scim:read', roles: ['globalAdmin'], payload: user('auth-contact', { [PROFILE]: { authentication: auth, usageLocation: 'US' } }) });
+    t.same((h.json(created)[PROFILE] as Json).authentication, auth, 'the POST answer carries it');
+    const id = h.json(created).id as string;
     const url = `/scim/v2/Users/${id}?attributes=${encodeURIComponent(`${PROFILE}:authentication`)}`;
     const asAdmin = h.json(await h.req({ method: 'GET', url, scope: 'scim:read', roles: ['userAdmin'] }));
     t.same((asAdmin[PROFILE] as Json).authentication, auth, 'a user administrator reads it when asking for it');
@@ -234,6 +236,10 @@ eachStore(t, async (t, kind) => {
     t.match(h.json(ua).detail, /is in section authContact, which only a caller with the role globalAdmin may change/);
     const ga = await patch(id, { scope: 'scim:read', roles: ['globalAdmin'] }, [{ op: 'replace', path: `${PROFILE}:authentication.phoneNumber`, value: '+1 555 0000' }]);
     t.equal(ga.statusCode, 200, ga.body);
+    // RFC 7643 §2.4: a returned "request" attribute is in the answer to the write that specified it.
+    t.same((h.json(ga)[PROFILE] as Json).authentication, { ...auth, phoneNumber: '+1 555 0000' }, 'the PATCH answer carries what it wrote');
+    const other = await patch(id, { scope: 'scim:read', roles: ['globalAdmin'] }, [{ op: 'replace', path: 'nickName', value: 'Nick' }]);
+    t.notOk((h.json(other)[PROFILE] as Json).authentication, 'an answer to a write that did not specify it does not');
     const entries = await entriesOf(id);
     t.same(entries[0]!.changes, [
       { attribute: 'userName', after: 'auth-contact' },
