@@ -49,7 +49,9 @@ export function writtenRequestAttributes(schema: ResourceSchema, body: unknown, 
     const ops = isObject(body as Json) ? (body as JsonObject).Operations : undefined;
     for (const op of Array.isArray(ops) ? ops : []) {
       if (!isObject(op)) continue;
-      if (typeof op.path === 'string') note(op.path);
+      const ext = typeof op.path === 'string' ? schema.extensionUrn(op.path) : undefined;
+      if (ext) noteObject({ [ext]: op.value });
+      else if (typeof op.path === 'string') note(op.path);
       else noteObject(op.value);
     }
   }

@@ -240,6 +240,9 @@ eachStore(t, async (t, kind) => {
     t.same((h.json(ga)[PROFILE] as Json).authentication, { ...auth, phoneNumber: '+1 555 0000' }, 'the PATCH answer carries what it wrote');
     const other = await patch(id, { scope: 'scim:read', roles: ['globalAdmin'] }, [{ op: 'replace', path: 'nickName', value: 'Nick' }]);
     t.notOk((h.json(other)[PROFILE] as Json).authentication, 'an answer to a write that did not specify it does not');
+    const whole = await patch(id, { scope: 'scim:read', roles: ['globalAdmin'] }, [{ op: 'replace', path: PROFILE, value: { usageLocation: 'US', authentication: auth } }]);
+    t.same((h.json(whole)[PROFILE] as Json).authentication, auth, 'nor when the path names the whole extension');
+    t.equal((await patch(id, { scope: 'scim:read', roles: ['globalAdmin'] }, [{ op: 'replace', path: `${PROFILE}:authentication.phoneNumber`, value: '+1 555 0000' }])).statusCode, 200);
     const entries = await entriesOf(id);
     t.same(entries[0]!.changes, [
       { attribute: 'userName', after: 'auth-contact' },

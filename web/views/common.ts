@@ -1,6 +1,6 @@
 /** What the views share: how they are called, the heading of a user's pages, errors in words. */
 import { ApiError, type JsonObject, versionOf } from '../api';
-import { h, type Child } from '../dom';
+import { focusHeading, h, type Child } from '../dom';
 import { avatar, nameOf, statusBadge, when } from '../display';
 import type { Session } from '../session';
 
@@ -14,6 +14,23 @@ export interface ViewContext {
 }
 
 export type UserTab = 'profile' | 'org' | 'history';
+
+/**
+ * The first read of a view: "Loading…" meanwhile; on failure the view's heading and the error, focused. Undefined
+ * when it failed, or when the page has moved on meanwhile (nothing is drawn over the next view).
+ */
+export async function loadView<T>(ctx: ViewContext, heading: string, load: () => Promise<T>): Promise<T | undefined> {
+  ctx.main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  try {
+    const out = await load();
+    return ctx.live() ? out : undefined;
+  } catch (e) {
+    if (!ctx.live()) return undefined;
+    ctx.main.replaceChildren(h('h1', { id: 'page-title', tabindex: -1 }, heading), errorBox(e));
+    focusHeading(document.getElementById('page-title'));
+    return undefined;
+  }
+}
 
 /** The top of a user's pages: photo, name, status, version, and the links between profile, org chart and history. */
 export function userHeader(ctx: ViewContext, user: JsonObject, etag: string | undefined, tab: UserTab): HTMLElement {

@@ -6,7 +6,7 @@ import { ApiError, type Json, type JsonObject } from '../api';
 import { announce, focusHeading, h } from '../dom';
 import { compact, isObject, nameOf, when } from '../display';
 import { labelOfKey } from '../schema';
-import { count, errorBox, title, userHeader, type ViewContext } from './common';
+import { count, errorBox, loadView, title, userHeader, type ViewContext } from './common';
 import { actorName } from './profile';
 
 const PAGE = 25;
@@ -22,18 +22,9 @@ const OPERATIONS: Record<string, string> = {
 
 export async function historyView(ctx: ViewContext, id: string): Promise<void> {
   const api = ctx.session.api;
-  ctx.main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
-  let user: JsonObject;
-  let etag: string | undefined;
-  try {
-    ({ body: user, etag } = await api.get(`/Users/${encodeURIComponent(id)}`, { attributes: 'displayName,name,userName,active,photos,meta' }));
-  } catch (e) {
-    if (!ctx.live()) return;
-    ctx.main.replaceChildren(h('h1', { id: 'page-title', tabindex: -1 }, 'History'), errorBox(e));
-    focusHeading(document.getElementById('page-title'));
-    return;
-  }
-  if (!ctx.live()) return;
+  const loaded = await loadView(ctx, 'History', () => api.get(`/Users/${encodeURIComponent(id)}`, { attributes: 'displayName,name,userName,active,photos,meta' }));
+  if (!loaded) return;
+  const { body: user, etag } = loaded;
   title(nameOf(user), 'History');
   const status = h('p', { class: 'summary' }, 'Loading…');
   const body = h('tbody');

@@ -7,7 +7,7 @@
 import { ENTERPRISE, type JsonObject, type ListResponse, literal, MANAGER } from '../api';
 import { announce, focusHeading, h, uid } from '../dom';
 import { avatar, groupLink, isObject, nameOf, statusBadge, userLink } from '../display';
-import { count, errorBox, title, userHeader, type ViewContext } from './common';
+import { count, errorBox, loadView, title, userHeader, type ViewContext } from './common';
 
 const PAGE = 50;
 /** Further than any real organisation; a guard should the data ever hold a loop. */
@@ -38,18 +38,9 @@ function person(user: JsonObject, link: boolean): HTMLElement {
 
 export async function orgView(ctx: ViewContext, id: string): Promise<void> {
   const api = ctx.session.api;
-  ctx.main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
-  let user: JsonObject;
-  let etag: string | undefined;
-  try {
-    ({ body: user, etag } = await api.get(`/Users/${encodeURIComponent(id)}`, { attributes: `${PERSON_ATTRIBUTES},groups,meta` }));
-  } catch (e) {
-    if (!ctx.live()) return;
-    ctx.main.replaceChildren(h('h1', { id: 'page-title', tabindex: -1 }, 'Org chart'), errorBox(e));
-    focusHeading(document.getElementById('page-title'));
-    return;
-  }
-  if (!ctx.live()) return;
+  const loaded = await loadView(ctx, 'Org chart', () => api.get(`/Users/${encodeURIComponent(id)}`, { attributes: `${PERSON_ATTRIBUTES},groups,meta` }));
+  if (!loaded) return;
+  const { body: user, etag } = loaded;
   title(nameOf(user), 'Org chart');
   const chain = h('ol', { class: 'chain', 'aria-busy': 'true' }, h('li', { class: 'muted' }, 'Loading the managers…'));
   ctx.main.replaceChildren(
