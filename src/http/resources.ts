@@ -42,9 +42,17 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
   const endpoints = (type: string) => registry.resourceType(type)?.endpoint;
 
   const access = opts.access;
+  // Worked out once per request: a page of 100 resources asks for each of them.
+  const hiddenFor = new WeakMap<FastifyRequest, ReadonlySet<string> | null>();
   const unreadable = (request: FastifyRequest): ReadonlySet<string> | undefined => {
-    const keys = access?.unreadable(callerOf(request));
-    return keys && keys.size > 0 ? keys : undefined;
+    if (!access) return undefined;
+    let keys = hiddenFor.get(request);
+    if (keys === undefined) {
+      const found = access.unreadable(callerOf(request));
+      keys = found.size > 0 ? found : null;
+      hiddenFor.set(request, keys);
+    }
+    return keys ?? undefined;
   };
 
   const representation = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) => {

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AccessPolicy } from '../service/access';
-import { isAdmin } from '../service/access';
+import { isAdmin, ROLES } from '../service/access';
 import { callerOf } from './auth';
 import { methodNotAllowed } from './methods';
 
@@ -25,7 +25,7 @@ export function sectionsRoute(app: FastifyInstance, policy: AccessPolicy): void 
       resourceType: sections.schema.type.id,
       // `all`: every section; else the sections this token may write (possibly none).
       grants: grant.all ? 'all' : [...grant.sections],
-      roles: caller.roles.filter((r) => r === 'globalAdmin' || r === 'userAdmin'),
+      roles: caller.roles.filter((r) => (ROLES as readonly string[]).includes(r)),
       administrator: isAdmin(caller),
       // The sections this caller's client is the source of authority for: its writes claim them.
       authoritativeFor: [...authoritative],

@@ -6,10 +6,8 @@
  * changed. Pure: the entries' shape and how a change is described; the stores keep them with the writes.
  */
 import type { ResourceSchema } from './schema';
-import { attributeKey, differences } from './diff';
+import { differences } from './diff';
 import type { Json, JsonObject } from './values';
-
-export { attributeKey };
 
 /** The schema of an entry as the API returns it: the project's own URN (not under urn:ietf:). */
 export const AUDIT_EVENT_SCHEMA = 'urn:scim-server:api:messages:1.0:AuditEvent';

@@ -30,11 +30,11 @@ export interface SectionsFile {
   sections: SectionDefinition[];
 }
 
-/** A resolved attribute's key: `title`, `urn:…:enterprise:2.0:User:manager`. */
-const keyOf = (r: Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>): string => attributeKey(r);
 
 export class Sections {
   readonly names: readonly string[];
+  /** The top-level attribute keys of the sections whose values only some roles may read. */
+  readonly restrictedAttributes: readonly string[];
   private readonly byAttribute = new Map<string, string>();
 
   constructor(
@@ -54,10 +54,10 @@ export class Sections {
           continue;
         }
         if (r.attribute.mutability === 'readOnly') {
-          problems.push(`section ${section.name}: '${keyOf(r)}' is readOnly; only what a client can write belongs to a section`);
+          problems.push(`section ${section.name}: '${attributeKey(r)}' is readOnly; only what a client can write belongs to a section`);
           continue;
         }
-        const key = keyOf(r);
+        const key = attributeKey(r);
         const earlier = this.byAttribute.get(key);
         if (earlier !== undefined) problems.push(`'${key}' is in both section ${earlier} and section ${section.name}`);
         else this.byAttribute.set(key, section.name);
@@ -65,10 +65,11 @@ export class Sections {
     }
     for (const r of schema.allAttributes()) {
       if (r.attribute.mutability === 'readOnly') continue;
-      if (!this.byAttribute.has(keyOf(r))) problems.push(`'${keyOf(r)}' of ${schema.type.name} is writable but in no section`);
+      if (!this.byAttribute.has(attributeKey(r))) problems.push(`'${attributeKey(r)}' of ${schema.type.name} is writable but in no section`);
     }
     if (problems.length > 0) throw new Error(`${SECTIONS_FILE}: ${problems.join('; ')}`);
     this.names = definitions.map((s) => s.name);
+    this.restrictedAttributes = definitions.flatMap((s) => (s.readers ? s.attributes.map((a) => attributeKey(schema.resolve(a)!)) : []));
   }
 
   /** Reads and checks schemas/sections.json against the registry's resource type; throws, naming every problem. */
@@ -94,10 +95,6 @@ export class Sections {
     return this.definitions.find((s) => s.name === name);
   }
 
-  /** The top-level attribute keys of the sections whose values only some roles may read. */
-  get restrictedAttributes(): string[] {
-    return this.definitions.flatMap((s) => (s.readers ? s.attributes.map((a) => keyOf(this.schema.resolve(a)!)) : []));
-  }
 
   /** The section of an attribute key as sectionOf gives it (`title`, `urn:…:User:manager`). */
   sectionOfKey(key: string): string | undefined {
@@ -106,7 +103,7 @@ export class Sections {
 
   /** The section of a top-level attribute (of a sub-attribute: its parent's); undefined for readOnly attributes. */
   sectionOf(r: Pick<ResolvedAttribute, 'schema' | 'extension' | 'attribute'>): string | undefined {
-    return this.byAttribute.get(keyOf(r));
+    return this.byAttribute.get(attributeKey(r));
   }
 
   /**
@@ -115,7 +112,7 @@ export class Sections {
    */
   restore(target: JsonObject, from: JsonObject, keep: (section: string) => boolean): void {
     for (const r of this.schema.allAttributes()) {
-      const section = this.byAttribute.get(keyOf(r));
+      const section = this.byAttribute.get(attributeKey(r));
       if (section === undefined || keep(section)) continue;
       const source = r.extension ? from[r.schema] : from;
       const value = isObject(source) ? source[r.attribute.name] : undefined;

@@ -25,7 +25,8 @@ import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from '../store/keyed-queue';
 import type { Representation } from '../scim/representation';
 import type { StoredView } from '../store/store';
-import { attributeChanges, attributeKey, type AuditChange, type AuditEntry, type AuditOperation } from '../scim/audit';
+import { attributeChanges, type AuditChange, type AuditEntry } from '../scim/audit';
+import { attributeKey } from '../scim/diff';
 import { pathsOf } from '../scim/filter/ast';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
@@ -312,28 +313,25 @@ export class ResourceService {
           const split = splitMemberOperations(this.schema, parsePatchBody(request.body, this.limits), this.limits);
           steps = split.steps;
           const result = applyOperations(this.schema, current.resource, split.others, this.limits);
-          const { schemas: _s, id: _i, meta: _m, ...rest } = result.resource;
-          attributes = rest;
+          attributes = clientAttributes(result.resource);
           secrets = await secretsWith(current, result.password);
           password = result.password !== undefined;
           changed = result.changed || secrets !== current.secrets;
           break;
         }
-        case 'repair': {
-          const { schemas: _s, id: _i, meta: _m, ...rest } = request.edit(current);
-          attributes = rest;
+        case 'repair':
+          attributes = clientAttributes(request.edit(current));
           break;
-        }
-        case 'release': {
-          const { schemas: _s, id: _i, meta: _m, ...rest } = structuredClone(current.resource);
-          attributes = rest;
+        case 'release':
+          // Nothing of the client's changes; the sections rule takes the section off the user's sources.
+          attributes = clientAttributes(structuredClone(current.resource));
           break;
-        }
         case 'delete':
           throw new Error('delete is not a change');
       }
       const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
-      const at = attempt === 1 ? rules.at : this.timestamp();
+      // Taken in the resource's turn, so that a later version never has an earlier lastModified.
+      const at = this.timestamp();
       const turn: RuleContext = password ? { ...rules, at, password } : { ...rules, at };
       // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
       if (changed !== false || password) await this.beforeWrite(candidate, current, turn);
@@ -395,7 +393,6 @@ export class ResourceService {
       if (m.remove?.length) change.removed = m.remove.length;
       changes.push(change);
     }
-    const operation: AuditOperation = rules.operation;
     const entry: AuditEntry = {
       id: newId(),
       at: rules.at,
@@ -405,7 +402,7 @@ export class ResourceService {
         ...(caller.roles.length > 0 ? { roles: [...caller.roles] } : {}),
         ...(caller.system ? { system: true as const } : {}),
       },
-      operation,
+      operation: rules.operation,
       resourceType: this.schema.type.id,
       resourceId: (after ?? before)!.id,
       changes,
@@ -500,6 +497,12 @@ async function secretsWith(current: StoredRecord, password: string | undefined):
   const stored = current.secrets?.password;
   if (stored !== undefined && (await verifyPassword(password, stored))) return current.secrets;
   return { ...current.secrets, password: await hashPassword(password) };
+}
+
+/** A resource without what the server keeps (schemas, id, meta): the attributes a write computes anew. */
+function clientAttributes(resource: JsonObject): JsonObject {
+  const { schemas: _s, id: _i, meta: _m, ...rest } = resource;
+  return rest;
 }
 
 /** Puts schemas and id first and meta last, so stored and returned resources read like the RFC's examples. */

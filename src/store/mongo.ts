@@ -420,7 +420,7 @@ export class MongoStore implements ResourceStore {
     const coll = await this.guard('delete', () => this.collection(schema));
     return this.guard('delete', async () => {
       for (let attempt = 1; ; attempt++) {
-        const doc = await coll.findOne({ _id: id }, { projection: { v: 1, gm: 1, pend: 1 } });
+        const doc = await coll.findOne({ _id: id }, { projection: { v: 1, gm: 1, pend: 1, aud: 1 } });
         if (!doc) return 'missing';
         if (expectedVersion !== undefined && doc.v !== expectedVersion) return 'conflict';
         if (attempt > 20) throw errors.conflict(`${schema.type.name} ${id} is being modified concurrently; retry`);
@@ -440,7 +440,7 @@ export class MongoStore implements ResourceStore {
         const pend = this.pending({ delete: true });
         const mark: Document = { $set: { pend } };
         if (audit) {
-          await this.auditTrail.beforeReplacing(coll, id, doc.v);
+          await this.auditTrail.beforeReplacing(coll, id, doc.v, doc.aud ?? null);
           mark.$set.aud = encodeEntry({ ...audit, versionBefore: doc.v });
         }
         const marked = await coll.updateOne({ _id: id, v: doc.v, pend: { $exists: false } }, mark);
