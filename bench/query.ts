@@ -115,6 +115,9 @@ class Collector implements ResourceStore {
   async create(_schema: ResourceSchema, record: StoredRecord): Promise<void> {
     this.last = record;
   }
+  async createMany(): Promise<never[]> {
+    throw new Error('not used');
+  }
   async get(): Promise<StoredRecord | undefined> {
     throw new Error('not used');
   }

@@ -29,6 +29,9 @@ import { discoveryRoutes } from './http/discovery';
 import { healthRoutes } from './http/health';
 import { uiRoutes } from './web/ui';
 import { notImplementedRoutes } from './http/not-implemented';
+import { bulkRoute } from './http/bulk';
+import { BulkProcessor } from './service/bulk';
+import { type BulkLimits, DEFAULT_BULK_LIMITS } from './scim/bulk';
 import { resourceRoutes, rootSearchRoute } from './http/resources';
 
 /**
@@ -73,10 +76,10 @@ export const PAGING = { defaultCount: 100, maxCount: 1000 };
 /** How long a cursor stays valid (RFC 9865 cursorTimeout), in seconds. */
 export const CURSOR_TIMEOUT = 3600;
 
-export function features(): Features {
+export function features(bulk: BulkLimits = DEFAULT_BULK_LIMITS): Features {
   return {
     patch: true,
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: bulk.maxOperations, maxPayloadSize: bulk.maxPayloadSize },
     filter: { supported: true, maxResults: PAGING.maxCount },
     sort: true,
     paging: PAGING,
@@ -199,7 +202,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
   healthRoutes(app, store, { readyTimeoutMs: config.readyTimeoutMs });
   await app.register(uiRoutes);
-  const feats = features();
+  const feats = features(config.bulk);
   await app.register(
     async (scim) => {
       await scim.register(scimJson);
@@ -217,6 +220,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       rootSearchRoute(scim, lists, PAGING);
       sectionsRoute(scim, access);
       auditRoute(scim, store, PAGING);
+      const byEndpoint = new Map([...services.values()].map((s) => [s.schema.type.endpoint, s]));
+      bulkRoute(scim, { processor: new BulkProcessor(byEndpoint), limits: config.bulk, baseUrl: config.baseUrl, sections: true });
       notImplementedRoutes(scim);
     },
     { prefix: '/scim/v2' },

@@ -4,6 +4,7 @@
  */
 import Ajv from 'ajv';
 import { DEFAULT_LIMITS, LIMIT_SETTINGS, Limits } from './scim/limits';
+import { type BulkLimits, DEFAULT_BULK_LIMITS } from './scim/bulk';
 
 export interface JwtConfig {
   /** HS256 shared secret. */
@@ -50,7 +51,19 @@ export interface Config {
   authorities: Record<string, string[]>;
   /** How long audit entries are kept, in days (SCIM_AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
+  /** RFC 7644 §3.7.4 (SCIM_BULK_MAX_OPERATIONS, SCIM_BULK_MAX_PAYLOAD_SIZE), advertised in ServiceProviderConfig. */
+  bulk: BulkLimits;
+  /**
+   * RFC 7644 §3.11 /Me: the token claim (SCIM_ME_CLAIM, e.g. `sub`) whose value finds the caller's User by an
+   * attribute (SCIM_ME_ATTRIBUTE, e.g. `userName` or `externalId`). Unset: /Me answers 501.
+   */
+  me?: { claim: string; attribute: string };
+  /** The profile sections a person may change of themselves through /Me (SCIM_ME_SECTIONS). */
+  meSections: string[];
 }
+
+/** What a person may change of their own profile through /Me unless SCIM_ME_SECTIONS says otherwise. */
+export const DEFAULT_ME_SECTIONS = ['photo', 'preferences', 'contact'];
 
 /** A database that has not answered in this long is treated as unavailable (503). */
 const DEFAULT_DB_TIMEOUT_MS = 5000;
@@ -90,6 +103,11 @@ const envSchema = {
     SCIM_READY_TIMEOUT_MS: { type: 'string', pattern: '^[1-9][0-9]{1,6}$' },
     SCIM_AUTHORITIES: { type: 'string', minLength: 2 },
     SCIM_AUDIT_RETENTION_DAYS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    SCIM_BULK_MAX_OPERATIONS: { type: 'string', pattern: '^[1-9][0-9]{0,5}$' },
+    SCIM_BULK_MAX_PAYLOAD_SIZE: { type: 'string', pattern: '^[1-9][0-9]{2,9}$' },
+    SCIM_ME_CLAIM: { type: 'string', pattern: '^[A-Za-z0-9_:./-]+$' },
+    SCIM_ME_ATTRIBUTE: { type: 'string', pattern: '^[A-Za-z0-9_:.$-]+$' },
+    SCIM_ME_SECTIONS: { type: 'string', pattern: '^\\s*[A-Za-z]+(\\s*,\\s*[A-Za-z]+)*\\s*$' },
   },
 } as const;
 
@@ -113,6 +131,11 @@ const MESSAGES: Record<string, string> = {
   SCIM_READY_TIMEOUT_MS: 'SCIM_READY_TIMEOUT_MS must be a number of milliseconds from 10 to 9999999',
   SCIM_AUTHORITIES: 'SCIM_AUTHORITIES must be a JSON object of client ids to lists of section names, e.g. {"hr-feed":["jobInfo"]}',
   SCIM_AUDIT_RETENTION_DAYS: 'SCIM_AUDIT_RETENTION_DAYS must be a whole number of days from 1 to 99999',
+  SCIM_BULK_MAX_OPERATIONS: 'SCIM_BULK_MAX_OPERATIONS must be a whole number from 1 to 999999',
+  SCIM_BULK_MAX_PAYLOAD_SIZE: 'SCIM_BULK_MAX_PAYLOAD_SIZE must be a number of bytes from 100 to 9999999999',
+  SCIM_ME_CLAIM: 'SCIM_ME_CLAIM must be the name of a token claim, such as sub',
+  SCIM_ME_ATTRIBUTE: 'SCIM_ME_ATTRIBUTE must be a User attribute path, such as userName or externalId',
+  SCIM_ME_SECTIONS: 'SCIM_ME_SECTIONS must be a comma-separated list of section names, such as photo,preferences,contact',
 };
 
 /** SCIM_AUTHORITIES: {"client": ["section", ...], ...}; undefined when it is not that shape. */
@@ -153,6 +176,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const authorities = clean.SCIM_AUTHORITIES === undefined ? {} : parseAuthorities(clean.SCIM_AUTHORITIES);
   if (!authorities) problems.push(MESSAGES.SCIM_AUTHORITIES!);
+  if ((clean.SCIM_ME_CLAIM === undefined) !== (clean.SCIM_ME_ATTRIBUTE === undefined)) {
+    problems.push('SCIM_ME_CLAIM and SCIM_ME_ATTRIBUTE go together: set both to offer /Me, or neither');
+  }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   const limit = (key: keyof Limits): number => {
     const v = clean[LIMIT_SETTINGS[key] as keyof typeof clean];
@@ -187,5 +213,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     readyTimeoutMs: clean.SCIM_READY_TIMEOUT_MS ? Number(clean.SCIM_READY_TIMEOUT_MS) : 2000,
     authorities: authorities!,
     auditRetentionDays: clean.SCIM_AUDIT_RETENTION_DAYS ? Number(clean.SCIM_AUDIT_RETENTION_DAYS) : 365,
+    bulk: {
+      maxOperations: clean.SCIM_BULK_MAX_OPERATIONS ? Number(clean.SCIM_BULK_MAX_OPERATIONS) : DEFAULT_BULK_LIMITS.maxOperations,
+      maxPayloadSize: clean.SCIM_BULK_MAX_PAYLOAD_SIZE ? Number(clean.SCIM_BULK_MAX_PAYLOAD_SIZE) : DEFAULT_BULK_LIMITS.maxPayloadSize,
+    },
+    ...(clean.SCIM_ME_CLAIM !== undefined && clean.SCIM_ME_ATTRIBUTE !== undefined ? { me: { claim: clean.SCIM_ME_CLAIM, attribute: clean.SCIM_ME_ATTRIBUTE } } : {}),
+    meSections: clean.SCIM_ME_SECTIONS ? clean.SCIM_ME_SECTIONS.split(',').map((s) => s.trim()) : [...DEFAULT_ME_SECTIONS],
   };
 }

@@ -22,8 +22,6 @@ function unsupported(app: FastifyInstance, url: string, detail: string): void {
 }
 
 export function notImplementedRoutes(app: FastifyInstance): void {
-  // RFC 7644 §3.7: bulk operations; advertised as unsupported.
-  unsupported(app, '/Bulk', 'bulk operations are not supported (ServiceProviderConfig bulk.supported is false)');
   // RFC 7644 §3.11: a service provider that does not support the /Me alias answers 501 Not Implemented.
   unsupported(app, '/Me', '/Me is not supported: tokens here identify provisioning clients, not users');
 }

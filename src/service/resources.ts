@@ -2,7 +2,7 @@
  * The operations on one resource type, over any store. Knows SCIM (via ../scim) and the store contract, but not
  * HTTP: routes are thin wrappers around this class.
  */
-import { errors, ScimError } from '../scim/errors';
+import { errors, isScimError, ScimError } from '../scim/errors';
 import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource';
 import { ResourceSchema } from '../scim/schema';
 import { readResourceBody, ResourceInput, schemasOf } from '../scim/input';
@@ -20,7 +20,7 @@ import { sortKeyOf, sortPlan } from '../store/sort';
 import { applyOperations, parsePatchBody } from '../scim/patch';
 import { membersAttribute, type MemberRef, type MemberStep, splitMemberOperations, takeMembers } from '../scim/members';
 import type { Memberships } from './memberships';
-import type { MemberChange } from '../store/store';
+import type { CreateItem, MemberChange } from '../store/store';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from '../store/keyed-queue';
 import type { Representation } from '../scim/representation';
@@ -259,6 +259,16 @@ export class ResourceService {
   }
 
   private async createOne(body: unknown, rules: RuleContext): Promise<StoredRecord> {
+    const item = await this.prepareCreate(body, rules);
+    await this.store.create(this.schema, item.record, item.members, item.audit);
+    return item.record;
+  }
+
+  /**
+   * Everything of a create but storing it: read the body, check it, run the rules, hash the password, resolve the
+   * members, make the audit entry. A single POST stores the result alone; a batch (createMany) stores many at once.
+   */
+  private async prepareCreate(body: unknown, rules: RuleContext): Promise<CreateItem> {
     const input = readResourceBody(this.schema, body, this.limits);
     const refs = this.takeMembers(input, body);
     checkChange(this.schema, undefined, input.attributes);
@@ -275,8 +285,35 @@ export class ResourceService {
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
     const members = refs && refs.length > 0 ? { replace: await this.memberships!.resolve(id, refs) } : undefined;
     const audit = this.auditEntry(rules, undefined, record, { password: input.password !== undefined, members });
-    await this.store.create(this.schema, this.withView(record), members, audit);
-    return record;
+    return members ? { record: this.withView(record), members, audit } : { record: this.withView(record), audit };
+  }
+
+  /**
+   * Creates resources from many POST bodies, in order, each exactly as a single POST (the same checks, rules and
+   * audit entry; one all-or-nothing write per resource), stored together in as few commits or round trips as the
+   * store can make (a Bulk request's run of POSTs). Each body gets its record or its error; after `maxErrors`
+   * errors the rest are not attempted (undefined).
+   */
+  async createMany(bodies: readonly unknown[], context: WriteContext, maxErrors = Infinity): Promise<(StoredRecord | ScimError | undefined)[]> {
+    const out: (StoredRecord | ScimError | undefined)[] = bodies.map(() => undefined);
+    const items: (CreateItem | null)[] = [];
+    let failed = 0;
+    for (let i = 0; i < bodies.length && failed < maxErrors; i++) {
+      try {
+        items.push(await this.prepareCreate(bodies[i], { caller: context.caller, operation: 'create', at: this.timestamp() }));
+      } catch (e) {
+        if (!isScimError(e)) throw e;
+        out[i] = e;
+        items.push(null);
+        failed++;
+      }
+    }
+    const outcomes = await this.store.createMany(this.schema, items, maxErrors);
+    outcomes.forEach((outcome, i) => {
+      if (outcome === 'created') out[i] = items[i]!.record;
+      else if (outcome !== 'skipped') out[i] = outcome;
+    });
+    return out;
   }
 
   private async changeInTurn(

@@ -41,7 +41,8 @@ import { comparator, pageOf, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniqueAttributes, uniquenessError } from './unique';
 import { INDEX_FORMAT, indexedPaths, indexEntries, IndexKey, KEY_CHARS, pathLabel, planFilter, PlanStep, PRESENT_START, TOP } from './lmdb-plan';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
-import type { MemberChange, MemberEntry, Membership, MemberType, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+import type { CreateItem, CreateOutcome, MemberChange, MemberEntry, Membership, MemberType, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+import { isScimError } from '../scim/errors';
 
 /** Orders two keys of strings as the database does (by code point, element by element). */
 function compareKeys(a: readonly string[], b: readonly string[]): number {
@@ -152,19 +153,47 @@ export class LmdbStore implements ResourceStore {
   }
 
   async create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange, audit?: AuditEntry): Promise<void> {
+    const keys = this.keysOf(schema, record.id, record.resource);
+    await this.write(() => this.insert(schema.type.id, record, keys, members, audit));
+  }
+
+  /** One transaction (one commit and flush) for the whole batch; an item's checks come before its first put. */
+  async createMany(schema: ResourceSchema, items: readonly (CreateItem | null)[], maxErrors = Infinity): Promise<CreateOutcome[]> {
     const type = schema.type.id;
-    const { keys, entries } = this.keysOf(schema, record.id, record.resource);
-    await this.write(() => {
-      if (this.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
-      this.checkUnique(type, keys, record.id);
-      this.records.put([type, record.id], stored(record));
-      if (record.view !== undefined) this.putView(type, record);
-      for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
-      for (const entry of entries) this.index.put(entry as unknown as Key, 1);
-      this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
-      if (members) this.changeMembers(record.id, members);
-      if (audit) this.putAudit(audit);
+    const keyed = items.map((item) => item && { item, keys: this.keysOf(schema, item.record.id, item.record.resource) });
+    return this.write(() => {
+      const out: CreateOutcome[] = [];
+      let failed = 0;
+      for (const k of keyed) {
+        if (failed >= maxErrors || !k) {
+          if (!k) failed++;
+          out.push('skipped');
+          continue;
+        }
+        try {
+          this.insert(type, k.item.record, k.keys, k.item.members, k.item.audit);
+          out.push('created');
+        } catch (e) {
+          if (!isScimError(e)) throw e;
+          failed++;
+          out.push(e);
+        }
+      }
+      return out;
     });
+  }
+
+  /** Inserts a record (inside the caller's transaction): every check first, so a refused record writes nothing. */
+  private insert(type: string, record: StoredRecord, { keys, entries }: ReturnType<LmdbStore['keysOf']>, members?: MemberChange, audit?: AuditEntry): void {
+    if (this.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
+    this.checkUnique(type, keys, record.id);
+    this.records.put([type, record.id], stored(record));
+    if (record.view !== undefined) this.putView(type, record);
+    for (const k of keys) this.unique.put([type, k.label, k.key], record.id);
+    for (const entry of entries) this.index.put(entry as unknown as Key, 1);
+    this.counts.put([type], (this.counts.get([type]) ?? 0) + 1);
+    if (members) this.changeMembers(record.id, members);
+    if (audit) this.putAudit(audit);
   }
 
   async getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]> {

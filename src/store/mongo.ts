@@ -13,7 +13,7 @@
  * timed out may still have been applied; 503 tells the client to retry, and the version guard keeps a retry safe.
  */
 import { randomUUID } from 'node:crypto';
-import { Collection, Document, MongoClient, MongoClientOptions, MongoServerError, Sort } from 'mongodb';
+import { Collection, Document, MongoBulkWriteError, MongoClient, MongoClientOptions, MongoServerError, Sort } from 'mongodb';
 import type { StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import { errors, ScimError } from '../scim/errors';
@@ -21,13 +21,13 @@ import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { compileFilter } from './mongo-filter';
 import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
-import { isDuplicateKey, retryWriteConflicts, translate } from './mongo-errors';
+import { isDuplicateKey, isWriteConflict, retryWriteConflicts, translate } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
 import { SortWindows } from './mongo-window';
 import { KeyedQueue } from './keyed-queue';
 import { compareKeys, Keyset, pageOf, SortKey, sortKeyOf, sortPlan, SortPlan } from './sort';
 import { uniquenessError } from './unique';
-import type { MemberChange, MemberEntry, Membership, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
+import type { CreateItem, CreateOutcome, MemberChange, MemberEntry, Membership, QueryOptions, QueryResult, ResourceStore, StoredView, WriteOutcome } from './store';
 import { chunks, MEMBERSHIPS, MongoMemberships, PEND_STALE_MS, type PairDocument, type Pending } from './mongo-members';
 import { membersAttribute } from '../scim/members';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
@@ -335,6 +335,80 @@ export class MongoStore implements ResourceStore {
     });
     if (audit) this.auditTrail.enqueue(coll, audit);
     if (pend) await this.guard('create', () => this.finish(coll, record.id, record.version, pend));
+  }
+
+  /**
+   * insertMany, ordered, in slices of INSERT_SLICE documents (each slice one round trip, bounded by the operation
+   * deadline). An ordered insert stops at its first failing document: the documents before it are stored, that one
+   * gets its error (a duplicate key becomes its uniqueness error; a write conflict is tried again), and the next
+   * insert starts after it. Audit entries and intents are handled per document as create() does.
+   */
+  async createMany(schema: ResourceSchema, items: readonly (CreateItem | null)[], maxErrors = Infinity): Promise<CreateOutcome[]> {
+    const coll = await this.guard('create', () => this.collection(schema));
+    const out: CreateOutcome[] = items.map(() => 'skipped');
+    const docs = items.map((item) => {
+      if (!item) return undefined;
+      const doc = toDocument(schema, item.record);
+      if (item.audit) doc.aud = encodeEntry(item.audit);
+      return doc;
+    });
+    const pending = new Map<number, Pending>();
+    let failed = 0;
+    let i = 0;
+    let conflicts = 0;
+    try {
+      while (i < items.length && failed < maxErrors) {
+        const item = items[i];
+        if (!item) {
+          failed++;
+          i++;
+          continue;
+        }
+        // A slice runs up to the next item that already failed, at most INSERT_SLICE long.
+        let end = i;
+        while (end < items.length && items[end] && end - i < INSERT_SLICE) end++;
+        for (let k = i; k < end; k++) {
+          if (items[k]!.members && !pending.has(k)) {
+            const pend = this.pending({ members: items[k]!.members! });
+            pending.set(k, pend);
+            docs[k]!.pend = pend;
+            this.inFlight.add(items[k]!.record.id);
+          }
+        }
+        const slice = docs.slice(i, end) as ResourceDocument[];
+        try {
+          await this.guard('create', () => coll.insertMany(slice, { ordered: true }));
+          for (let k = i; k < end; k++) out[k] = 'created';
+          i = end;
+        } catch (e) {
+          const at = failedIndex(e);
+          if (at === undefined) throw e;
+          for (let k = i; k < i + at; k++) out[k] = 'created';
+          const k = i + at;
+          const cause = writeErrorOf(e);
+          if (isWriteConflict(cause) && conflicts++ < 20) {
+            i = k; // rolled back: the same document again
+            continue;
+          }
+          if (!isDuplicateKey(cause)) throw cause;
+          this.inFlight.delete(items[k]!.record.id);
+          pending.delete(k);
+          out[k] = await this.duplicate(schema, coll, items[k]!.record, cause, true);
+          failed++;
+          i = k + 1;
+        }
+      }
+    } finally {
+      for (let k = 0; k < items.length; k++) if (out[k] !== 'created' && pending.has(k)) this.inFlight.delete(items[k]!.record.id);
+    }
+    for (let k = 0; k < items.length; k++) {
+      const audit = items[k]?.audit;
+      if (out[k] === 'created' && audit) this.auditTrail.enqueue(coll, audit);
+    }
+    for (const [k, pend] of pending) {
+      if (out[k] === 'created') await this.guard('create', () => this.finish(coll, items[k]!.record.id, items[k]!.record.version, pend));
+    }
+    return out;
   }
 
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
@@ -754,6 +828,26 @@ async function createIndexes(coll: Collection<ResourceDocument>, schema: Resourc
 }
 
 /** Reads the index a duplicate-key error names (MongoDB gives keyPattern and the index name). */
+/** Documents one insertMany sends: a slice of a batch of creates. */
+const INSERT_SLICE = 200;
+
+/** Where an ordered insertMany stopped: the index (in the slice) of the document that failed. */
+function failedIndex(e: unknown): number | undefined {
+  if (!(e instanceof MongoBulkWriteError)) return undefined;
+  const first = e.writeErrors;
+  const list = Array.isArray(first) ? first : first ? [first] : [];
+  return list.length > 0 ? Math.min(...list.map((w) => w.index)) : undefined;
+}
+
+/** The failing document's own error, as a server error the duplicate-key handling reads. */
+function writeErrorOf(e: unknown): MongoServerError {
+  const bulk = e as MongoBulkWriteError;
+  const list = Array.isArray(bulk.writeErrors) ? bulk.writeErrors : [bulk.writeErrors];
+  const first = list.sort((a, b) => a.index - b.index)[0]!;
+  const raw = first.err as { errmsg?: string; code?: number; keyPattern?: Document; keyValue?: Document };
+  return new MongoServerError({ message: first.errmsg ?? raw.errmsg ?? 'write error', errmsg: first.errmsg, code: first.code, keyPattern: raw.keyPattern, keyValue: raw.keyValue });
+}
+
 function identifyIndex(unique: UniqueIndex[], e: MongoServerError): UniqueIndex | 'id' | undefined {
   const pattern: unknown = e.keyPattern ?? e.errorResponse.keyPattern;
   if (pattern && typeof pattern === 'object') {

@@ -8,6 +8,7 @@ import type { Filter } from '../scim/filter/ast';
 import type { Keyset } from './sort';
 import type { Member, MemberType } from '../scim/members';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
+import type { ScimError } from '../scim/errors';
 
 export type { Keyset, SortKey } from './sort';
 
@@ -76,6 +77,19 @@ export interface Membership {
   type: MemberType;
 }
 
+/** One record of a batch of creates, with what create() takes besides it. */
+export interface CreateItem {
+  record: StoredRecord;
+  members?: MemberChange;
+  audit?: AuditEntry;
+}
+
+/**
+ * What became of one item of createMany: stored, refused (its uniqueness error), or not attempted (`skipped`: a
+ * `null` item, or any item after the batch reached its error budget).
+ */
+export type CreateOutcome = 'created' | 'skipped' | ScimError;
+
 /** Outcome of a version-guarded write. */
 export type WriteOutcome = 'ok' | 'missing' | 'conflict';
 
@@ -92,6 +106,16 @@ export interface ResourceStore {
    * with it, all or nothing (auditLog()).
    */
   create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange, audit?: AuditEntry): Promise<void>;
+  /**
+   * Creates many records, in order, each exactly as create() would (all or nothing per item: the record, its unique
+   * keys, members and audit entry), in as few round trips or commits as the store can (a Bulk request's run of
+   * POSTs). An item refused (a unique value taken, by the database or by an earlier item) does not stop the rest.
+   * `null` items are operations that already failed before reaching the store: they count as errors. Once
+   * `maxErrors` errors are counted, no further item is attempted (RFC 7644 §3.7 failOnErrors). Errors other than an
+   * item's own (the database unreachable) are thrown; items before them may have been stored, as a single create
+   * that times out may have been.
+   */
+  createMany(schema: ResourceSchema, items: readonly (CreateItem | null)[], maxErrors?: number): Promise<CreateOutcome[]>;
   get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined>;
   /** The records of these ids that exist, in no particular order. */
   getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]>;
