@@ -29,8 +29,9 @@ import { discoveryRoutes } from './http/discovery';
 import { healthRoutes } from './http/health';
 import { uiRoutes } from './web/ui';
 import { notImplementedRoutes } from './http/not-implemented';
-import { bulkRoute } from './http/bulk';
+import { bulkRoute, endpointAccess } from './http/bulk';
 import { BulkProcessor } from './service/bulk';
+import { SelfService } from './service/me';
 import { type BulkLimits, DEFAULT_BULK_LIMITS } from './scim/bulk';
 import { resourceRoutes, rootSearchRoute } from './http/resources';
 
@@ -151,7 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // writable attribute in no section, or a section naming an unknown attribute, stops the server here.
   const sections = Sections.fromDirectory(registry);
   // Sources of authority name sections: a name that is not one stops the server here too.
-  const access = new AccessPolicy(sections, config.authorities);
+  const access = new AccessPolicy(sections, config.authorities, config.meSections);
   const ownsStore = !opts.store;
   const store =
     opts.store ??
@@ -214,15 +215,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         baseUrl: config.baseUrl,
         onRequest: config.discoveryPublic ? undefined : scim.requireScope('scim:read'),
       });
+      // /Me answers for the profile's resource type (User), when the operator mapped tokens to users.
+      const me = config.me ? new SelfService(users, config.me) : undefined;
       const lists = [...services.values()].map((service) =>
-        resourceRoutes(scim, { service, registry, baseUrl: config.baseUrl, paging: PAGING, access: service.schema === sections.schema ? access : undefined }),
+        resourceRoutes(scim, {
+          service,
+          registry,
+          baseUrl: config.baseUrl,
+          paging: PAGING,
+          access: service.schema === sections.schema ? access : undefined,
+          me: service === users ? me : undefined,
+        }),
       );
       rootSearchRoute(scim, lists, PAGING);
       sectionsRoute(scim, access);
       auditRoute(scim, store, PAGING);
       const byEndpoint = new Map([...services.values()].map((s) => [s.schema.type.endpoint, s]));
-      bulkRoute(scim, { processor: new BulkProcessor(byEndpoint), limits: config.bulk, baseUrl: config.baseUrl, sections: true });
-      notImplementedRoutes(scim);
+      const sectionsEndpoint = sections.schema.type.endpoint;
+      bulkRoute(scim, { processor: new BulkProcessor(byEndpoint, endpointAccess(sectionsEndpoint)), limits: config.bulk, baseUrl: config.baseUrl, sectionsEndpoint });
+      notImplementedRoutes(scim, { me: me !== undefined });
     },
     { prefix: '/scim/v2' },
   );

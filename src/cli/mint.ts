@@ -14,6 +14,8 @@ export interface MintOptions {
   roles?: string[];
   /** The `client_id` claim (RFC 9068 §2.2): the client a source of authority is configured by. */
   clientId?: string;
+  /** Further claims (an identity provider's `oid`, `email`…), e.g. the one SCIM_ME_CLAIM names. */
+  claims?: Record<string, unknown>;
 }
 
 export async function mintToken(jwt: JwtConfig, opts: MintOptions): Promise<string> {
@@ -26,6 +28,7 @@ export async function mintToken(jwt: JwtConfig, opts: MintOptions): Promise<stri
   await app.ready();
   const token = app.jwt.sign(
     {
+      ...opts.claims,
       scope: opts.scope,
       ...(opts.roles && opts.roles.length > 0 ? { roles: opts.roles } : {}),
       ...(opts.clientId !== undefined ? { client_id: opts.clientId } : {}),

@@ -12,7 +12,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { errors, isScimError } from '../scim/errors';
 import { type BulkLimits, bulkResponse, parseBulkRequest } from '../scim/bulk';
 import type { BulkProcessor } from '../service/bulk';
-import { writesSomeSection } from '../service/access';
+import { isAdmin, writesSomeSection } from '../service/access';
+import type { Caller } from '../service/resources';
 import { callerOf } from './auth';
 import { fromFastifyError, sendScimError } from './errors';
 import { methodNotAllowed } from './methods';
@@ -22,8 +23,22 @@ export interface BulkRouteOptions {
   processor: BulkProcessor;
   limits: BulkLimits;
   baseUrl?: string;
-  /** Whether a token limited to profile sections may write (then each operation meets the sections rule). */
-  sections: boolean;
+  /**
+   * The endpoint of the resource type with profile sections (/Users): a token limited to sections may write there
+   * (each operation then meets the sections rule), and only there.
+   */
+  sectionsEndpoint?: string;
+}
+
+/**
+ * What the route of a single write requires of the token, per operation: `scim:write` (or an administrator's role),
+ * or for the sections' endpoint a section scope too.
+ */
+export function endpointAccess(sectionsEndpoint: string | undefined) {
+  return (endpoint: string, caller: Caller) => {
+    if (caller.scopes.includes('scim:write') || isAdmin(caller) || endpoint === sectionsEndpoint) return undefined;
+    return errors.forbidden(`writing ${endpoint} needs the scope 'scim:write'; this token's write scopes are limited to sections of ${sectionsEndpoint ?? 'a profile'}`);
+  };
 }
 
 export function bulkRoute(app: FastifyInstance, opts: BulkRouteOptions): void {
@@ -31,7 +46,7 @@ export function bulkRoute(app: FastifyInstance, opts: BulkRouteOptions): void {
   app.post(
     '/Bulk',
     {
-      onRequest: app.requireScope('scim:write', opts.sections ? writesSomeSection : undefined),
+      onRequest: app.requireScope('scim:write', opts.sectionsEndpoint !== undefined ? writesSomeSection : undefined),
       bodyLimit: limits.maxPayloadSize,
       errorHandler: (err: FastifyError, request, reply) => {
         if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

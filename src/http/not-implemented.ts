@@ -1,6 +1,6 @@
 /**
- * Endpoints RFC 7644 defines that this server does not offer (yet) answer 501 rather than 404, so a client can tell
- * "not supported" from "wrong URL". ServiceProviderConfig says the same (bulk.supported false).
+ * Endpoints RFC 7644 defines that this server does not offer as configured answer 501 rather than 404, so a client
+ * can tell "not supported" from "wrong URL": /Me without a mapping of tokens to users.
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { errors } from '../scim/errors';
@@ -21,7 +21,14 @@ function unsupported(app: FastifyInstance, url: string, detail: string): void {
   methodNotAllowed(app, url, METHODS);
 }
 
-export function notImplementedRoutes(app: FastifyInstance): void {
-  // RFC 7644 §3.11: a service provider that does not support the /Me alias answers 501 Not Implemented.
-  unsupported(app, '/Me', '/Me is not supported: tokens here identify provisioning clients, not users');
+export function notImplementedRoutes(app: FastifyInstance, offered: { me: boolean }): void {
+  // RFC 7644 §3.11: "If the service provider does not support the /Me alias, it SHOULD return HTTP status code 501
+  // (Not Implemented)". /Me needs to know which User a token's subject is, which only the operator can say.
+  if (!offered.me) {
+    unsupported(
+      app,
+      '/Me',
+      '/Me is not configured on this server: the operator maps a token claim to a User attribute with SCIM_ME_CLAIM and SCIM_ME_ATTRIBUTE (e.g. sub and userName)',
+    );
+  }
 }

@@ -14,6 +14,7 @@ import type { Json, JsonObject } from '../scim/values';
 import { methodNotAllowed } from './methods';
 import { type AccessPolicy, writesSomeSection } from '../service/access';
 import { MEMBERS } from '../scim/members';
+import type { SelfService } from '../service/me';
 import { SCIM_CONTENT_TYPE } from './scim-json';
 import { baseUrlOf, PagingLimits, readCursor, readCursorCount, readPaging, readProjection, readSort, param } from './request';
 
@@ -27,6 +28,8 @@ export interface ResourceRoutesOptions {
   registry: SchemaRegistry;
   baseUrl?: string;
   paging: PagingLimits;
+  /** RFC 7644 §3.11: this type answers /Me, for the caller's own resource (service/me.ts). */
+  me?: SelfService;
 }
 
 interface IdRoute {
@@ -214,6 +217,33 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
       sendOne(request, reply, await service.release(request.params.id, request.params.section, ifMatchOf(request), callerOf(request))),
     );
     methodNotAllowed(app, `${endpoint}/:id/sources/:section`, ['DELETE']);
+  }
+
+  if (opts.me) {
+    // RFC 7644 §3.11: /Me is the caller's own resource, answered as its /Users/{id} would be (Location names that).
+    // A person's token carries `scim:me`; what they may change of themselves, the sections rule decides with the
+    // self-service sections (access.ts), so a PATCH of their job title is 403 like anyone's write outside their grant.
+    const me = opts.me;
+    const readMe = app.requireScope('scim:read', (scopes) => scopes.has('scim:me'));
+    const writeMe = app.requireScope('scim:write', (scopes) => scopes.has('scim:me') || (access !== undefined && writesSomeSection(scopes)));
+    const self = (request: FastifyRequest) => ({ ...callerOf(request), self: true });
+    app.get('/Me', { onRequest: readMe }, async (request, reply) => {
+      const record = await service.get(await me.idOf(callerOf(request)));
+      const inm = request.headers['if-none-match'];
+      if (typeof inm === 'string' && etagMatches(inm, record.version)) return reply.code(304).header('etag', etagOf(record.version)).send();
+      return sendOne(request, reply, record);
+    });
+    app.put('/Me', { onRequest: writeMe }, async (request, reply) => {
+      const caller = self(request);
+      const record = await service.replace(await me.idOf(caller), request.body, ifMatchOf(request), caller);
+      return sendOne(request, reply, record, 200, writtenRequestAttributes(schema, request.body, false));
+    });
+    app.patch('/Me', { onRequest: writeMe }, async (request, reply) => {
+      const caller = self(request);
+      const record = await service.patch(await me.idOf(caller), request.body, ifMatchOf(request), caller);
+      return sendOne(request, reply, record, 200, writtenRequestAttributes(schema, request.body, true));
+    });
+    methodNotAllowed(app, '/Me', ['GET', 'PUT', 'PATCH']);
   }
 
   methodNotAllowed(app, endpoint, ['GET', 'POST']);

@@ -49,11 +49,17 @@ export function writesSomeSection(scopes: ReadonlySet<string>): boolean {
 
 export class AccessPolicy {
   private readonly authorities: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The sections a person may change of themselves (/Me). */
+  readonly selfService: ReadonlySet<string>;
 
-  /** `authorities`: client id -> the sections it is the source of authority for (checked against the sections). */
+  /**
+   * `authorities`: client id -> the sections it is the source of authority for; `selfService`: the sections of
+   * /Me. Both checked against the sections: an unknown name stops the server at boot.
+   */
   constructor(
     readonly sections: Sections,
     authorities: Readonly<Record<string, readonly string[]>> = {},
+    selfService: readonly string[] = [],
   ) {
     const problems: string[] = [];
     const map = new Map<string, ReadonlySet<string>>();
@@ -62,7 +68,10 @@ export class AccessPolicy {
       map.set(client, new Set(names));
     }
     if (problems.length > 0) throw new Error(`SCIM_AUTHORITIES: ${problems.join('; ')} (sections: ${sections.names.join(', ')})`);
+    const unknown = selfService.filter((name) => !sections.names.includes(name));
+    if (unknown.length > 0) throw new Error(`SCIM_ME_SECTIONS: no section is named ${unknown.map((n) => JSON.stringify(n)).join(', ')} (sections: ${sections.names.join(', ')})`);
     this.authorities = map;
+    this.selfService = new Set(selfService);
   }
 
   grantOf(caller: Caller): Grant {
@@ -74,6 +83,7 @@ export class AccessPolicy {
       if (section.writers && !section.writers.some((r) => caller.roles.includes(r))) continue;
       writable.add(section.name);
     }
+    if (caller.self) for (const name of this.selfService) writable.add(name);
     return { all: writable.size === this.sections.names.length, sections: writable };
   }
 

@@ -26,9 +26,18 @@ import type { Caller, ResourceService } from './resources';
 
 const STATUS = { POST: '201', PUT: '200', PATCH: '200', DELETE: '204' } as const;
 
+/** Whether the caller may write to an endpoint at all (its token's scopes), or the error that says why not. */
+export type EndpointAccess = (endpoint: string, caller: Caller) => ScimError | undefined;
+
 export class BulkProcessor {
-  /** services by endpoint (`/Users`). */
-  constructor(private readonly services: ReadonlyMap<string, ResourceService>) {}
+  /**
+   * `services` by endpoint (`/Users`). `access`: the check a single request's route makes of the token for that
+   * endpoint, made per operation (a token limited to profile sections may write Users, not Groups).
+   */
+  constructor(
+    private readonly services: ReadonlyMap<string, ResourceService>,
+    private readonly access: EndpointAccess = () => undefined,
+  ) {}
 
   get endpoints(): string[] {
     return [...this.services.keys()];
@@ -39,7 +48,7 @@ export class BulkProcessor {
    * resource's URL. Throws only what is not an operation's error (a bug), never for an operation that fails.
    */
   async run(request: BulkRequest, caller: Caller, location: (endpoint: string, id: string) => string): Promise<BulkResult[]> {
-    return new BulkRun(this.services, request, caller, location).run();
+    return new BulkRun(this.services, this.access, request, caller, location).run();
   }
 }
 
@@ -55,6 +64,7 @@ class BulkRun {
 
   constructor(
     private readonly services: ReadonlyMap<string, ResourceService>,
+    private readonly access: EndpointAccess,
     private readonly request: BulkRequest,
     private readonly caller: Caller,
     private readonly location: (endpoint: string, id: string) => string,
@@ -73,6 +83,13 @@ class BulkRun {
         await this.flush();
         if (this.stopped) break;
         this.fail(op.index, op.method ?? '', op.bulkId, op.error);
+        continue;
+      }
+      const denied = this.access(op.endpoint, this.caller);
+      if (denied) {
+        await this.flush();
+        if (this.stopped) break;
+        this.failWith(op, denied);
         continue;
       }
       if (step.cycle) {

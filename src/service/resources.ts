@@ -72,6 +72,11 @@ export interface Caller {
   claims: Readonly<Record<string, unknown>>;
   /** True for writes the server makes on its own behalf (a rule repairing references), never for a client. */
   system?: boolean;
+  /**
+   * A person writing their own User through /Me (RFC 7644 §3.11): the self-service sections (SCIM_ME_SECTIONS) are
+   * theirs to change, besides what the token grants (access.ts).
+   */
+  self?: boolean;
 }
 
 export const SYSTEM_CALLER: Caller = Object.freeze({ subject: 'scim-server', scopes: [], roles: [], claims: {}, system: true });

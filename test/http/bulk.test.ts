@@ -252,6 +252,11 @@ eachStore(t, async (t, kind) => {
     t.match((now['urn:scim-server:schemas:extension:profile:1.0:User'] as Json).sources, [{ section: 'jobInfo', source: 'hr-feed' }], 'the HR feed claimed job info through Bulk');
     const other = await run(t, h, bulk([{ method: 'PATCH', path: `/Users/${u.id}`, data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'x' }] } }]));
     t.match(other, [{ status: '403', response: { detail: /owned by its source of authority 'hr-feed'/ } }]);
+    // A token limited to profile sections writes Users only, as it would alone: a group is not its to create.
+    const groups = await run(t, h, bulk([{ method: 'POST', path: '/Groups', bulkId: 'g', data: { schemas: [GROUP], displayName: 'HR made this' } }]), hr);
+    t.match(groups, [{ bulkId: 'g', status: '403', response: { detail: "operation 1: writing /Groups needs the scope 'scim:write'; this token's write scopes are limited to sections of /Users" } }]);
+    const alone = await h.req({ method: 'POST', url: '/scim/v2/Groups', payload: { schemas: [GROUP], displayName: 'HR made this' }, ...hr });
+    t.equal(alone.statusCode, 403, 'the same as the single request');
   });
 
   t.test('malformed operations fail in their place; the others run', async (t) => {
