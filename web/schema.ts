@@ -147,6 +147,7 @@ const SECTION_NAMES: Record<string, string> = {
   identity: 'Identity',
   jobInfo: 'Job info',
   settings: 'Settings',
+  preferences: 'Preferences',
   contact: 'Contact info',
   authContact: 'Authentication contact info',
   account: 'Account',

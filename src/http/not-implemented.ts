@@ -6,19 +6,20 @@ import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { errors } from '../scim/errors';
 import { methodNotAllowed } from './methods';
 
-/** The methods an OpenAPI document can describe; anything else (QUERY) is 405 like on every other path. */
-const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
-
-function unsupported(app: FastifyInstance, url: string, detail: string): void {
+/**
+ * The methods the endpoint has when offered answer 501; the others 405, as they would if it were offered (a client
+ * learns the same Allow either way).
+ */
+function unsupported(app: FastifyInstance, url: string, methods: HTTPMethods[], detail: string): void {
   app.route({
-    method: METHODS,
+    method: methods.includes('GET') ? [...methods, 'HEAD'] : methods,
     url,
     onRequest: async () => {
       throw errors.notImplemented(detail);
     },
     handler: async () => undefined,
   });
-  methodNotAllowed(app, url, METHODS);
+  methodNotAllowed(app, url, methods);
 }
 
 export function notImplementedRoutes(app: FastifyInstance, offered: { me: boolean }): void {
@@ -28,6 +29,7 @@ export function notImplementedRoutes(app: FastifyInstance, offered: { me: boolea
     unsupported(
       app,
       '/Me',
+      ['GET', 'PUT', 'PATCH'],
       '/Me is not configured on this server: the operator maps a token claim to a User attribute with SCIM_ME_CLAIM and SCIM_ME_ATTRIBUTE (e.g. sub and userName)',
     );
   }

@@ -1,7 +1,7 @@
 /**
  * Who may change which part of a profile (issue 14), on both stores, as the clients of a directory send requests:
  * an HR feed (`scim:write:jobInfo`, client hr-feed, the source of authority for job info), an identity provider
- * (identity, contact, settings, account), an on-premises directory (client ad-connect, authoritative for identity
+ * (identity, preferences, contact, settings, account), an on-premises directory (client ad-connect, authoritative for identity
  * and contact), a provisioning client with `scim:write`, a user administrator and a global administrator.
  * - the matrix: caller × section × POST/PUT/PATCH; every refused write is 403 with nothing written and no audit
  *   entry, every accepted one is audited;
@@ -24,7 +24,7 @@ interface Who extends Caller {
   writes: string[];
 }
 
-const ALL = ['photo', 'identity', 'jobInfo', 'settings', 'contact', 'authContact', 'account'];
+const ALL = ['photo', 'identity', 'jobInfo', 'settings', 'preferences', 'contact', 'authContact', 'account'];
 const WHO: Who[] = [
   { name: 'globalAdmin', scope: 'scim:read', roles: ['globalAdmin'], writes: ALL },
   { name: 'userAdmin', scope: 'scim:read', roles: ['userAdmin'], writes: ALL.filter((s) => s !== 'authContact') },
@@ -32,9 +32,9 @@ const WHO: Who[] = [
   { name: 'HR feed', scope: 'scim:read scim:write:jobInfo', client: 'hr-app', writes: ['jobInfo'] },
   {
     name: 'identity provider',
-    scope: 'scim:read scim:write:identity scim:write:contact scim:write:settings scim:write:account',
+    scope: 'scim:read scim:write:identity scim:write:preferences scim:write:contact scim:write:settings scim:write:account',
     client: 'idp',
-    writes: ['identity', 'contact', 'settings', 'account'],
+    writes: ['identity', 'preferences', 'contact', 'settings', 'account'],
   },
   // A section scope does not reach authentication contact info without the role.
   { name: 'client with scim:write:authContact', scope: 'scim:read scim:write:authContact scim:write:identity', writes: ['identity'] },
@@ -46,6 +46,7 @@ const SECTION_VALUES: Record<string, { path: string; value: unknown; read: (u: J
   identity: { path: 'displayName', value: 'New Name', read: (u) => u.displayName },
   jobInfo: { path: 'title', value: 'Staff Engineer', read: (u) => u.title },
   settings: { path: `${PROFILE}:usageLocation`, value: 'DE', read: (u) => (u[PROFILE] as Json | undefined)?.usageLocation },
+  preferences: { path: 'preferredLanguage', value: 'de-CH', read: (u) => u.preferredLanguage },
   contact: { path: 'phoneNumbers', value: [{ value: '+1 555 0100', type: 'work' }], read: (u) => u.phoneNumbers },
   authContact: {
     path: `${PROFILE}:authentication`,

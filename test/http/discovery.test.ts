@@ -12,7 +12,7 @@ t.test('discovery is public by default and served from schemas/', async (t) => {
     filter: { supported: true, maxResults: Number },
     etag: { supported: true },
     changePassword: { supported: true },
-    bulk: { supported: false },
+    bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 4194304 },
     authenticationSchemes: [{ type: 'oauthbearertoken' }],
     meta: { resourceType: 'ServiceProviderConfig', location: 'http://localhost:80/scim/v2/ServiceProviderConfig' },
   });

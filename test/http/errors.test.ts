@@ -55,8 +55,8 @@ t.test('conformance findings: every answer is a SCIM error with the right status
   const cases: { name: string; method: string; url: string; payload?: string; headers?: Record<string, string>; auth?: boolean; status: number; scimType?: string; allow?: RegExp }[] = [
     { name: 'TRACE on a GET-only path', method: 'TRACE', url: '/scim/v2/Schemas', status: 405, allow: /^GET, HEAD$/ },
     { name: 'QUERY on a collection', method: 'QUERY', url: '/scim/v2/Users', status: 405, allow: /^GET, POST, HEAD$/ },
-    { name: '/Bulk is not implemented', method: 'POST', url: '/scim/v2/Bulk', payload: '{}', status: 501 },
-    { name: '/Me is not implemented', method: 'GET', url: '/scim/v2/Me', status: 501 },
+    { name: '/Bulk with a body that is no BulkRequest', method: 'POST', url: '/scim/v2/Bulk', payload: '{}', status: 400, scimType: 'invalidSyntax' },
+    { name: '/Me without a mapping of tokens to users', method: 'GET', url: '/scim/v2/Me', status: 501 },
     { name: 'filter on discovery', method: 'GET', url: '/scim/v2/Schemas?filter=id%20pr', status: 403 },
     { name: 'text/plain body', method: 'POST', url: '/scim/v2/Users', payload: 'userName', headers: { 'content-type': 'text/plain' }, status: 415 },
     { name: 'bad percent-encoding in the path', method: 'GET', url: '/scim/v2/Users/%zz', status: 400, scimType: 'invalidSyntax' },

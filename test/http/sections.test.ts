@@ -1,6 +1,6 @@
 /**
  * Who may change which section of a profile (issue 14, service/sections-rule.ts), on both stores: an HR feed whose
- * token grants `scim:write:jobInfo`, an identity provider granted identity, contact, settings and account, and an
+ * token grants `scim:write:jobInfo`, an identity provider granted identity, preferences, contact, settings and account, and an
  * administrator with `scim:write`. Every forbidden change is 403 with nothing written; a full PUT from a client
  * leaves the sections it may not write as they are.
  */
@@ -9,7 +9,7 @@ import { build, eachStore, ENTERPRISE, ERROR, user } from '../helper';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const HR = 'scim:read scim:write:jobInfo';
-const IDP = 'scim:read scim:write:identity scim:write:contact scim:write:settings scim:write:account';
+const IDP = 'scim:read scim:write:identity scim:write:preferences scim:write:contact scim:write:settings scim:write:account';
 type Json = Record<string, unknown>;
 
 eachStore(t, async (t, kind) => {
@@ -23,7 +23,7 @@ eachStore(t, async (t, kind) => {
     t.equal(ok.statusCode, 201, ok.body);
     const withTitle = await h.req({ method: 'POST', url: '/scim/v2/Users', scope: IDP, payload: user('s-idp-title', { title: 'CEO' }) });
     t.equal(withTitle.statusCode, 403);
-    t.match(h.json(withTitle), { schemas: [ERROR], status: '403', detail: /'title' is in section jobInfo, which this client may not change \(its token grants: identity, settings, contact, account\)/ });
+    t.match(h.json(withTitle), { schemas: [ERROR], status: '403', detail: /'title' is in section jobInfo, which this client may not change \(its token grants: identity, settings, preferences, contact, account\)/ });
     t.equal(await count('s-idp-title'), 0, 'nothing was created');
     const hr = await h.req({ method: 'POST', url: '/scim/v2/Users', scope: HR, payload: user('s-hr') });
     t.equal(hr.statusCode, 403);
@@ -93,18 +93,18 @@ eachStore(t, async (t, kind) => {
     const hr = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: HR }));
     t.match(hr, { schemas: ['urn:scim-server:api:messages:1.0:Sections'], resourceType: 'User', grants: ['jobInfo'] });
     const rows = hr.Resources as { name: string; writable: boolean; attributes: string[] }[];
-    t.same(rows.map((r) => `${r.name}:${r.writable}`), ['photo:false', 'identity:false', 'jobInfo:true', 'settings:false', 'contact:false', 'authContact:false', 'account:false']);
+    t.same(rows.map((r) => `${r.name}:${r.writable}`), ['photo:false', 'identity:false', 'jobInfo:true', 'settings:false', 'preferences:false', 'contact:false', 'authContact:false', 'account:false']);
     t.ok(rows.find((r) => r.name === 'jobInfo')!.attributes.includes('title'));
     // scim:write: every section but authentication contact info, which only a global administrator changes.
     const client = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections' }));
-    t.same(client.grants, ['photo', 'identity', 'jobInfo', 'settings', 'contact', 'account']);
-    t.match(client.Resources, [{}, {}, {}, {}, {}, { name: 'authContact', writable: false, readable: false, writers: ['globalAdmin'] }, {}]);
+    t.same(client.grants, ['photo', 'identity', 'jobInfo', 'settings', 'preferences', 'contact', 'account']);
+    t.match(client.Resources, [{}, {}, {}, {}, {}, {}, { name: 'authContact', writable: false, readable: false, writers: ['globalAdmin'] }, {}]);
     const admin = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', roles: ['globalAdmin'] }));
     t.equal(admin.grants, 'all');
     t.ok((admin.Resources as { writable: boolean; readable: boolean }[]).every((r) => r.writable && r.readable));
     const userAdmin = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: 'scim:read', roles: ['userAdmin'] }));
     t.match(userAdmin, { administrator: true, roles: ['userAdmin'] });
-    t.match((userAdmin.Resources as unknown[])[5], { name: 'authContact', writable: false, readable: true });
+    t.match((userAdmin.Resources as unknown[])[6], { name: 'authContact', writable: false, readable: true });
     const reader = h.json(await h.req({ method: 'GET', url: '/scim/v2/Sections', scope: 'scim:read' }));
     t.same(reader.grants, []);
     t.equal((await h.req({ method: 'GET', url: '/scim/v2/Sections', headers: { authorization: '' } })).statusCode, 401);

@@ -15,7 +15,7 @@ const EXT = SCHEMA_URNS.enterpriseUser;
 const PROFILE = 'urn:scim-server:schemas:extension:profile:1.0:User';
 
 t.test('the shipped file: seven sections, as the directory profile has them', async (t) => {
-  t.same(sections.names, ['photo', 'identity', 'jobInfo', 'settings', 'contact', 'authContact', 'account']);
+  t.same(sections.names, ['photo', 'identity', 'jobInfo', 'settings', 'preferences', 'contact', 'authContact', 'account']);
   t.same(sections.section('authContact'), { ...sections.section('authContact'), writers: ['globalAdmin'], readers: ['globalAdmin', 'userAdmin'] });
   t.same(sections.restrictedAttributes, [`${PROFILE}:authentication`]);
   const table: [string, string | undefined][] = [
@@ -29,6 +29,8 @@ t.test('the shipped file: seven sections, as the directory profile has them', as
     ['department', 'jobInfo'],
     ['active', 'settings'],
     [`${PROFILE}:usageLocation`, 'settings'],
+    ['preferredLanguage', 'preferences'],
+    ['timezone', 'preferences'],
     [`${PROFILE}:authentication.phoneNumber`, 'authContact'],
     [`${PROFILE}:sources`, undefined],
     ['emails', 'contact'],
