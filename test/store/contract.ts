@@ -576,4 +576,39 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.operation), ['patch', 'delete']);
     t.same((await store.auditLog({ order: 'ascending', count: 10, resourceId: b.id })).entries.map((e) => e.operation), ['delete'], 'by resource too');
   });
+
+  withStore('createMany: in order, each item all or nothing; a taken value (earlier item or stored) fails alone; null items and maxErrors stop it', async (t, store) => {
+    await store.init([users, groups]);
+    await store.create(users, userRecord({ userName: 'stored' }));
+    const rows = Array.from({ length: 450 }, (_, i) => userRecord({ userName: `bulk-${i}` }));
+    rows[10] = userRecord({ userName: 'STORED' }); // taken by a stored record
+    rows[300] = userRecord({ userName: 'bulk-5' }); // taken by an earlier item of the batch
+    const items = rows.map((record, i) => ({ record, audit: entry(record, i % 60, 'create') }));
+    const out = await store.createMany(users, items);
+    t.equal(out.length, 450);
+    t.match(out[10], { status: 409, scimType: 'uniqueness' });
+    t.match(out[300], { status: 409, scimType: 'uniqueness' });
+    t.equal(out.filter((o) => o === 'created').length, 448, 'the rest are created, past the slices a store may send');
+    t.equal((await store.query(users, page({ count: 0 }))).totalResults, 449);
+    t.equal(await store.get(users, rows[10]!.id), undefined, 'a refused item stored nothing');
+    t.equal((await store.auditLog({ order: 'ascending', count: 1000, resourceId: rows[10]!.id })).entries.length, 0, 'nor its audit entry');
+    t.equal((await store.auditLog({ order: 'ascending', count: 1000, resourceId: rows[449]!.id })).entries.length, 1, 'a created item has its entry');
+    t.same((await store.get(users, rows[449]!.id))?.resource, rows[449]!.resource);
+
+    // Budget: null items count as errors already made; after maxErrors errors nothing more is attempted.
+    const more = Array.from({ length: 6 }, (_, i) => userRecord({ userName: `more-${i}` }));
+    more[2] = userRecord({ userName: 'bulk-1' });
+    const stopped = await store.createMany(users, [{ record: more[0]! }, null, { record: more[2]! }, { record: more[3]! }, { record: more[4]! }], 2);
+    t.same(stopped.map((o) => (typeof o === 'string' ? o : o.status)), ['created', 'skipped', 409, 'skipped', 'skipped']);
+    t.equal(await store.get(users, more[3]!.id), undefined);
+    const unlimited = await store.createMany(users, [null, { record: more[4]! }, { record: more[5]! }]);
+    t.same(unlimited, ['skipped', 'created', 'created']);
+
+    // A group with its members, in a batch.
+    const g = { resourceType: 'Group', id: newId(), version: 1, resource: { schemas: [SCHEMA_URNS.group], id: '', displayName: 'batch group', meta: { resourceType: 'Group', created: '2026-01-01T00:00:00Z', lastModified: '2026-01-01T00:00:00Z', version: 'W/"1"' } } } as unknown as StoredRecord;
+    g.resource.id = g.id;
+    const made = await store.createMany(groups, [{ record: g, members: { replace: [{ value: rows[0]!.id, type: 'User' }, { value: rows[1]!.id, type: 'User' }] } }]);
+    t.same(made, ['created']);
+    t.same((await store.members(g.id)).map((m) => m.value).sort(), [rows[0]!.id, rows[1]!.id].sort());
+  });
 }
