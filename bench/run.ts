@@ -11,6 +11,11 @@
  *   groups      membership at scale on both stores with 101,000 users: add and remove one member of groups of 10, 10,000
  *               and 100,000 members, a user in 1,000 groups, the largest group read whole (bench/groups.ts). Options:
  *               --users, --sizes, --groups-per-user, --requests, --stores, --mongodb-uri, --report FILE | --no-report
+ *   bulk        creating 1,000 users on both stores with 10,000 seeded: 1,000 single POSTs over one keep-alive connection
+ *               and over 8, against one POST /Bulk of 1,000 creates, with the floors of the same run (bare Fastify, the
+ *               durable LMDB floor and bare LMDB, the bare driver's insertOne vs insertMany) (bench/bulk.ts); fails when
+ *               the sequential POSTs take under 3x the Bulk. Options: --size, --rounds, --operations, --connections,
+ *               --stores, --mongodb-uri, --no-check, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -37,6 +42,7 @@ import { HARDENING_DEFAULTS, hardeningBenchmark, HardeningOptions } from './hard
 import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './embedded';
 import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
 import { GROUPS_DEFAULTS, groupsBenchmark, GroupsBenchOptions } from './groups';
+import { BULK_DEFAULTS, bulkBenchmark, BulkBenchOptions } from './bulk';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -245,6 +251,49 @@ export function parseGroupsArgs(args: string[]): GroupsBenchOptions {
   return options;
 }
 
+const BULK_USAGE =
+  'usage: npm run bench -- bulk [--size 10000] [--rounds 3] [--operations 1000] [--connections 8] [--stores lmdb,mongodb] [--mongodb-uri URI] [--no-check] [--report FILE | --no-report]';
+
+export function parseBulkArgs(args: string[]): BulkBenchOptions {
+  const options: BulkBenchOptions & { uri?: string } = {
+    ...BULK_DEFAULTS,
+    stores: [...BULK_DEFAULTS.stores],
+    uri: process.env.MONGODB_URI || undefined,
+    report: 'bench/REPORT.md',
+    argv: ['bulk', ...args],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--size':
+        options.size = positiveInt(arg, args[++i]);
+        break;
+      case '--rounds':
+        options.rounds = positiveInt(arg, args[++i]);
+        break;
+      case '--operations':
+        options.operations = positiveInt(arg, args[++i]);
+        break;
+      case '--connections':
+        options.connections = positiveInt(arg, args[++i]);
+        break;
+      case '--stores': {
+        const stores = (args[++i] ?? '').split(',');
+        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${BULK_USAGE}`);
+        options.stores = stores as BulkBenchOptions['stores'];
+        break;
+      }
+      case '--no-check':
+        options.check = false;
+        break;
+      default:
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${BULK_USAGE}`);
+    }
+  }
+  options.mongodbUri = options.uri;
+  return options;
+}
+
 const HARDENING_USAGE = 'usage: npm run bench -- hardening [--repeat 3] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseHardeningArgs(args: string[]): HardeningOptions {
@@ -286,6 +335,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await groupsBenchmark(parseGroupsArgs(rest));
       return;
+    case 'bulk':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${BULK_USAGE}\n`);
+        return;
+      }
+      await bulkBenchmark(parseBulkArgs(rest));
+      return;
     case 'hardening':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${HARDENING_USAGE}\n`);
@@ -307,7 +363,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk`);
   }
 }
 
