@@ -18,6 +18,11 @@ What counts (one line per check result scim2-tester returns):
   * ERROR from a PATCH check whose plain GET read-back lacks only returned "request" attributes (see
     REQUEST_ONLY_CHECKS)                     -> passed, noted
 
+scim2-tester 0.5.2 has no check of /Bulk. Since the server advertises bulk.supported, this script adds its own
+(BULK_CHECKS), sent and read through scim2-client and scim2-models (the suite's own libraries), so a BulkRequest is
+built and a BulkResponse validated by third-party code: references by bulkId, failOnErrors, version, and the 413 of
+RFC 7644 §3.7.4. Each counts as one check result.
+
 The last line is `scim2-tester: N passed, M failed`; the exit code is 0 only when M is 0.
 
 With --log-dir, the script also writes there:
@@ -250,6 +255,101 @@ def _request_only(result: Any, request_only: set[str]) -> bool:
     return drop(sent) == drop(got)
 
 
+def _bulk_checks(client: SyncSCIMClient, http: httpx2.Client) -> list[tuple[str, bool, str]]:
+    """RFC 7644 §3.7 through scim2-client: (check, passed, reason) for each."""
+    from uuid import uuid4
+
+    from scim2_models import BulkOperation, BulkRequest, BulkResponse, Error, Group, GroupMember, PatchOp, PatchOperation, User
+
+    out: list[tuple[str, bool, str]] = []
+    tag = uuid4().hex[:8]
+
+    def run(name: str, fn: Any) -> None:
+        try:
+            ok, reason = fn()
+        except Exception as e:  # a crash of the check is its failure, with the reason
+            ok, reason = False, f"{type(e).__name__}: {e}"
+        out.append((name, ok, reason))
+
+    state: dict[str, Any] = {}
+
+    def references() -> tuple[bool, str]:
+        req = BulkRequest[User | Group](
+            operations=[
+                BulkOperation[Group](method="POST", path="/Groups", bulk_id="g", data=Group(display_name=f"bulk-{tag}", members=[GroupMember(type="User", value="bulkId:u")])),
+                BulkOperation[User](method="POST", path="/Users", bulk_id="u", data=User(user_name=f"bulk-{tag}")),
+            ]
+        )
+        res = client.bulk(req)
+        if not isinstance(res, BulkResponse):
+            return False, f"not a BulkResponse: {res!r}"
+        ops = res.operations or []
+        if [o.status for o in ops] != [201, 201] or not all(o.location for o in ops):
+            return False, f"expected two 201 with locations, got {[(o.bulk_id, o.status, o.location) for o in ops]}"
+        by_id = {o.bulk_id: o for o in ops}
+        state["user"] = by_id["u"].location.rstrip("/").split("/")[-1]
+        state["group"] = by_id["g"].location.rstrip("/").split("/")[-1]
+        state["user_version"] = by_id["u"].version
+        group = client.query(Group, state["group"])
+        members = [m.value for m in (group.members or [])]
+        if members != [state["user"]]:
+            return False, f"the group's members are {members}, not the user created in the same request"
+        return True, "group created with the user of the same request as member (bulkId resolved, order satisfied)"
+
+    def fail_on_errors() -> tuple[bool, str]:
+        req = BulkRequest[User](
+            fail_on_errors=1,
+            operations=[
+                BulkOperation[User](method="POST", path="/Users", bulk_id="dup", data=User(user_name=f"bulk-{tag}")),
+                BulkOperation[User](method="POST", path="/Users", bulk_id="next", data=User(user_name=f"bulk-next-{tag}")),
+            ],
+        )
+        res = client.bulk(req)
+        if not isinstance(res, BulkResponse):
+            return False, f"not a BulkResponse: {res!r}"
+        ops = res.operations or []
+        if len(ops) != 1 or ops[0].status != 409 or not isinstance(ops[0].response, Error):
+            return False, f"expected only the failed operation (409 with an Error), got {[(o.bulk_id, o.status) for o in ops]}"
+        return True, f"stopped after the first error: {ops[0].response.detail}"
+
+    def version_patch_delete() -> tuple[bool, str]:
+        if "user" not in state:
+            return False, "no user from the first bulk check"
+        patch = PatchOp[User](operations=[PatchOperation[User](op="replace", path="displayName", value="Bulk Patched")])
+        req = BulkRequest[User | Group](
+            operations=[
+                BulkOperation[User](method="PATCH", path=f"/Users/{state['user']}", version=state["user_version"], data=patch),
+                BulkOperation[Group](method="DELETE", path=f"/Groups/{state['group']}"),
+                BulkOperation[User](method="DELETE", path=f"/Users/{state['user']}", version='W/"1"'),
+            ]
+        )
+        res = client.bulk(req)
+        if not isinstance(res, BulkResponse):
+            return False, f"not a BulkResponse: {res!r}"
+        got = [o.status for o in res.operations or []]
+        if got != [200, 204, 412]:
+            return False, f"expected PATCH 200, DELETE 204 and a stale version 412, got {got}"
+        return True, "PATCH with the current version 200, DELETE 204, DELETE with a stale version 412"
+
+    def limits() -> tuple[bool, str]:
+        spc = http.get("ServiceProviderConfig").json()
+        bulk = spc.get("bulk") or {}
+        if not bulk.get("supported"):
+            return False, "bulk.supported is not true"
+        n = int(bulk["maxOperations"]) + 1
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [{"method": "DELETE", "path": f"/Users/none-{i}"} for i in range(n)]}
+        res = http.post("Bulk", json=body, headers={"Content-Type": "application/scim+json"})
+        if res.status_code != 413 or "maxOperations" not in res.json().get("detail", ""):
+            return False, f"{n} operations: expected 413 naming maxOperations, got {res.status_code} {res.text[:200]}"
+        return True, f"{n} operations answered 413: {res.json()['detail']}"
+
+    run("bulk_references_by_bulk_id (scim2-client)", references)
+    run("bulk_fail_on_errors (scim2-client)", fail_on_errors)
+    run("bulk_version_patch_delete (scim2-client)", version_patch_delete)
+    run("bulk_max_operations_413", limits)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True, help="SCIM base URL, e.g. http://127.0.0.1:18080/scim/v2")
@@ -281,6 +381,7 @@ def main() -> int:
         results = check_server(client, raise_exceptions=False)
         read_only = _read_only_subattributes(http)
         request_only = _request_only_attributes(http)
+        bulk = _bulk_checks(client, http)
     finally:
         http.close()
 
@@ -329,6 +430,14 @@ def main() -> int:
                 "data": _jsonable(result.data),
             }
         )
+
+    for name, ok, reason in bulk:
+        statuses["BULK"] += 1
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+        rows.append({"verdict": "pass" if ok else "FAIL", "status": "SUCCESS" if ok else "ERROR", "check": name, "resource_type": None, "tags": ["bulk"], "reason": reason, "note": reason, "server_filled": None, "data": None})
 
     width = max((len(r["check"]) for r in rows), default=10)
     print()

@@ -79,56 +79,44 @@ class BulkRun {
     const { operations } = this.request;
     for (const step of planBulk(operations)) {
       const op = operations[step.index]!;
-      if (isMalformed(op)) {
-        await this.flush();
-        if (this.stopped) break;
-        this.fail(op.index, op.method ?? '', op.bulkId, op.error);
-        continue;
-      }
-      const denied = this.access(op.endpoint, this.caller);
-      if (denied) {
-        await this.flush();
-        if (this.stopped) break;
-        this.failWith(op, denied);
-        continue;
-      }
-      if (step.cycle) {
-        await this.flush();
-        if (this.stopped) break;
-        const others = step.cycle.filter((b) => b !== op.bulkId).map((b) => `'${b}'`);
-        this.failWith(
-          op,
-          errors.conflict(
-            `${bulkPrefix(op.index)}bulkId '${op.bulkId}' is part of a circular reference${others.length > 0 ? ` with ${others.join(', ')}` : ' to itself'} (RFC 7644 §3.7.1): it would make a group contain itself or a user report to themselves, which this server does not allow; nothing of the cycle was created`,
-          ),
-        );
-        continue;
-      }
-      if (op.method === 'POST') {
+      let refusal = isMalformed(op) ? op.error : this.refusalOf(op, step.cycle);
+      if (!refusal && !isMalformed(op) && op.method === 'POST') {
+        // A POST joins the waiting group unless it is of another type or refers to one of the group's own POSTs,
+        // whose ids are known only once the group is stored.
         const service = this.services.get(op.endpoint)!;
         if (this.group && (this.group.service !== service || op.references.some((r) => this.group!.bulkIds.has(r)))) await this.flush();
         if (this.stopped) break;
-        let body: unknown;
         try {
-          body = this.resolve(op, op.data as Json);
-        } catch (e) {
-          await this.flush();
-          if (this.stopped) break;
-          this.failWith(op, e);
+          const body = this.resolve(op, op.data as Json);
+          this.group ??= { service, ops: [], bodies: [], bulkIds: new Set() };
+          this.group.ops.push(op);
+          this.group.bodies.push(body);
+          if (op.bulkId !== undefined) this.group.bulkIds.add(op.bulkId);
           continue;
+        } catch (e) {
+          if (!isScimError(e)) throw e;
+          refusal = e;
         }
-        this.group ??= { service, ops: [], bodies: [], bulkIds: new Set() };
-        this.group.ops.push(op);
-        this.group.bodies.push(body);
-        if (op.bulkId !== undefined) this.group.bulkIds.add(op.bulkId);
-        continue;
       }
+      // Whatever runs alone runs after the waiting group, so errors are counted in request order.
       await this.flush();
       if (this.stopped) break;
-      await this.single(op);
+      if (refusal) this.fail(op.index, op.method ?? '', op.bulkId, refusal);
+      else await this.single(op as BulkOperation);
     }
     await this.flush();
     return [...this.results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
+  }
+
+  /** Why an operation is refused before it runs: its token may not write there, or it is a POST on a cycle. */
+  private refusalOf(op: BulkOperation, cycle: string[] | undefined): ScimError | undefined {
+    const denied = this.access(op.endpoint, this.caller);
+    if (denied) return denied.prefixed(bulkPrefix(op.index));
+    if (!cycle) return undefined;
+    const others = cycle.filter((b) => b !== op.bulkId).map((b) => `'${b}'`);
+    return errors.conflict(
+      `${bulkPrefix(op.index)}bulkId '${op.bulkId}' is part of a circular reference${others.length > 0 ? ` with ${others.join(', ')}` : ' to itself'} (RFC 7644 §3.7.1): it would make a group contain itself or a user report to themselves, which this server does not allow; nothing of the cycle was created`,
+    );
   }
 
   /** Stores the waiting POSTs together, in order, within what is left of the error budget. */
@@ -210,12 +198,12 @@ class BulkRun {
     if (!isScimError(e)) throw e;
     const prefix = bulkPrefix(op.index);
     const error = e.detail.startsWith(prefix) ? e : e.prefixed(prefix);
-    if (op.method === 'POST' && op.bulkId !== undefined) this.failedPosts.set(op.bulkId, { index: op.index, status: error.status });
     this.fail(op.index, op.method, op.bulkId, error, id !== undefined ? this.location(op.endpoint, id) : undefined);
   }
 
   private fail(index: number, method: string, bulkId: string | undefined, error: ScimError, location?: string): void {
     this.errorCount++;
+    if (method === 'POST' && bulkId !== undefined) this.failedPosts.set(bulkId, { index, status: error.status });
     this.results.set(index, {
       method,
       ...(bulkId !== undefined ? { bulkId } : {}),
