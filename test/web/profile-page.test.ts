@@ -693,14 +693,14 @@ function run(): void {
   t.test('as a user administrator: authentication contact info is read-only', async (t) => {
     const page = await newPage();
     await signIn(page, tokens.userAdmin);
-    t.match(await text(page.locator('#whoami-text')), /User administrator · may change: Photo, Identity, Job info, Settings, Contact info, Account/);
+    t.match(await text(page.locator('#whoami-text')), /User administrator · may change: Photo, Identity, Job info, Settings, Preferences, Contact info, Account/);
     await page.goto(`${base}/ui#/users/${ids.margaret}`);
     await page.locator('#section-authContact .lock').waitFor();
     t.match(await text(page.locator('#section-authContact .lock')), /Only a Global administrator may change authentication contact info\./);
     t.match(await text(page.locator('#section-authContact')), /mh\.recovery@example\.net/, 'but reads it');
     t.equal(await page.getByRole('button', { name: 'Edit Authentication contact info' }).count(), 0);
     const editable = await page.getByRole('button', { name: /^Edit / }).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
-    t.same(editable, ['Edit Photo', 'Edit Identity', 'Edit Job info', 'Edit Settings', 'Edit Contact info', 'Edit Account']);
+    t.same(editable, ['Edit Photo', 'Edit Identity', 'Edit Job info', 'Edit Settings', 'Edit Preferences', 'Edit Contact info', 'Edit Account']);
     await page.close();
   });
 
