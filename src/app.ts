@@ -2,7 +2,7 @@
  * The root plugin: buildApp(config) wires the SCIM core, the store and the HTTP routes. The process concerns
  * (environment, listening, signals) live in server.ts, so tests build the app and drive it with `inject`.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config';
 import { SchemaRegistry } from './scim/schema';
@@ -34,6 +34,10 @@ import { BulkProcessor } from './service/bulk';
 import { SelfService } from './service/me';
 import { type BulkLimits, DEFAULT_BULK_LIMITS } from './scim/bulk';
 import { resourceRoutes, rootSearchRoute } from './http/resources';
+import { callerOf } from './http/auth';
+import { Metrics, measuredStore } from './http/metrics';
+import rateLimit from './http/rate-limit';
+import { registerOperations, registerPressure } from './http/operations';
 
 /**
  * Fastify logs two lines per request (on arrival, on completion); one, written when the request is answered, says
@@ -44,11 +48,28 @@ class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    // The request id is the logger's own binding (reqId). Who asked: the verified token's subject and client, never
+    // the token; no body and no header is logged, so no password or authentication contact value either.
+    const claims = (request.user ?? undefined) as Record<string, unknown> | undefined;
+    const line: Record<string, unknown> = {
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (claims) {
+      const caller = callerOf(request);
+      if (caller.subject !== undefined) line.subject = caller.subject;
+      if (caller.clientId !== undefined) line.clientId = caller.clientId;
+    }
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request');
   }
 }
+
+/** An id a client may give its request (X-Request-Id) to find it in our logs; anything else is replaced. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 export interface AppOptions {
   config: Config;
@@ -70,6 +91,9 @@ declare module 'fastify' {
     sections: Sections;
     /** Who may write and read which section, sources of authority (service/access.ts). */
     access: AccessPolicy;
+    metrics: Metrics;
+    /** True from the moment the server starts closing: /readyz answers 503, new requests 503 (server.ts). */
+    draining: boolean;
   }
 }
 
@@ -108,9 +132,15 @@ function pruneAuditTrail(app: FastifyInstance, store: ResourceStore, days: numbe
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts;
+  const metrics = new Metrics();
   const app = Fastify({
     logger: opts.logger ?? false,
     logController: new OneLinePerRequest(),
+    // RFC-less but universal: a client's X-Request-Id is kept (and echoed) so its logs and ours name one request.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     bodyLimit: config.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify's default would answer 503 with a plain body during shutdown; requests then still get SCIM errors.
@@ -132,6 +162,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      if (status === 431) metrics.bounds.inc({ bound: 'maxHeaderSize' });
       const body = JSON.stringify({
         schemas: [ERROR_SCHEMA],
         status: String(status),
@@ -154,10 +185,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Sources of authority name sections: a name that is not one stops the server here too.
   const access = new AccessPolicy(sections, config.authorities, config.meSections);
   const ownsStore = !opts.store;
-  const store =
+  const rawStore =
     opts.store ??
     (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir: config.dataDir }));
-  if (ownsStore) app.addHook('onClose', async () => store.close());
+  if (ownsStore) app.addHook('onClose', async () => rawStore.close());
+  metrics.countResources(
+    registry.resourceTypes().map((t) => t.id),
+    async (type) => (await rawStore.query(registry.resourceSchema(type), { startIndex: 1, count: 0 })).totalResults,
+  );
+  const store = measuredStore(rawStore, metrics);
   // Cursors are signed so that a client cannot forge a position (cursor.ts), with a key that must not be public:
   // SCIM_CURSOR_SECRET, else one derived from the HS256 secret (so every instance behind a load balancer accepts
   // them). With only a public key, server.ts supplies one; an app built without any gets a random key of its own.
@@ -172,6 +208,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A group's representation holds its members, which live apart from its record: no stored text for it.
     const representation = membersAttribute(schema) ? undefined : new Representation(schema, endpoints, fingerprint);
     const service = new ResourceService(schema, store, opts.now, cursors, config.limits, representation);
+    service.onRetry = () => metrics.retries.inc({ type: type.id });
     // Who may change which section goes first: the rules after it see only what the caller may write.
     if (schema === sections.schema) {
       service.use(sectionsRule(access));
@@ -197,17 +234,38 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('users', users);
   app.decorate('sections', sections);
   app.decorate('access', access);
+  app.decorate('metrics', metrics);
+  app.decorate('draining', false);
+  app.addHook('preClose', async () => {
+    app.draining = true;
+    metrics.draining.set(1);
+  });
+  // Every answer names its request (the client's X-Request-Id, or ours), for the logs on both sides.
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // While draining, every answer closes its connection, so a keep-alive connection does not hold the close up.
+    if (app.draining) reply.header('connection', 'close');
+  });
+  await registerOperations(app, config.operations, metrics);
   pruneAuditTrail(app, store, config.auditRetentionDays, opts.now);
 
   // Outside /scim/v2 (health probes, and pages to come) the server answers as a plain JSON service: Fastify's own
   // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
-  healthRoutes(app, store, { readyTimeoutMs: config.readyTimeoutMs });
+  healthRoutes(app, store, { readyTimeoutMs: config.readyTimeoutMs, draining: () => app.draining });
   await app.register(uiRoutes);
   const feats = features(config.bulk);
   await app.register(
     async (scim) => {
       await scim.register(scimJson);
       await scim.register(scimErrors);
+      await registerPressure(scim, config.operations, metrics);
+      // Before the token is verified: an address out of requests is refused without the cost of a verification.
+      await scim.register(rateLimit, {
+        perCaller: config.operations.rateLimit,
+        perAddress: config.operations.rateLimitAnonymous,
+        loopback: config.operations.rateLimitLoopback,
+        metrics,
+      });
       await scim.register(auth, { jwt: config.jwt });
       discoveryRoutes(scim, {
         registry,

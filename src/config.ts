@@ -60,6 +60,29 @@ export interface Config {
   me?: { claim: string; attribute: string };
   /** The profile sections a person may change of themselves through /Me (SCIM_ME_SECTIONS). */
   meSections: string[];
+  /** Operating it (issue 17): metrics, rate limits, shutdown, pressure, CORS. */
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** GET /metrics requires `Authorization: Bearer <this>` when set (SCIM_METRICS_TOKEN). */
+  metricsToken?: string;
+  /** Requests a minute one caller (token client or subject) may make; 0: no limit (SCIM_RATE_LIMIT). */
+  rateLimit: number;
+  /** Requests a minute one IP address may make without a valid token (SCIM_RATE_LIMIT_ANONYMOUS). */
+  rateLimitAnonymous: number;
+  /** Whether requests from loopback addresses are limited too (SCIM_RATE_LIMIT_LOOPBACK; off in development). */
+  rateLimitLoopback: boolean;
+  /** How long in-flight requests may take to finish after SIGTERM before the process exits anyway (SCIM_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+  /** Event-loop delay past which requests are answered 503 with Retry-After (SCIM_MAX_EVENT_LOOP_DELAY_MS; 0: off). */
+  maxEventLoopDelayMs: number;
+  /** Heap in use past which requests are answered 503 with Retry-After (SCIM_MAX_HEAP_BYTES; 0: off). */
+  maxHeapBytes: number;
+  /** Origins a browser may call the API from (SCIM_CORS_ORIGINS, comma-separated); none: CORS closed. */
+  corsOrigins: string[];
+  /** Log lines as readable text rather than JSON (LOG_PRETTY; default: stdout is a terminal, outside production). */
+  logPretty?: boolean;
 }
 
 /** What a person may change of their own profile through /Me unless SCIM_ME_SECTIONS says otherwise. */
@@ -107,6 +130,15 @@ const envSchema = {
     SCIM_BULK_MAX_PAYLOAD_SIZE: { type: 'string', pattern: '^[1-9][0-9]{2,9}$' },
     SCIM_ME_CLAIM: { type: 'string', pattern: '^[A-Za-z0-9_:./-]+$' },
     SCIM_ME_ATTRIBUTE: { type: 'string', pattern: '^[A-Za-z0-9_:.$-]+$' },
+    SCIM_METRICS_TOKEN: { type: 'string', minLength: 16 },
+    SCIM_RATE_LIMIT: { type: 'string', pattern: '^[0-9]{1,7}$' },
+    SCIM_RATE_LIMIT_ANONYMOUS: { type: 'string', pattern: '^[0-9]{1,7}$' },
+    SCIM_RATE_LIMIT_LOOPBACK: { enum: ['true', 'false'] },
+    SCIM_SHUTDOWN_GRACE_MS: { type: 'string', pattern: '^[0-9]{1,7}$' },
+    SCIM_MAX_EVENT_LOOP_DELAY_MS: { type: 'string', pattern: '^[0-9]{1,6}$' },
+    SCIM_MAX_HEAP_BYTES: { type: 'string', pattern: '^[0-9]{1,13}$' },
+    SCIM_CORS_ORIGINS: { type: 'string', pattern: '^https?://[^\\s,]+(\\s*,\\s*https?://[^\\s,]+)*$' },
+    LOG_PRETTY: { enum: ['true', 'false'] },
     SCIM_ME_SECTIONS: { type: 'string', pattern: '^\\s*[A-Za-z]+(\\s*,\\s*[A-Za-z]+)*\\s*$' },
   },
 } as const;
@@ -133,6 +165,15 @@ const MESSAGES: Record<string, string> = {
   SCIM_AUDIT_RETENTION_DAYS: 'SCIM_AUDIT_RETENTION_DAYS must be a whole number of days from 1 to 99999',
   SCIM_BULK_MAX_OPERATIONS: 'SCIM_BULK_MAX_OPERATIONS must be a whole number from 1 to 999999',
   SCIM_BULK_MAX_PAYLOAD_SIZE: 'SCIM_BULK_MAX_PAYLOAD_SIZE must be a number of bytes from 100 to 9999999999',
+  SCIM_METRICS_TOKEN: 'SCIM_METRICS_TOKEN must be at least 16 characters',
+  SCIM_RATE_LIMIT: 'SCIM_RATE_LIMIT must be a number of requests a minute (0: no limit)',
+  SCIM_RATE_LIMIT_ANONYMOUS: 'SCIM_RATE_LIMIT_ANONYMOUS must be a number of requests a minute (0: no limit)',
+  SCIM_RATE_LIMIT_LOOPBACK: 'SCIM_RATE_LIMIT_LOOPBACK must be true or false',
+  SCIM_SHUTDOWN_GRACE_MS: 'SCIM_SHUTDOWN_GRACE_MS must be a number of milliseconds',
+  SCIM_MAX_EVENT_LOOP_DELAY_MS: 'SCIM_MAX_EVENT_LOOP_DELAY_MS must be a number of milliseconds (0: off)',
+  SCIM_MAX_HEAP_BYTES: 'SCIM_MAX_HEAP_BYTES must be a number of bytes (0: off)',
+  SCIM_CORS_ORIGINS: 'SCIM_CORS_ORIGINS must be a comma-separated list of origins such as https://admin.example.com',
+  LOG_PRETTY: 'LOG_PRETTY must be true or false',
   SCIM_ME_CLAIM: 'SCIM_ME_CLAIM must be the name of a token claim, such as sub',
   SCIM_ME_ATTRIBUTE: 'SCIM_ME_ATTRIBUTE must be a User attribute path, such as userName or externalId',
   SCIM_ME_SECTIONS: 'SCIM_ME_SECTIONS must be a comma-separated list of section names, such as photo,preferences,contact',
@@ -219,5 +260,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     ...(clean.SCIM_ME_CLAIM !== undefined && clean.SCIM_ME_ATTRIBUTE !== undefined ? { me: { claim: clean.SCIM_ME_CLAIM, attribute: clean.SCIM_ME_ATTRIBUTE } } : {}),
     meSections: clean.SCIM_ME_SECTIONS ? clean.SCIM_ME_SECTIONS.split(',').map((s) => s.trim()) : [...DEFAULT_ME_SECTIONS],
+    operations: {
+      ...(clean.SCIM_METRICS_TOKEN ? { metricsToken: clean.SCIM_METRICS_TOKEN } : {}),
+      rateLimit: clean.SCIM_RATE_LIMIT !== undefined ? Number(clean.SCIM_RATE_LIMIT) : 1200,
+      rateLimitAnonymous: clean.SCIM_RATE_LIMIT_ANONYMOUS !== undefined ? Number(clean.SCIM_RATE_LIMIT_ANONYMOUS) : 120,
+      // A developer's own requests (curl, the test suite, benchmarks on one machine) come from loopback.
+      rateLimitLoopback: clean.SCIM_RATE_LIMIT_LOOPBACK === undefined ? production : clean.SCIM_RATE_LIMIT_LOOPBACK === 'true',
+      shutdownGraceMs: clean.SCIM_SHUTDOWN_GRACE_MS !== undefined ? Number(clean.SCIM_SHUTDOWN_GRACE_MS) : 10_000,
+      maxEventLoopDelayMs: clean.SCIM_MAX_EVENT_LOOP_DELAY_MS !== undefined ? Number(clean.SCIM_MAX_EVENT_LOOP_DELAY_MS) : 1000,
+      maxHeapBytes: clean.SCIM_MAX_HEAP_BYTES !== undefined ? Number(clean.SCIM_MAX_HEAP_BYTES) : 0,
+      corsOrigins: clean.SCIM_CORS_ORIGINS ? clean.SCIM_CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/+$/, '')) : [],
+      ...(clean.LOG_PRETTY !== undefined ? { logPretty: clean.LOG_PRETTY === 'true' } : {}),
+    },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The process: reads the environment (the only place that does), builds the app, listens, and closes gracefully
- * on SIGINT/SIGTERM.
+ * on SIGINT/SIGTERM (lifecycle.ts).
  */
 import { buildApp } from './app';
 import { ConfigError, loadConfig, Config } from './config';
@@ -8,6 +8,7 @@ import { mintToken } from './cli/mint';
 import { withProcessKeys } from './dev-key';
 import { LmdbStore } from './store/lmdb';
 import { resolve } from 'node:path';
+import { closeOnSignals } from './lifecycle';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -28,9 +29,13 @@ async function main(): Promise<void> {
       await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 24 * 3600, subject: 'dev', roles: ['globalAdmin'] })
     : undefined;
 
+  // Readable lines for a person at a terminal, JSON for everything else (a log shipper reads one object a line).
+  const pretty = config.operations.logPretty ?? (process.stdout.isTTY === true && !config.production);
   const app = await buildApp({
     config,
-    logger: { level: config.logLevel },
+    logger: pretty
+      ? { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : { level: config.logLevel },
   });
   if (app.store instanceof LmdbStore) {
     const { records, bytes } = app.store.stats();
@@ -56,21 +61,7 @@ async function main(): Promise<void> {
     );
   }
 
-  let closing = false;
-  const close = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    try {
-      await app.close();
-      process.exit(0);
-    } catch (err) {
-      app.log.error({ err }, 'error while closing');
-      process.exit(1);
-    }
-  };
-  process.on('SIGINT', () => void close('SIGINT'));
-  process.on('SIGTERM', () => void close('SIGTERM'));
+  closeOnSignals(app, config.operations.shutdownGraceMs);
 }
 
 main().catch((err) => {

@@ -26,6 +26,8 @@ declare module 'fastify' {
      * an anonymous request gets 401 rather than a parse error, and its body is never parsed.
      */
     requireScope(scope: Scope, alternative?: (scopes: ReadonlySet<string>) => boolean): onRequestAsyncHookHandler;
+    /** Whether an Authorization header carries a token that verified before and has not expired (rate-limit.ts). */
+    knownToken(authorization: string | undefined): boolean;
   }
 }
 
@@ -106,6 +108,12 @@ async function auth(app: FastifyInstance, opts: AuthOptions): Promise<void> {
     verified.set(token, { payload: payload as Record<string, unknown>, exp: typeof exp === 'number' ? exp : undefined });
     if (verified.size > VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
   };
+
+  app.decorate('knownToken', (authorization: string | undefined): boolean => {
+    if (!authorization || !/^Bearer\s+\S+$/i.test(authorization)) return false;
+    const known = verified.get(authorization.replace(/^Bearer\s+/i, ''));
+    return known !== undefined && (known.exp === undefined || Date.now() / 1000 < known.exp);
+  });
 
   // `alternative`: other scopes that also let a request through (a write limited to sections, sections-rule.ts).
   app.decorate('requireScope', function requireScope(scope: Scope, alternative?: (scopes: ReadonlySet<string>) => boolean): onRequestAsyncHookHandler {

@@ -7,8 +7,10 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { errors, isScimError, ScimError } from '../scim/errors';
 import { SCIM_CONTENT_TYPE } from './scim-json';
+import { noteScimError } from './metrics';
 
 export function sendScimError(reply: FastifyReply, err: ScimError): FastifyReply {
+  noteScimError(reply.request, err);
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   return reply.code(err.status).type(SCIM_CONTENT_TYPE).send(err.toJSON());
 }
@@ -20,7 +22,7 @@ export function fromFastifyError(err: FastifyError): ScimError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalidSyntax(`request body is not valid JSON: ${err.message}`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(`request body is larger than the ${err.message.match(/\d+/)?.[0] ?? 'configured'} byte limit`);
+      return errors.payloadTooLarge(`request body is larger than the ${err.message.match(/\d+/)?.[0] ?? 'configured'} byte limit (SCIM_BODY_LIMIT)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'

@@ -7,11 +7,14 @@ import { RETRY_AFTER_SECONDS } from '../scim/errors';
 export interface HealthOptions {
   /** /readyz answers 503 when the store has not answered a ping in this long. */
   readyTimeoutMs: number;
+  /** True while the server shuts down: not ready, so a load balancer stops sending requests. */
+  draining?: () => boolean;
 }
 
 export function healthRoutes(app: FastifyInstance, store: ResourceStore, opts: HealthOptions): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
+    if (opts.draining?.()) return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'draining', store: store.kind });
     // An orchestrator's probe has its own short timeout; a hung database must get a clear "not ready" in time,
     // not a probe that times out. The ping goes on in the background and fails by the store's own deadline.
     let timer: NodeJS.Timeout | undefined;

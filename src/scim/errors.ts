@@ -49,6 +49,7 @@ export const ERROR_CATALOGUE = {
   preconditionFailed: { status: 412 },
   payloadTooLarge: { status: 413 },
   unsupportedMediaType: { status: 415 },
+  tooManyRequests: { status: 429 },
   internal: { status: 500 },
   notImplemented: { status: 501 },
   unavailable: { status: 503 },
@@ -126,9 +127,12 @@ export const errors = {
   preconditionFailed: (detail: string) => new ScimError('preconditionFailed', detail),
   payloadTooLarge: (detail: string) => new ScimError('payloadTooLarge', detail),
   unsupportedMediaType: (detail: string) => new ScimError('unsupportedMediaType', detail),
+  // RFC 6585 §4: 429 "MAY include a Retry-After header indicating how long to wait before making a new request";
+  // Entra ID backs off by it.
+  tooManyRequests: (detail: string, retryAfterSeconds: number) => new ScimError('tooManyRequests', detail, { 'retry-after': String(retryAfterSeconds) }),
   internal: (detail = 'internal server error') => new ScimError('internal', detail),
   notImplemented: (detail: string) => new ScimError('notImplemented', detail),
   // RFC 7231 §7.1.3: Retry-After with 503 tells the client how long the outage is expected to last; provisioning
   // clients (Entra ID) back off by it instead of hammering a server that is waiting for its database.
-  unavailable: (detail: string) => new ScimError('unavailable', detail, { 'retry-after': String(RETRY_AFTER_SECONDS) }),
+  unavailable: (detail: string, retryAfterSeconds = RETRY_AFTER_SECONDS) => new ScimError('unavailable', detail, { 'retry-after': String(retryAfterSeconds) }),
 };

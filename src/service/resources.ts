@@ -133,6 +133,8 @@ export class ResourceService {
   private readonly writes = new KeyedQueue();
   /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
   memberships?: Memberships;
+  /** Told each time a write is applied again after losing a version race (metrics). */
+  onRetry?: () => void;
   /** Top-level attributes whose values the audit trail must not hold (readable only by some callers). */
   auditMasked: ReadonlySet<string> = new Set();
 
@@ -399,6 +401,7 @@ export class ResourceService {
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
       if (attempt >= MAX_ATTEMPTS) throw errors.conflict(`${this.schema.type.name} ${id} is being modified concurrently; retry`);
+      this.onRetry?.();
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * Math.min(50, attempt * 5))));
     }
   }

@@ -1,0 +1,75 @@
+/**
+ * What operating the server needs around the routes (issue 17), registered at the root: security headers on every
+ * answer (helmet; /ui sets its own stricter page policy on top), CORS closed unless origins are configured, the
+ * metrics endpoint, and 503 for requests that arrive while the server drains. Rate limits and the pressure check
+ * are the API's (app.ts registers them under /scim/v2).
+ */
+import type { FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import underPressure from '@fastify/under-pressure';
+import type { OperationsConfig } from '../config';
+import { errors } from '../scim/errors';
+import metricsRoute, { type Metrics } from './metrics';
+
+/** Seconds a client is asked to wait when the server is under pressure or draining. */
+const RETRY_AFTER = 5;
+
+export async function registerOperations(app: FastifyInstance, config: OperationsConfig, metrics: Metrics): Promise<void> {
+  // An API answer is data, never a page: nothing in it may run, be framed or be fetched cross-origin by a page.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  // Closed by default: no Access-Control-* header, so a browser page of another origin cannot read an answer. An
+  // operator who serves a browser client elsewhere lists its origins.
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    const options = {
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+      exposedHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id'],
+      maxAge: 600,
+    };
+    // Decided per request: only a listed origin gets Access-Control-* headers, and only a real preflight (OPTIONS
+    // with Access-Control-Request-Method) from one is answered by CORS; any other OPTIONS reaches the routes (405).
+    await app.register(cors, {
+      delegator: (request, callback) => {
+        const origin = request.headers.origin;
+        const listed = typeof origin === 'string' && allowed.has(origin);
+        const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
+        if (!listed || (request.method === 'OPTIONS' && !preflight)) return callback(null, { origin: false });
+        callback(null, { ...options, origin });
+      },
+    });
+  }
+  await app.register(metricsRoute, { metrics, token: config.metricsToken });
+  // Requests that arrive once closing began (on a connection kept alive) are turned away with 503 and the
+  // connection closed, so a load balancer sends them elsewhere; those already in flight finish.
+  const probes = new Set(['/healthz', '/readyz', '/metrics']);
+  app.addHook('onRequest', async (request, reply) => {
+    // The probes answer for themselves: /readyz says "draining", /metrics shows scim_draining.
+    if (!app.draining || probes.has(request.routeOptions.url ?? '')) return;
+    reply.header('connection', 'close');
+    if (request.url.startsWith('/scim/')) throw errors.unavailable('the server is shutting down; retry on another instance', RETRY_AFTER);
+    return reply.code(503).header('retry-after', String(RETRY_AFTER)).send({ statusCode: 503, error: 'Service Unavailable', message: 'the server is shutting down' });
+  });
+}
+
+/**
+ * Under pressure (the event loop lagging past its bound, or the heap past its), the API answers 503 with
+ * Retry-After rather than queueing requests it would answer too late, or falling over (@fastify/under-pressure).
+ */
+export async function registerPressure(scim: FastifyInstance, config: OperationsConfig, metrics: Metrics): Promise<void> {
+  if (config.maxEventLoopDelayMs === 0 && config.maxHeapBytes === 0) return;
+  await scim.register(underPressure, {
+    maxEventLoopDelay: config.maxEventLoopDelayMs,
+    maxHeapUsedBytes: config.maxHeapBytes,
+    retryAfter: RETRY_AFTER,
+    pressureHandler: (_request, _reply, type, value) => {
+      metrics.pressure.inc({ reason: String(type) });
+      throw errors.unavailable(`the server is under pressure (${String(type)}: ${String(value)}); retry after ${RETRY_AFTER} s`, RETRY_AFTER);
+    },
+  });
+}
