@@ -16,6 +16,11 @@
  *               durable LMDB floor and bare LMDB, the bare driver's insertOne vs insertMany) (bench/bulk.ts); fails when
  *               the sequential POSTs take under 3x the Bulk. Options: --size, --rounds, --operations, --connections,
  *               --stores, --mongodb-uri, --no-check, --report FILE | --no-report
+ *   soak        a provisioning client's mixed traffic for minutes on both stores with 20,000 users seeded (50% GET, 20%
+ *               PATCH with or without If-Match, 10% POST, 10% filter and page, 5% PUT, 5% DELETE), the server's RSS and
+ *               p50/p99 every 10 s (bench/soak.ts); fails on more than 0.1% errors, RSS growing 20% or more after the
+ *               first window, or a last-window p99 1.5x the first's or more. Options: --size, --seconds 180,
+ *               --connections 16, --stores, --mongodb-uri, --no-check, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -43,6 +48,7 @@ import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './em
 import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
 import { GROUPS_DEFAULTS, groupsBenchmark, GroupsBenchOptions } from './groups';
 import { BULK_DEFAULTS, bulkBenchmark, BulkBenchOptions } from './bulk';
+import { SOAK_DEFAULTS, soakBenchmark, SoakBenchOptions } from './soak';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -294,6 +300,47 @@ export function parseBulkArgs(args: string[]): BulkBenchOptions {
   return options;
 }
 
+const SOAK_USAGE =
+  'usage: npm run bench -- soak [--size 20000] [--seconds 180] [--connections 16] [--stores lmdb,mongodb] [--mongodb-uri URI] [--no-check] [--report FILE | --no-report]';
+
+export function parseSoakArgs(args: string[]): SoakBenchOptions {
+  const options: SoakBenchOptions & { uri?: string } = {
+    ...SOAK_DEFAULTS,
+    stores: [...SOAK_DEFAULTS.stores],
+    uri: process.env.MONGODB_URI || undefined,
+    report: 'bench/REPORT.md',
+    argv: ['soak', ...args],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--size':
+        options.size = positiveInt(arg, args[++i]);
+        break;
+      case '--seconds':
+        // Two windows of 10 s at least: a first and a last to compare.
+        options.seconds = positiveInt(arg, args[++i], 20);
+        break;
+      case '--connections':
+        options.connections = positiveInt(arg, args[++i]);
+        break;
+      case '--stores': {
+        const stores = (args[++i] ?? '').split(',');
+        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${SOAK_USAGE}`);
+        options.stores = stores as SoakBenchOptions['stores'];
+        break;
+      }
+      case '--no-check':
+        options.check = false;
+        break;
+      default:
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${SOAK_USAGE}`);
+    }
+  }
+  options.mongodbUri = options.uri;
+  return options;
+}
+
 const HARDENING_USAGE = 'usage: npm run bench -- hardening [--repeat 3] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseHardeningArgs(args: string[]): HardeningOptions {
@@ -342,6 +389,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await bulkBenchmark(parseBulkArgs(rest));
       return;
+    case 'soak':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${SOAK_USAGE}\n`);
+        return;
+      }
+      await soakBenchmark(parseSoakArgs(rest));
+      return;
     case 'hardening':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${HARDENING_USAGE}\n`);
@@ -363,7 +417,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak`);
   }
 }
 
