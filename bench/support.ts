@@ -89,6 +89,10 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
       PORT: String(port),
       LOG_LEVEL: 'error',
       NODE_ENV: 'production',
+      // One load generator is one caller sending thousands of requests a second on purpose: the rate limits of a
+      // production server would answer most of them 429. Everything else is production's.
+      SCIM_RATE_LIMIT: '0',
+      SCIM_RATE_LIMIT_ANONYMOUS: '0',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -48,6 +48,8 @@ class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Below info nothing is written: not even the caller is worked out.
+    if (!error && (reply.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === false) return;
     // The request id is the logger's own binding (reqId). Who asked: the verified token's subject and client, never
     // the token; no body and no header is logged, so no password or authentication contact value either.
     const claims = (request.user ?? undefined) as Record<string, unknown> | undefined;
@@ -239,12 +241,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     app.draining = true;
     metrics.draining.set(1);
-  });
-  // Every answer names its request (the client's X-Request-Id, or ours), for the logs on both sides.
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    // While draining, every answer closes its connection, so a keep-alive connection does not hold the close up.
-    if (app.draining) reply.header('connection', 'close');
   });
   await registerOperations(app, config.operations, metrics);
   pruneAuditTrail(app, store, config.auditRetentionDays, opts.now);

@@ -181,7 +181,10 @@ export interface MetricsRouteOptions {
 async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptions): Promise<void> {
   const { metrics, token } = opts;
   const expected = token !== undefined ? Buffer.from(`Bearer ${token}`) : undefined;
-  app.addHook('onResponse', async (request, reply) => metrics.answered(request, reply.statusCode, reply.elapsedTime / 1000));
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.answered(request, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   app.get('/metrics', async (request, reply) => {
     if (expected) {
       const given = Buffer.from(request.headers.authorization ?? '');

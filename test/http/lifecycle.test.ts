@@ -1,6 +1,6 @@
 /**
- * SIGTERM under load, with a real server process (test/support/server-child.ts, the shutdown of server.ts): the
- * requests in flight finish and are answered (a Bulk of 500 creates among them), every acknowledged write is there
+ * SIGTERM under load, with a real server process (test/support/server-child.ts, the shutdown of server.ts), its
+ * metrics scraped meanwhile: the requests in flight finish and are answered (a Bulk of 500 creates among them), every acknowledged write is there
  * after a restart, no request was applied without its answer reaching the client, and the process exits 0.
  */
 import t from 'tap';
@@ -69,6 +69,11 @@ t.test('SIGTERM under load: in-flight requests finish, nothing acknowledged is l
   };
   const writers = Array.from({ length: 8 }, writer);
   await new Promise((r) => setTimeout(r, 500));
+  // Scraped during the load, as Prometheus would.
+  const scrape = await fetch(`${server.base}/metrics`);
+  t.equal(scrape.status, 200, '/metrics answers under load');
+  const served = /^scim_http_requests_total\{method="POST",route="\/scim\/v2\/Users",status="201"\} (\d+)$/m.exec(await scrape.text());
+  t.ok(served && Number(served[1]) > 0, `the creates so far are counted (${served?.[1]})`);
   const bulk = fetch(`${server.base}/scim/v2/Bulk`, {
     method: 'POST',
     headers,
