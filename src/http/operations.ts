@@ -20,8 +20,9 @@ import metricsRoute, { type Metrics } from './metrics';
  * by another origin's page (CORP same-origin), be sniffed into something else (nosniff), leak its URL onward
  * (no-referrer), or be fetched over plain HTTP once seen over HTTPS (HSTS). Helmet's other defaults concern pages
  * (COOP, Origin-Agent-Cluster) or dead browsers and plugins (X-Download-Options, X-Permitted-Cross-Domain-Policies,
- * X-XSS-Protection, X-DNS-Prefetch-Control); each header costs every answer its writing, and twelve of them took a
- * fifth of a GET by id's throughput (bench/REPORT.md), so the API sends these five.
+ * X-XSS-Protection, X-DNS-Prefetch-Control). Each header costs every answer its writing: helmet's twelve, computed
+ * per request, with async hooks around them, halved a GET by id's throughput (bench/REPORT.md), so the API sends these
+ * five, from one frozen object.
  */
 const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
