@@ -18,6 +18,7 @@ import { CursorCodec } from '../scim/cursor';
 import { queryCopy } from '../scim/query-copy';
 import { sortKeyOf, sortPlan } from '../store/sort';
 import { applyOperations, parsePatchBody } from '../scim/patch';
+import type { PatchOperation } from '../scim/patch/envelope';
 import { membersAttribute, type MemberRef, type MemberStep, splitMemberOperations, takeMembers } from '../scim/members';
 import type { Memberships } from './memberships';
 import type { CreateItem, MemberChange } from '../store/store';
@@ -213,11 +214,13 @@ export class ResourceService {
         await this.afterDelete(request.id);
         return undefined;
       default: {
-        // A PUT body is read (and refused) once, before the turn; the rest is computed per attempt.
+        // A PUT body and a PATCH message are read (and refused) once, before the turn: a malformed request is 400
+        // whatever its If-Match, never 412. The rest is computed per attempt, from the resource as it then is.
         const body = request.operation === 'replace' ? request.body : undefined;
         const input = request.operation === 'replace' ? readResourceBody(this.schema, body, this.limits) : undefined;
         const members = input ? this.takeMembers(input, body) : undefined;
-        const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, members, context.ifMatch, rules));
+        const operations = request.operation === 'patch' ? parsePatchBody(request.body, this.limits) : undefined;
+        const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, members, context.ifMatch, rules, operations));
         if (previous) await this.afterWrite(record, previous);
         return record;
       }
@@ -329,6 +332,7 @@ export class ResourceService {
     members: MemberRef[] | undefined,
     ifMatch: string | undefined,
     rules: RuleContext,
+    operations?: PatchOperation[],
   ): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
     const id = request.id;
     for (let attempt = 1; ; attempt++) {
@@ -354,7 +358,7 @@ export class ResourceService {
           break;
         }
         case 'patch': {
-          const split = splitMemberOperations(this.schema, parsePatchBody(request.body, this.limits), this.limits);
+          const split = splitMemberOperations(this.schema, operations!, this.limits);
           steps = split.steps;
           const result = applyOperations(this.schema, current.resource, split.others, this.limits);
           attributes = clientAttributes(result.resource);

@@ -310,3 +310,23 @@ eachStore(t, async (t, kind) => {
     t.match(res.json(), { schemas: [ERROR], status: '404' });
   });
 });
+
+t.test('a malformed PatchOp is 400 whatever its If-Match: the message is read before the version is compared', async (t) => {
+  const h = await build(t);
+  const u = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: { schemas: [USER], userName: 'versioned' } }));
+  const bad = await h.req({
+    method: 'PATCH',
+    url: `/scim/v2/Users/${u.id as string}`,
+    headers: { 'if-match': 'W/""' },
+    payload: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: true, path: 'title' }] },
+  });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.json(), { schemas: [ERROR], status: '400' });
+  const stale = await h.req({
+    method: 'PATCH',
+    url: `/scim/v2/Users/${u.id as string}`,
+    headers: { 'if-match': 'W/"7"' },
+    payload: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'x' }] },
+  });
+  t.equal(stale.statusCode, 412, 'a well-formed one with a stale version is still 412');
+});
