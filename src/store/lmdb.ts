@@ -76,8 +76,12 @@ interface UniqueKey {
   original: Json;
 }
 
-/** How the environment is opened; a second process on the directory (the benchmark's bare calls) opens it so too. */
-export const LMDB_OPTIONS = { compression: false, maxDbs: 12, mapSize: 2 ** 34, noReadAhead: true };
+/**
+ * How the environment is opened; a second process on the directory (the benchmark's bare calls) opens it so too.
+ * noSubdir is stated because the package guesses it from the path: a directory whose name has a dot
+ * (`/srv/scim.d`, `mktemp -d -t x.XXXX`) would be taken for the database file itself.
+ */
+export const LMDB_OPTIONS = { compression: false, maxDbs: 12, mapSize: 2 ** 34, noReadAhead: true, noSubdir: false };
 
 const MAX_ID = '\uffff';
 /** meta: the id of the last transaction written by a store that keeps views. */

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { open } from 'lmdb';
 import { LMDB_OPTIONS, LmdbStore } from '../../src/store/lmdb';
 import { SchemaRegistry } from '../../src/scim/schema';
@@ -29,6 +30,28 @@ t.test('createStore without a MongoDB URI gives the embedded LMDB store in the d
   t.equal((store as LmdbStore).path, dir);
   await store.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+t.test('a data directory whose name has a dot is a directory, kept across a restart', async (t) => {
+  const { userRecord, users } = await import('./contract');
+  const parent = tempDataDir();
+  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+  // The names operators use (/srv/scim.d) and that mktemp makes (-t x.XXXX), new and already there.
+  for (const name of ['scim.d', 'x.a1b2', 'data.v2.lmdb']) {
+    const dir = join(parent, name);
+    if (name !== 'scim.d') mkdirSync(dir);
+    const u = userRecord({ userName: `dotted-${name}` });
+    let store = await createStore({ mongodbDb: 'unused', dataDir: dir });
+    await store.init([users]);
+    await store.create(users, u);
+    await store.close();
+    t.ok(statSync(dir).isDirectory(), `${name}: still a directory`);
+    t.ok(existsSync(join(dir, 'data.mdb')), `${name}: the database file is inside it`);
+    store = await createStore({ mongodbDb: 'unused', dataDir: dir });
+    await store.init([users]);
+    t.equal((await store.get(users, u.id))?.resource.userName, `dotted-${name}`, `${name}: the user is there after a restart`);
+    await store.close();
+  }
 });
 
 t.test('backup of a live store, restored: every record, unique key and index entry is in the copy', async (t) => {
