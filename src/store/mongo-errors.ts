@@ -10,6 +10,7 @@ import {
   MongoNotConnectedError,
   MongoOperationTimeoutError,
   MongoServerError,
+  MongoServerClosedError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
@@ -31,7 +32,32 @@ const UNAVAILABLE_CODES = new Set([
   13436, // NotPrimaryOrSecondary
 ]);
 
-export function isUnavailable(e: unknown): boolean {
+/**
+ * Node's codes for a connection that failed or went away under the driver. The driver wraps most of these in a
+ * MongoNetworkError, but not all: a write that waited for the socket to drain rejects with the socket's own error
+ * (`EPIPE`, "This socket has been ended by the other party", when the database died mid-write).
+ */
+const NETWORK_CODES = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'ENOTCONN',
+  'ESHUTDOWN',
+  'EAI_AGAIN',
+  'ERR_SOCKET_CLOSED',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+function isUnavailableItself(e: Error): boolean {
   // MongoNetworkError covers the pool-cleared error (MongoPoolClearedError) and network timeouts;
   // MongoOperationTimeoutError only occurs when the URI sets timeoutMS.
   if (
@@ -40,12 +66,32 @@ export function isUnavailable(e: unknown): boolean {
     e instanceof MongoTopologyClosedError ||
     e instanceof MongoNotConnectedError ||
     e instanceof MongoOperationTimeoutError ||
-    e instanceof MongoClientClosedError
+    e instanceof MongoClientClosedError ||
+    e instanceof MongoServerClosedError
   ) {
     return true;
   }
   if (e instanceof MongoServerError && typeof e.code === 'number' && UNAVAILABLE_CODES.has(e.code)) return true;
-  return e instanceof MongoError && e.hasErrorLabel('RetryableWriteError');
+  if (e instanceof MongoError && e.hasErrorLabel('RetryableWriteError')) return true;
+  // A socket's error, also as the code of a driver error made from it (an insertMany cut off mid-write is a
+  // MongoBulkWriteError with code 'EPIPE' and the socket's error as its errorResponse).
+  const code = (e as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && NETWORK_CODES.has(code);
+}
+
+/** The error, or one it was made from (its cause, a driver error's errorResponse), says the database cannot be reached. */
+export function isUnavailable(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue = [e];
+  while (queue.length > 0 && seen.size < 16) {
+    const at = queue.shift();
+    if (!(at instanceof Error) || seen.has(at)) continue;
+    seen.add(at);
+    if (isUnavailableItself(at)) return true;
+    queue.push(at.cause);
+    if (at instanceof MongoServerError) queue.push(at.errorResponse);
+  }
+  return false;
 }
 
 /**

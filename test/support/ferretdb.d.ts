@@ -12,6 +12,11 @@ export interface FerretDB {
   dataDir: string;
   /** Stops FerretDB, then PostgreSQL; removes the data directory unless the caller supplied it. */
   stop(): Promise<void>;
+  /**
+   * The database dies at once (SIGKILL to FerretDB, PostgreSQL and its backends), as under an OOM killer; the data
+   * directory is removed unless the caller supplied it.
+   */
+  kill(): Promise<void>;
 }
 
 export interface StartOptions {

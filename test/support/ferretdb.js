@@ -344,6 +344,21 @@ async function startFerretDB(options = {}) {
     onExit.delete(killNow);
     if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
   };
+  /**
+   * The database dies at once, as under an OOM killer or a power cut: FerretDB, PostgreSQL and its backends get
+   * SIGKILL. What stays is the data directory (removed here if this instance made it).
+   */
+  const kill = async () => {
+    if (stopped) return;
+    stopped = true;
+    const children = [ferret, pg].filter((c) => c !== undefined && running(c));
+    // The backends are the postmaster's children: killed first, so none outlives it.
+    if (pg && pg.pid && running(pg)) spawnSync('pkill', ['-KILL', '-P', String(pg.pid)]);
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(children.map(exited));
+    onExit.delete(killNow);
+    if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  };
   try {
     // The PostgreSQL user must reach into the directory (a mkdtemp directory is root's, mode 0700).
     if (user) fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o711);
@@ -391,7 +406,7 @@ async function startFerretDB(options = {}) {
       });
       const deadline = Date.now() + START_TIMEOUT_MS;
       while (!(await accepts(port)) && running(child) && !spawnError && Date.now() < deadline) await sleep(20);
-      if (running(child) && !spawnError && (await accepts(port))) return { uri: `mongodb://127.0.0.1:${port}/`, port, dataDir, stop };
+      if (running(child) && !spawnError && (await accepts(port))) return { uri: `mongodb://127.0.0.1:${port}/`, port, dataDir, stop, kill };
       await stopChild(child, 'SIGTERM', 'SIGKILL', 5000);
       // Another process may have taken the port between freePort() and the bind: try another one.
       if (fixedPort || attempt >= 3) {

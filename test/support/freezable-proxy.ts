@@ -9,23 +9,35 @@ export interface FreezableProxy {
   port: number;
   freeze(): void;
   thaw(): void;
+  /**
+   * Ends every open connection from the client's side of view as a dying database does: a FIN to the client while
+   * it may be writing (its next write fails with EPIPE), and the connection to the database dropped.
+   */
+  sever(): void;
   close(): Promise<void>;
 }
 
 export async function startFreezableProxy(target: { host: string; port: number }): Promise<FreezableProxy> {
   let frozen = false;
   const sockets = new Set<net.Socket>();
+  const clients = new Map<net.Socket, () => net.Socket | undefined>();
   /** Work held back while frozen, run in order on thaw. */
   let held: (() => void)[] = [];
   const whenThawed = (fn: () => void) => (frozen ? held.push(fn) : fn());
 
   const server = net.createServer((client) => {
     sockets.add(client);
-    client.on('close', () => sockets.delete(client));
+    let upstreamOf: net.Socket | undefined;
+    clients.set(client, () => upstreamOf);
+    client.on('close', () => {
+      sockets.delete(client);
+      clients.delete(client);
+    });
     client.on('error', () => client.destroy());
     client.pause();
     whenThawed(() => {
       const upstream = net.connect(target);
+      upstreamOf = upstream;
       sockets.add(upstream);
       upstream.on('close', () => {
         sockets.delete(upstream);
@@ -61,6 +73,12 @@ export async function startFreezableProxy(target: { host: string; port: number }
       const work = held;
       held = [];
       for (const fn of work) fn();
+    },
+    sever() {
+      for (const [client, upstream] of clients) {
+        client.end();
+        upstream()?.destroy();
+      }
     },
     async close() {
       for (const s of sockets) s.destroy();
