@@ -9,8 +9,17 @@ import { withProcessKeys } from './dev-key';
 import { LmdbStore } from './store/lmdb';
 import { resolve } from 'node:path';
 import { closeOnSignals } from './lifecycle';
+import prettyLines from 'pino-pretty';
 
 async function main(): Promise<void> {
+  // A standard output or error that was closed (`npm start | head`) is no reason to stop serving, nor to stop
+  // shutting down: what would have been written there is dropped. (The log destinations, pino's and pino-pretty's,
+  // drop their lines likewise.)
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -30,11 +39,13 @@ async function main(): Promise<void> {
     : undefined;
 
   // Readable lines for a person at a terminal, JSON for everything else (a log shipper reads one object a line).
+  // Pretty lines are formatted on this thread, not by a pino transport: a transport's worker thread dies with a
+  // closed standard output, and the exit that follows then waits for it to drain what it never will.
   const pretty = config.operations.logPretty ?? (process.stdout.isTTY === true && !config.production);
   const app = await buildApp({
     config,
     logger: pretty
-      ? { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      ? { level: config.logLevel, stream: prettyLines({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }) }
       : { level: config.logLevel },
   });
   if (app.store instanceof LmdbStore) {

@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { mintToken } from '../../src/cli/mint';
 import { SECRET, tempDataDir } from '../helper';
+import { freePort } from '../support/ferretdb';
 
 const CHILD = path.join(__dirname, '..', 'support', 'server-child.ts');
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
@@ -103,4 +104,58 @@ t.test('SIGTERM under load: in-flight requests finish, nothing acknowledged is l
   for (const userName of unanswered) if (await exists(userName)) appliedUnanswered.push(userName);
   t.same(appliedUnanswered, [], 'no request was applied without its answer reaching the client');
   t.ok(await exists('bulk-drain-499'));
+});
+
+t.test('SIGTERM ends the server even when its standard output was closed (`npm start | head`)', async (t) => {
+  const SERVER = path.join(__dirname, '..', '..', 'src', 'server.ts');
+  // Pretty lines (a terminal's) and JSON lines (a log shipper's), and without a key: the development token is
+  // printed to the closed output too.
+  const cases: { name: string; env: Record<string, string> }[] = [
+    { name: 'pretty lines', env: { LOG_PRETTY: 'true', SCIM_JWT_SECRET: SECRET } },
+    { name: 'JSON lines', env: { LOG_PRETTY: 'false', SCIM_JWT_SECRET: SECRET } },
+    { name: 'a development key and token', env: { LOG_PRETTY: 'false' } },
+  ];
+  for (const c of cases) {
+    const dataDir = tempDataDir();
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const proc = spawn(process.execPath, [...process.execArgv, SERVER], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TS_NODE_'))),
+        SCIM_DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        // Past this the process exits 1 anyway: a hang would show as that, not as a 0.
+        SCIM_SHUTDOWN_GRACE_MS: '60000',
+        ...c.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    t.teardown(() => void proc.kill('SIGKILL'));
+    let err = '';
+    proc.stderr!.on('data', (d) => (err += String(d)));
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const onData = (d: Buffer) => {
+        out += String(d);
+        const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) {
+          proc.stdout!.off('data', onData);
+          resolve(Number(m[1]));
+        }
+      };
+      proc.stdout!.on('data', onData);
+      void exited.then((code) => reject(new Error(`server exited (${code}): ${err}`)));
+    });
+    // The reader goes away, as `head` does after its lines: every later write to standard output fails (EPIPE).
+    proc.stdout!.destroy();
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      t.equal(res.status, 200, `${c.name}: serving with its output closed (${i})`);
+    }
+    proc.kill('SIGTERM');
+    t.equal(await exited, 0, `${c.name}: exits 0 after SIGTERM, not stuck behind its log`);
+    t.equal(err, '', `${c.name}: nothing on standard error`);
+  }
 });
