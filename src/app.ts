@@ -3,6 +3,7 @@
  * (environment, listening, signals) live in server.ts, so tests build the app and drive it with `inject`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config';
 import { SchemaRegistry } from './scim/schema';
@@ -21,7 +22,7 @@ import { auditRoute } from './http/audit';
 import { CursorCodec } from './scim/cursor';
 import { registryFingerprint, Representation } from './scim/representation';
 import scimJson from './http/scim-json';
-import scimErrors, { sendScimError } from './http/errors';
+import scimErrors, { isApiUrl, sendScimError } from './http/errors';
 import { errors, ERROR_SCHEMA } from './scim/errors';
 import { SCIM_CONTENT_TYPE } from './http/scim-json';
 import auth from './http/auth';
@@ -68,6 +69,10 @@ class OneLinePerRequest extends LogController {
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request');
   }
+}
+
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 /** An id a client may give its request (X-Request-Id) to find it in our logs; anything else is replaced. */
@@ -144,13 +149,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: config.bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A number of hops is trusted as Fastify does (the nearest N), spelled as a function for its types.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // What clients build from a base URL an administrator typed: `…/scim/v2/` + `/Users` (a doubled slash, Okta's
+    // habit with a base that ends in one), `/Users/` and `/users`. Path parameters (ids, schema URNs) keep their case.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
     // Fastify's default would answer 503 with a plain body during shutdown; requests then still get SCIM errors.
     return503OnClosing: false,
     // Malformed URLs (bad percent-encoding, over-long ids) are answered before routing; under /scim/ as SCIM errors.
     frameworkErrors: (err, request, reply) => {
       const bad = err.code === 'FST_ERR_BAD_URL';
-      if (!request.url.startsWith('/scim/')) {
+      if (!isApiUrl(request.url)) {
         const status: 400 | 404 = bad ? 400 : 404;
         void (reply as FastifyReply).code(status).send({ statusCode: status, error: bad ? 'Bad Request' : 'Not Found', message: err.message });
         return;
@@ -159,7 +168,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     // A filter may be 8192 characters (see filter/parse.ts); percent-encoded multi-byte text makes that up to ~74 KB
     // of request line, past Node's 16 KiB default, which would answer 431 before any SCIM code runs.
-    http: { maxHeaderSize: 128 * 1024 },
+    // Node's own check for a Host header answers with an empty body; operations.ts answers it instead.
+    http: { maxHeaderSize: 128 * 1024, requireHostHeader: false },
     // Errors Node raises before a request exists (a request line still too long, a malformed request) get a SCIM body.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
@@ -177,6 +187,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     // Request bodies are validated as their JSON Schemas say: no silent dropping of unknown members, no coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+  // RFC 9110 §10.1.1: "A server that receives an Expect field value containing a member other than 100-continue MAY
+  // respond with a 417 (Expectation Failed)". Node answers so before any route (the body is never read); the answer
+  // gets the body every other refusal has.
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expectation = String(req.headers.expect ?? '');
+    const detail = `the expectation '${expectation}' cannot be met; only 100-continue is understood`;
+    const scim = isApiUrl(req.url);
+    const body = JSON.stringify(scim ? { schemas: [ERROR_SCHEMA], status: '417', detail } : { statusCode: 417, error: 'Expectation Failed', message: detail });
+    res.writeHead(417, { 'content-type': scim ? SCIM_CONTENT_TYPE : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
   });
   // text/plain is not a SCIM media type: such bodies get 415 rather than a parse attempt.
   app.removeContentTypeParser('text/plain');

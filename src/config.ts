@@ -3,6 +3,7 @@
  * environment here, so tests can build any configuration without touching the process.
  */
 import Ajv from 'ajv';
+import { isIP } from 'node:net';
 import { DEFAULT_LIMITS, LIMIT_SETTINGS, Limits } from './scim/limits';
 import { type BulkLimits, DEFAULT_BULK_LIMITS } from './scim/bulk';
 
@@ -22,6 +23,12 @@ export interface Config {
   host: string;
   /** Public base of the SCIM API (…/scim/v2), used in meta.location; derived from each request when unset. */
   baseUrl?: string;
+  /**
+   * Which peers' X-Forwarded-For/-Proto/-Host headers are believed (SCIM_TRUST_PROXY): none (false), any (true), the
+   * nearest N hops, or these addresses and CIDR ranges. Behind a TLS-terminating proxy they give meta.location its
+   * public scheme and host, and the per-address rate limit the client's address rather than the proxy's.
+   */
+  trustProxy: boolean | number | string[];
   mongodbUri?: string;
   mongodbDb: string;
   /** The embedded store's data directory, used when no MongoDB URI is set (SCIM_DATA_DIR). */
@@ -140,6 +147,7 @@ const envSchema = {
     SCIM_CORS_ORIGINS: { type: 'string', pattern: '^https?://[^\\s,]+(\\s*,\\s*https?://[^\\s,]+)*$' },
     LOG_PRETTY: { enum: ['true', 'false'] },
     SCIM_ME_SECTIONS: { type: 'string', pattern: '^\\s*[A-Za-z]+(\\s*,\\s*[A-Za-z]+)*\\s*$' },
+    SCIM_TRUST_PROXY: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -177,7 +185,24 @@ const MESSAGES: Record<string, string> = {
   SCIM_ME_CLAIM: 'SCIM_ME_CLAIM must be the name of a token claim, such as sub',
   SCIM_ME_ATTRIBUTE: 'SCIM_ME_ATTRIBUTE must be a User attribute path, such as userName or externalId',
   SCIM_ME_SECTIONS: 'SCIM_ME_SECTIONS must be a comma-separated list of section names, such as photo,preferences,contact',
+  SCIM_TRUST_PROXY:
+    'SCIM_TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list of addresses and CIDR ranges such as 10.0.0.0/8,127.0.0.1',
 };
+
+/** SCIM_TRUST_PROXY: true/false, hops, or addresses and CIDR ranges; undefined when it is none of these. */
+function parseTrustProxy(text: string | undefined): Config['trustProxy'] | undefined {
+  if (text === undefined || text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^[0-9]{1,2}$/.test(text)) return Number(text);
+  const entries = text.split(',').map((e) => e.trim());
+  const valid = entries.every((entry) => {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    return prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+  return valid ? entries : undefined;
+}
 
 /** SCIM_AUTHORITIES: {"client": ["section", ...], ...}; undefined when it is not that shape. */
 function parseAuthorities(text: string): Record<string, string[]> | undefined {
@@ -217,6 +242,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const authorities = clean.SCIM_AUTHORITIES === undefined ? {} : parseAuthorities(clean.SCIM_AUTHORITIES);
   if (!authorities) problems.push(MESSAGES.SCIM_AUTHORITIES!);
+  const trustProxy = parseTrustProxy(clean.SCIM_TRUST_PROXY);
+  if (trustProxy === undefined) problems.push(MESSAGES.SCIM_TRUST_PROXY!);
   if ((clean.SCIM_ME_CLAIM === undefined) !== (clean.SCIM_ME_ATTRIBUTE === undefined)) {
     problems.push('SCIM_ME_CLAIM and SCIM_ME_ATTRIBUTE go together: set both to offer /Me, or neither');
   }
@@ -229,6 +256,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port,
     host: clean.HOST ?? '0.0.0.0',
     baseUrl: clean.SCIM_BASE_URL?.replace(/\/+$/, ''),
+    trustProxy: trustProxy!,
     mongodbUri: clean.MONGODB_URI,
     mongodbDb: clean.MONGODB_DB ?? 'scim',
     dataDir: clean.SCIM_DATA_DIR ?? 'data',

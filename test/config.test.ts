@@ -50,6 +50,9 @@ const bad: { env: Record<string, string>; message: RegExp }[] = [
   { env: { LOG_LEVEL: 'loud' }, message: /LOG_LEVEL must be one of/ },
   { env: { SCIM_BASE_URL: 'scim.example.com' }, message: /SCIM_BASE_URL must be an absolute/ },
   { env: { NODE_ENV: 'production', MONGODB_URI: 'mongodb://db' }, message: /requires SCIM_JWT_SECRET or SCIM_JWT_PUBLIC_KEY/ },
+  { env: { SCIM_TRUST_PROXY: 'yes' }, message: /SCIM_TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list/ },
+  { env: { SCIM_TRUST_PROXY: '10.0.0.0/33' }, message: /SCIM_TRUST_PROXY must be/ },
+  { env: { SCIM_TRUST_PROXY: '10.0.0.1, proxy.internal' }, message: /SCIM_TRUST_PROXY must be/ },
 ];
 for (const b of bad) {
   t.test(`rejects ${JSON.stringify(b.env)}`, async (t) => {
@@ -64,4 +67,15 @@ for (const b of bad) {
 
 t.test('empty variables count as unset', async (t) => {
   t.equal(loadConfig({ MONGODB_URI: '', PORT: '' }).port, 8080);
+});
+
+t.test('SCIM_TRUST_PROXY: off by default; on, a number of hops, or addresses and ranges', async (t) => {
+  const cases: { value?: string; expected: boolean | number | string[] }[] = [
+    { expected: false },
+    { value: 'false', expected: false },
+    { value: 'true', expected: true },
+    { value: '2', expected: 2 },
+    { value: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8', expected: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8'] },
+  ];
+  for (const c of cases) t.same(loadConfig(c.value === undefined ? {} : { SCIM_TRUST_PROXY: c.value }).trustProxy, c.expected, String(c.value));
 });

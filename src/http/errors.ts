@@ -9,20 +9,28 @@ import { errors, isScimError, ScimError } from '../scim/errors';
 import { SCIM_CONTENT_TYPE } from './scim-json';
 import { noteScimError } from './metrics';
 
+/**
+ * Whether a request URL is the SCIM API's, whose refusals are SCIM errors (elsewhere they are plain JSON). Matched
+ * as the router matches: doubled slashes and any letter case.
+ */
+export function isApiUrl(url: string | undefined): boolean {
+  return url !== undefined && /^\/+scim\//i.test(url);
+}
+
 export function sendScimError(reply: FastifyReply, err: ScimError): FastifyReply {
   noteScimError(reply.request, err);
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   return reply.code(err.status).type(SCIM_CONTENT_TYPE).send(err.toJSON());
 }
 
-/** Maps Fastify's framework errors (by code) onto the catalogue. */
-export function fromFastifyError(err: FastifyError): ScimError | undefined {
+/** Maps Fastify's framework errors (by code) onto the catalogue; `bodyLimit` is the route's, in bytes. */
+export function fromFastifyError(err: FastifyError, bodyLimit?: number): ScimError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalidSyntax(`request body is not valid JSON: ${err.message}`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(`request body is larger than the ${err.message.match(/\d+/)?.[0] ?? 'configured'} byte limit (SCIM_BODY_LIMIT)`);
+      return errors.payloadTooLarge(`request body is larger than the ${bodyLimit ?? 'configured'} byte limit (SCIM_BODY_LIMIT)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
@@ -46,7 +54,7 @@ export function fromFastifyError(err: FastifyError): ScimError | undefined {
 async function scimErrors(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isScimError(err)) return sendScimError(reply, err);
-    const mapped = fromFastifyError(err);
+    const mapped = fromFastifyError(err, request.routeOptions.bodyLimit);
     if (mapped) return sendScimError(reply, mapped);
     request.log.error({ err }, 'unhandled error');
     return sendScimError(reply, errors.internal());

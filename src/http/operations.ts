@@ -13,6 +13,7 @@ import underPressure from '@fastify/under-pressure';
 import type { OperationsConfig } from '../config';
 import { errors } from '../scim/errors';
 import metricsRoute, { type Metrics } from './metrics';
+import { isApiUrl } from './errors';
 
 /**
  * Every answer's security headers, as OWASP's REST Security Cheat Sheet lists them for an API: an answer is data,
@@ -41,6 +42,14 @@ export async function registerOperations(app: FastifyInstance, config: Operation
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     if (request.headers['x-request-id'] === request.id) reply.header('x-request-id', request.id);
+    // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message
+    // that lacks a Host header field"; this one says why.
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      const detail = 'an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)';
+      if (isApiUrl(request.url)) return done(errors.invalidSyntax(detail));
+      reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: detail });
+      return;
+    }
     done();
   });
   // While draining, every answer closes its connection, so a keep-alive connection does not hold the close up.
@@ -78,7 +87,7 @@ export async function registerOperations(app: FastifyInstance, config: Operation
     // The probes answer for themselves: /readyz says "draining", /metrics shows scim_draining.
     if (!app.draining || probes.has(request.routeOptions.url ?? '')) return done();
     reply.header('connection', 'close');
-    if (request.url.startsWith('/scim/')) return done(errors.unavailable('the server is shutting down; retry on another instance', RETRY_AFTER));
+    if (isApiUrl(request.url)) return done(errors.unavailable('the server is shutting down; retry on another instance', RETRY_AFTER));
     reply.code(503).header('retry-after', String(RETRY_AFTER)).send({ statusCode: 503, error: 'Service Unavailable', message: 'the server is shutting down' });
   });
 }

@@ -77,8 +77,16 @@ export function readSort(query: Query): { sortBy?: string; sortOrder?: 'ascendin
   };
 }
 
-/** The base of the SCIM API as the client sees it: SCIM_BASE_URL, or derived from the request. */
+/**
+ * The base of the SCIM API as the client sees it: SCIM_BASE_URL, or derived from the request (its Host, or behind a
+ * trusted proxy X-Forwarded-Proto and -Host; an HTTP/1.0 request may have no Host: the address it came in on).
+ */
 export function baseUrlOf(request: FastifyRequest, configured: string | undefined): string {
   if (configured) return configured;
-  return `${request.protocol}://${request.host}/scim/v2`;
+  let host = request.host;
+  if (!host) {
+    const address = request.socket.localAddress ?? '127.0.0.1';
+    host = `${address.includes(':') ? `[${address}]` : address}:${request.socket.localPort ?? 80}`;
+  }
+  return `${request.protocol}://${host}/scim/v2`;
 }

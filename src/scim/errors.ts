@@ -126,7 +126,9 @@ export const errors = {
   conflict: (detail: string) => new ScimError('conflict', detail),
   preconditionFailed: (detail: string) => new ScimError('preconditionFailed', detail),
   payloadTooLarge: (detail: string) => new ScimError('payloadTooLarge', detail),
-  unsupportedMediaType: (detail: string) => new ScimError('unsupportedMediaType', detail),
+  // RFC 7694 §3: a 415 for a content coding the server does not accept SHOULD list those it does in Accept-Encoding.
+  unsupportedMediaType: (detail: string, acceptEncoding?: string) =>
+    new ScimError('unsupportedMediaType', detail, acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}),
   // RFC 6585 §4: 429 "MAY include a Retry-After header indicating how long to wait before making a new request";
   // Entra ID backs off by it.
   tooManyRequests: (detail: string, retryAfterSeconds: number) => new ScimError('tooManyRequests', detail, { 'retry-after': String(retryAfterSeconds) }),
