@@ -48,7 +48,7 @@ async function listen(t: Tap, kind: Parameters<typeof build>[1], env: Record<str
     },
   };
 }
-type Tap = Parameters<Parameters<typeof eachStore>[1]>[0];
+type Tap = tap.Test;
 
 const splitInTwo = (b: Buffer) => [b.subarray(0, 10), b.subarray(10)];
 const json = (r: RawResponse) => JSON.parse(r.body) as Record<string, unknown>;

@@ -4,6 +4,26 @@
  * partition that drops packets. Engine-agnostic: it works in front of any MongoDB wire-protocol server.
  */
 import net from 'node:net';
+import type { Test } from 'tap';
+
+/**
+ * The one host of MONGODB_URI, for a proxy to stand in front of. Without one the test `what` is passed as skipped
+ * (failed in CI, where the MongoDB run is mandatory), and undefined is returned.
+ */
+export function proxyTarget(t: Test, what: string): { host: string; port: number } | undefined {
+  const uri = process.env.MONGODB_URI;
+  const single = uri ? /^mongodb:\/\/(?:[^@/]*@)?([^:/,?]+)(?::(\d+))?\/?[^,]*$/.exec(uri) : null;
+  if (!uri) {
+    if (process.env.CI === 'true') t.fail('MONGODB_URI is required in CI');
+    else t.pass(what, { skip: 'MONGODB_URI is not set' });
+    return undefined;
+  }
+  if (!single) {
+    t.pass(what, { skip: 'MONGODB_URI names several hosts or SRV; the proxy needs one host' });
+    return undefined;
+  }
+  return { host: single[1]!, port: Number(single[2] ?? 27017) };
+}
 
 export interface FreezableProxy {
   port: number;
