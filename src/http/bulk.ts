@@ -52,7 +52,9 @@ export function bulkRoute(app: FastifyInstance, opts: BulkRouteOptions): void {
         if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           return sendScimError(
             reply,
-            errors.payloadTooLarge(`the request body is larger than maxPayloadSize (${limits.maxPayloadSize} bytes); send the operations in several requests (SCIM_BULK_MAX_PAYLOAD_SIZE)`),
+            errors.payloadTooLarge(`the request body is larger than maxPayloadSize (${limits.maxPayloadSize} bytes); send the operations in several requests (SCIM_BULK_MAX_PAYLOAD_SIZE)`,
+              'SCIM_BULK_MAX_PAYLOAD_SIZE',
+            ),
           );
         }
         if (isScimError(err)) return sendScimError(reply, err);

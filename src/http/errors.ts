@@ -30,7 +30,7 @@ export function fromFastifyError(err: FastifyError, bodyLimit?: number): ScimErr
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalidSyntax(`request body is not valid JSON: ${err.message}`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(`request body is larger than the ${bodyLimit ?? 'configured'} byte limit (SCIM_BODY_LIMIT)`);
+      return errors.payloadTooLarge(`request body is larger than the ${bodyLimit ?? 'configured'} byte limit (SCIM_BODY_LIMIT)`, 'SCIM_BODY_LIMIT');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'

@@ -33,9 +33,6 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-/** Request bounds are named by their setting in the errors that refuse them (scim/limits.ts and the routes). */
-const BOUND = /\b(SCIM_(?:MAX_[A-Z_]+|BULK_MAX_[A-Z_]+|BODY_LIMIT))\b/;
-
 /** The SCIM error each request was answered with, if any (set by errors.ts's sendScimError). */
 const answered = new WeakMap<FastifyRequest, ScimError>();
 export function noteScimError(request: FastifyRequest, error: ScimError): void {
@@ -95,8 +92,7 @@ export class Metrics {
     const error = answered.get(request);
     if (error) {
       this.errors.inc({ status: String(error.status), scimType: error.scimType ?? '' });
-      const bound = BOUND.exec(error.detail)?.[1];
-      if (bound) this.bounds.inc({ bound });
+      if (error.bound) this.bounds.inc({ bound: error.bound });
     }
   }
 

@@ -106,6 +106,7 @@ export function parseBulkRequest(body: unknown, endpoints: readonly string[], li
   if (ops.length > limits.maxOperations) {
     throw errors.payloadTooLarge(
       `the request has ${ops.length} operations, more than maxOperations (${limits.maxOperations}); send them in several requests (SCIM_BULK_MAX_OPERATIONS)`,
+      'SCIM_BULK_MAX_OPERATIONS',
     );
   }
   const fail = member(body, 'failOnErrors');

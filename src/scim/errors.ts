@@ -2,7 +2,8 @@
  * The single catalogue of SCIM errors (RFC 7644 §3.12).
  *
  * Every error the server can answer with is a `ScimError` built by one of the factories below, so the
- * status/scimType pairs live in one place and a test can compare them with openapi.yaml.
+ * status/scimType pairs live in one place and a test can compare them with openapi.yaml. Each scimType is declared
+ * once, with its status; its code, its catalogue entry and its factory are derived from that.
  */
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -10,52 +11,54 @@ export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 /** Seconds a client is asked to wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** RFC 7644 §3.12 Table 9, plus the pagination errors of RFC 9865 §2.1 (Table 3). */
-export type ScimType =
-  | 'invalidFilter'
-  | 'tooMany'
-  | 'uniqueness'
-  | 'mutability'
-  | 'invalidSyntax'
-  | 'invalidPath'
-  | 'noTarget'
-  | 'invalidValue'
-  | 'invalidVers'
-  | 'sensitive'
-  | 'invalidCursor'
-  | 'expiredCursor'
-  | 'invalidCount';
+/** RFC 7644 §3.12 Table 9, plus the pagination errors of RFC 9865 §2.1 (Table 3): each scimType and its status. */
+const SCIM_TYPES = {
+  invalidFilter: 400,
+  tooMany: 400,
+  uniqueness: 409,
+  mutability: 400,
+  invalidSyntax: 400,
+  invalidPath: 400,
+  noTarget: 400,
+  invalidValue: 400,
+  invalidVers: 400,
+  sensitive: 400,
+  invalidCursor: 400,
+  expiredCursor: 400,
+  invalidCount: 400,
+} as const;
 
-/** code -> HTTP status and scimType. The code is what logs and tests refer to. */
-export const ERROR_CATALOGUE = {
-  invalidFilter: { status: 400, scimType: 'invalidFilter' },
-  tooMany: { status: 400, scimType: 'tooMany' },
-  uniqueness: { status: 409, scimType: 'uniqueness' },
-  mutability: { status: 400, scimType: 'mutability' },
-  invalidSyntax: { status: 400, scimType: 'invalidSyntax' },
-  invalidPath: { status: 400, scimType: 'invalidPath' },
-  noTarget: { status: 400, scimType: 'noTarget' },
-  invalidValue: { status: 400, scimType: 'invalidValue' },
-  invalidVers: { status: 400, scimType: 'invalidVers' },
-  sensitive: { status: 400, scimType: 'sensitive' },
-  invalidCursor: { status: 400, scimType: 'invalidCursor' },
-  expiredCursor: { status: 400, scimType: 'expiredCursor' },
-  invalidCount: { status: 400, scimType: 'invalidCount' },
-  unauthorized: { status: 401 },
-  forbidden: { status: 403 },
-  notFound: { status: 404 },
-  methodNotAllowed: { status: 405 },
-  conflict: { status: 409 },
-  preconditionFailed: { status: 412 },
-  payloadTooLarge: { status: 413 },
-  unsupportedMediaType: { status: 415 },
-  tooManyRequests: { status: 429 },
-  internal: { status: 500 },
-  notImplemented: { status: 501 },
-  unavailable: { status: 503 },
-} as const satisfies Record<string, { status: number; scimType?: ScimType }>;
+export type ScimType = keyof typeof SCIM_TYPES;
 
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+/** The errors without a scimType, by code, and their status. */
+const PLAIN = {
+  unauthorized: 401,
+  forbidden: 403,
+  notFound: 404,
+  methodNotAllowed: 405,
+  conflict: 409,
+  preconditionFailed: 412,
+  payloadTooLarge: 413,
+  unsupportedMediaType: 415,
+  tooManyRequests: 429,
+  internal: 500,
+  notImplemented: 501,
+  unavailable: 503,
+} as const;
+
+type Catalogue = { readonly [T in ScimType]: { readonly status: (typeof SCIM_TYPES)[T]; readonly scimType: T } } & {
+  readonly [C in keyof typeof PLAIN]: { readonly status: (typeof PLAIN)[C] };
+};
+
+/** code -> HTTP status and scimType. The code is what logs and tests refer to; a scimType is its own code. */
+export const ERROR_CATALOGUE: Catalogue = Object.freeze({
+  ...(Object.fromEntries(Object.entries(SCIM_TYPES).map(([scimType, status]) => [scimType, { status, scimType }])) as {
+    [T in ScimType]: { status: (typeof SCIM_TYPES)[T]; scimType: T };
+  }),
+  ...(Object.fromEntries(Object.entries(PLAIN).map(([code, status]) => [code, { status }])) as { [C in keyof typeof PLAIN]: { status: (typeof PLAIN)[C] } }),
+});
+
+export type ErrorCode = keyof Catalogue;
 
 export interface ScimErrorBody {
   schemas: [typeof ERROR_SCHEMA];
@@ -71,8 +74,13 @@ export class ScimError extends Error {
   readonly detail: string;
   /** Extra response headers (WWW-Authenticate, Allow). */
   readonly headers: Record<string, string>;
+  /**
+   * The request bound that refused the request, named by its setting (`SCIM_MAX_VALUES`, `SCIM_BODY_LIMIT`…), which
+   * the detail also names; /metrics counts refusals by it.
+   */
+  readonly bound?: string;
 
-  constructor(code: ErrorCode, detail: string, headers: Record<string, string> = {}) {
+  constructor(code: ErrorCode, detail: string, headers: Record<string, string> = {}, bound?: string) {
     super(detail);
     this.name = 'ScimError';
     const entry: { status: number; scimType?: ScimType } = ERROR_CATALOGUE[code];
@@ -81,6 +89,7 @@ export class ScimError extends Error {
     this.scimType = entry.scimType;
     this.detail = detail;
     this.headers = headers;
+    if (bound !== undefined) this.bound = bound;
   }
 
   toJSON(): ScimErrorBody {
@@ -91,7 +100,7 @@ export class ScimError extends Error {
 
   /** The same error with its detail prefixed, e.g. by "operation 2: ". */
   prefixed(prefix: string): ScimError {
-    return new ScimError(this.code, prefix + this.detail, this.headers);
+    return new ScimError(this.code, prefix + this.detail, this.headers, this.bound);
   }
 }
 
@@ -99,33 +108,24 @@ export function isScimError(e: unknown): e is ScimError {
   return e instanceof ScimError;
 }
 
+/** A factory of an error that names a request bound (the setting) when it is one's refusal. */
+type Factory = (detail: string, bound?: string) => ScimError;
+
+const scimTypeFactories = Object.fromEntries(
+  Object.keys(SCIM_TYPES).map((scimType) => [scimType, (detail: string, bound?: string) => new ScimError(scimType as ScimType, detail, {}, bound)]),
+) as { [T in ScimType]: Factory };
+
 /** One factory per scimType and per status, so call sites read as the RFC does. */
 export const errors = {
-  invalidFilter: (detail: string) => new ScimError('invalidFilter', detail),
-  tooMany: (detail: string) => new ScimError('tooMany', detail),
-  uniqueness: (detail: string) => new ScimError('uniqueness', detail),
-  mutability: (detail: string) => new ScimError('mutability', detail),
-  invalidSyntax: (detail: string) => new ScimError('invalidSyntax', detail),
-  invalidPath: (detail: string) => new ScimError('invalidPath', detail),
-  noTarget: (detail: string) => new ScimError('noTarget', detail),
-  invalidValue: (detail: string) => new ScimError('invalidValue', detail),
-  invalidVers: (detail: string) => new ScimError('invalidVers', detail),
-  sensitive: (detail: string) => new ScimError('sensitive', detail),
-  invalidCursor: (detail: string) => new ScimError('invalidCursor', detail),
-  expiredCursor: (detail: string) => new ScimError('expiredCursor', detail),
-  invalidCount: (detail: string) => new ScimError('invalidCount', detail),
-  unauthorized: (detail: string, challenge = 'Bearer') =>
-    new ScimError('unauthorized', detail, { 'www-authenticate': challenge }),
-  forbidden: (detail: string, challenge?: string) =>
-    new ScimError('forbidden', detail, challenge ? { 'www-authenticate': challenge } : {}),
+  ...scimTypeFactories,
+  unauthorized: (detail: string, challenge = 'Bearer') => new ScimError('unauthorized', detail, { 'www-authenticate': challenge }),
+  forbidden: (detail: string, challenge?: string) => new ScimError('forbidden', detail, challenge ? { 'www-authenticate': challenge } : {}),
   notFound: (detail: string) => new ScimError('notFound', detail),
   methodNotAllowed: (method: string, allow: readonly string[]) =>
-    new ScimError('methodNotAllowed', `method ${method} is not allowed here; allowed: ${allow.join(', ')}`, {
-      allow: allow.join(', '),
-    }),
+    new ScimError('methodNotAllowed', `method ${method} is not allowed here; allowed: ${allow.join(', ')}`, { allow: allow.join(', ') }),
   conflict: (detail: string) => new ScimError('conflict', detail),
   preconditionFailed: (detail: string) => new ScimError('preconditionFailed', detail),
-  payloadTooLarge: (detail: string) => new ScimError('payloadTooLarge', detail),
+  payloadTooLarge: (detail: string, bound?: string) => new ScimError('payloadTooLarge', detail, {}, bound),
   // RFC 7694 §3: a 415 for a content coding the server does not accept SHOULD list those it does in Accept-Encoding.
   unsupportedMediaType: (detail: string, acceptEncoding?: string) =>
     new ScimError('unsupportedMediaType', detail, acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}),

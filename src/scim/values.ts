@@ -98,7 +98,7 @@ export interface ReadOptions {
 /** Refuses a request that gives one multi-valued attribute more values than the server keeps (Limits.valuesPerAttribute). */
 export function checkValueCount(where: string, count: number, max: number | undefined): void {
   if (max !== undefined && count > max) {
-    throw errors.invalidValue(`'${where}' has ${count} values; at most ${max} are allowed (${LIMIT_SETTINGS.valuesPerAttribute})`);
+    throw errors.invalidValue(`'${where}' has ${count} values; at most ${max} are allowed (${LIMIT_SETTINGS.valuesPerAttribute})`, LIMIT_SETTINGS.valuesPerAttribute);
   }
 }
 

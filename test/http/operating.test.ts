@@ -73,13 +73,16 @@ t.test('one line per request: route, status, time and caller; never a token, a p
 });
 
 t.test('GET /metrics: requests by route, store calls, errors, bounds, resources, event-loop lag; a token when configured', async (t) => {
-  const h = await build(t, 'lmdb', { SCIM_MAX_PATCH_OPERATIONS: '2' });
+  const h = await build(t, 'lmdb', { SCIM_MAX_PATCH_OPERATIONS: '2', SCIM_MAX_FILTER_LENGTH: '20', SCIM_BODY_LIMIT: '2000' });
   const u = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('metered') }));
   await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('METERED') });
   await h.req({ method: 'GET', url: `/scim/v2/Users/${u.id as string}` });
   const op = { op: 'replace', path: 'title', value: 'x' };
   await h.req({ method: 'PATCH', url: `/scim/v2/Users/${u.id as string}`, payload: { schemas: [PATCH_OP], Operations: [op, op, op] } });
   await h.req({ method: 'GET', url: '/scim/v2/Users/nope/and/more' });
+  // Each bound is counted by the setting its refusal carries, not by reading the detail.
+  await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent('userName eq "a-name-too-long-for-it"')}` });
+  await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('big', { title: 'x'.repeat(3000) }) });
   const res = await h.app.inject({ method: 'GET', url: '/metrics' });
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
@@ -90,8 +93,10 @@ t.test('GET /metrics: requests by route, store calls, errors, bounds, resources,
     /^scim_http_requests_total\{method="GET",route="unmatched",status="404"\} 1$/m,
     /^scim_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/scim\/v2\/Users\/:id"\} \d+$/m,
     /^scim_errors_total\{status="409",scimType="uniqueness"\} 1$/m,
-    /^scim_errors_total\{status="413",scimType=""\} 1$/m,
+    /^scim_errors_total\{status="413",scimType=""\} 2$/m,
     /^scim_bounds_hit_total\{bound="SCIM_MAX_PATCH_OPERATIONS"\} 1$/m,
+    /^scim_bounds_hit_total\{bound="SCIM_MAX_FILTER_LENGTH"\} 1$/m,
+    /^scim_bounds_hit_total\{bound="SCIM_BODY_LIMIT"\} 1$/m,
     /^scim_store_operation_duration_seconds_count\{store="lmdb",operation="create"\} 2$/m,
     /^scim_resources\{type="User"\} 1$/m,
     /^scim_resources\{type="Group"\} 0$/m,

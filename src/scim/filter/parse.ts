@@ -128,6 +128,7 @@ class Parser {
     if (this.text.length > this.limits.filterLength) {
       throw errors.invalidFilter(
         `filter: longer than ${this.limits.filterLength} characters (${this.text.length}; the limit is ${LIMIT_SETTINGS.filterLength})`,
+        LIMIT_SETTINGS.filterLength,
       );
     }
     const filter = this.parseOr();
@@ -237,6 +238,7 @@ class Parser {
     if (++this.nodes > this.limits.filterNodes) {
       throw errors.invalidFilter(
         `filter: more than ${this.limits.filterNodes} comparisons (at position ${at}); the limit is ${LIMIT_SETTINGS.filterNodes}`,
+        LIMIT_SETTINGS.filterNodes,
       );
     }
     if (word === '') {

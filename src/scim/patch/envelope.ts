@@ -84,6 +84,7 @@ export function parsePatchBody(body: unknown, limits: Pick<Limits, 'patchOperati
   if (ops.value.length > limits.patchOperations) {
     throw errors.payloadTooLarge(
       `"Operations" has ${ops.value.length} operations; at most ${limits.patchOperations} are allowed in one PATCH (${LIMIT_SETTINGS.patchOperations})`,
+      LIMIT_SETTINGS.patchOperations,
     );
   }
   return ops.value.map((raw, i) => parseOperation(raw, i));
