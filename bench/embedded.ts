@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { registryFingerprint, Representation } from '../src/scim/representation';
+import { registryFingerprint, Views } from '../src/scim/view';
 import { LmdbStore } from '../src/store/lmdb';
 import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
 import type { ScimResource, StoredRecord } from '../src/scim/resource';
@@ -70,8 +70,8 @@ function userAt(i: number, id: string, externalId: string, manager: string | und
 export async function seedEmbedded(dir: string, size: number, log: (s: string) => void): Promise<Seeded> {
   const registry = SchemaRegistry.fromDirectory();
   const users = registry.resourceSchema('User');
-  // Records get the stored default representation the server makes when it writes one (representation.ts).
-  const representation = new Representation(users, (t) => registry.resourceType(t)?.endpoint, registryFingerprint(registry));
+  // Records get the view the server makes when it writes one (src/scim/view.ts).
+  const views = new Views(users, (t) => registry.resourceType(t)?.endpoint, registryFingerprint(registry));
   const store = new LmdbStore({ path: dir });
   await store.init([users]);
   const t0 = performance.now();
@@ -88,7 +88,7 @@ export async function seedEmbedded(dir: string, size: number, log: (s: string) =
       const at = new Date(epoch + ((i * 7919) % size) * 60_000).toISOString();
       // Writes issued together commit together (the lmdb package batches them into one transaction).
       const record = userAt(i, id, externalId, i > 0 ? ids[Math.floor((i - 1) / 8)] : undefined, at);
-      record.view = representation.stored(record.resource);
+      record.view = views.make(record.resource);
       batch.push(store.create(users, record));
     }
     await Promise.all(batch);

@@ -20,7 +20,7 @@ import { AccessPolicy } from './service/access';
 import { sectionsRoute } from './http/sections';
 import { auditRoute } from './http/audit';
 import { CursorCodec } from './scim/cursor';
-import { registryFingerprint, Representation } from './scim/representation';
+import { registryFingerprint, Views } from './scim/view';
 import scimJson from './http/scim-json';
 import scimErrors, { isApiUrl, sendScimError } from './http/errors';
 import { errors, ERROR_SCHEMA } from './scim/errors';
@@ -228,9 +228,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const endpoints = (id: string) => registry.resourceType(id)?.endpoint;
   for (const type of registry.resourceTypes()) {
     const schema = registry.resourceSchema(type.id);
-    // A group's representation holds its members, which live apart from its record: no stored text for it.
-    const representation = membersAttribute(schema) ? undefined : new Representation(schema, endpoints, fingerprint);
-    const service = new ResourceService(schema, store, opts.now, cursors, config.limits, representation);
+    // A group's representation holds its members, which live apart from its record: no view for it.
+    const views = membersAttribute(schema) ? undefined : new Views(schema, endpoints, fingerprint);
+    const service = new ResourceService(schema, store, opts.now, cursors, config.limits, views);
     service.onRetry = () => metrics.retries.inc({ type: type.id });
     // Who may change which section goes first: the rules after it see only what the caller may write.
     if (schema === sections.schema) {

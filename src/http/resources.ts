@@ -58,17 +58,18 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     return keys ?? undefined;
   };
 
-  const representation = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) => {
+  /** A resource as this request asks for it, rendered (what a view is, made again for other projections). */
+  const rendered = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) => {
     const out = project(schema, render(schema, resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
     // Attributes only some callers may read (authentication contact info) are returned only when asked for by name
-    // (returned: request), so no stored text holds them; a caller that may not read them does not get them.
+    // (returned: request), so no view holds them; a caller that may not read them does not get them.
     const hidden = unreadable(request);
     if (hidden) withoutAttributes(schema, out, hidden);
     return out;
   };
 
   // A Group's members and a User's groups are not in the record: attached (memberships.ts) when the response
-  // carries them. A resource that got nothing attached is the record's own object, so its stored text may serve.
+  // carries them. A resource that got nothing attached is the record's own object, so its view may serve.
   const relation = service.memberships?.relationOf(schema);
   const withRelated = async (records: readonly StoredRecord[], projection: ProjectionRequest): Promise<ScimResource[]> =>
     relation !== undefined && returnsAttribute(schema, projection, relation)
@@ -77,7 +78,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
 
   /**
    * Answers with one resource. `written`: for a POST, PUT or PATCH, the returned "request" attributes its body
-   * specified, which the answer carries too (RFC 7643 §2.4); the stored text, which never holds them, then cannot serve.
+   * specified, which the answer carries too (RFC 7643 §2.4); the view, which never holds them, then cannot serve.
    */
   const sendOne = async (request: FastifyRequest, reply: FastifyReply, record: StoredRecord, status = 200, written?: Set<string>) => {
     const base = baseUrlOf(request, opts.baseUrl);
@@ -86,13 +87,13 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     reply.header('etag', etagOf(record.version));
     reply.header('location', `${base}${endpoint}/${record.id}`);
     const [resource] = await withRelated([record], projection);
-    // The default representation was serialised when the record was written (representation.ts).
-    const text =
+    // The default representation was serialised when the record was written: its view (../scim/view.ts).
+    const body =
       isDefault(projection) && !projection.written && record.view !== undefined && resource === record.resource
-        ? service.representation?.at(record.view, base)
+        ? service.views?.body(record.view, base)
         : undefined;
-    if (text !== undefined) return reply.code(status).type(SCIM_CONTENT_TYPE).send(text);
-    return reply.code(status).send(representation(request, resource!, projection));
+    if (body !== undefined) return reply.code(status).type(SCIM_CONTENT_TYPE).send(body);
+    return reply.code(status).send(rendered(request, resource!, projection));
   };
 
   const read = app.requireScope('scim:read');
@@ -102,11 +103,11 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
 
   /**
    * GET with query parameters and POST /.search with a SearchRequest body share this (RFC 7644 §3.4.3): the
-   * ListResponse without its Resources, and the resources. With `texts`, a resource in the default attribute set
-   * whose stored representation is of the version listed comes as that text (the embedded store reads them by key);
-   * any other is rendered.
+   * ListResponse without its Resources, and the resources. With `useViews`, a resource in the default attribute set
+   * whose view is of the version listed comes as the view's JSON (the embedded store reads them by key); any other is
+   * rendered.
    */
-  const listed = async (request: FastifyRequest, query: Record<string, unknown>, texts: boolean) => {
+  const listed = async (request: FastifyRequest, query: Record<string, unknown>, useViews: boolean) => {
     const cursor = readCursor(query);
     const result = await service.list({
       filter: param(query, 'filter'),
@@ -116,15 +117,15 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
       unreadable: unreadable(request),
     });
     const projection = readProjection(query);
-    const views = texts && isDefault(projection) ? service.storedViews(result.records) : undefined;
+    const views = useViews && isDefault(projection) ? service.viewsOf(result.records) : undefined;
     const base = views ? baseUrlOf(request, opts.baseUrl) : '';
     const attached = await withRelated(result.records, projection);
     const resources = result.records.map((r, i): JsonObject | string => {
       const view = views?.[i];
       // The records were read before their views: a view of another version (a write in between) is not used, nor
       // one of a resource that got its groups attached.
-      const text = view && view.version === r.version && attached[i] === r.resource ? service.representation?.at(view.view, base) : undefined;
-      return text ?? representation(request, attached[i]!, projection);
+      const body = view && view.version === r.version && attached[i] === r.resource ? service.views?.body(view.view, base) : undefined;
+      return body ?? rendered(request, attached[i]!, projection);
     });
     const envelope: JsonObject = {
       schemas: [SCHEMA_URNS.listResponse],
@@ -142,7 +143,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     return { ...envelope, Resources: resources as JsonObject[] };
   };
 
-  /** Sends a list, the stored texts spliced in as they are (an Okta import reads pages of 100 this way). */
+  /** Sends a list, the views' JSON spliced in as it is (an Okta import reads pages of 100 this way). */
   const sendList = async (request: FastifyRequest, reply: FastifyReply, query: Record<string, unknown>) => {
     const { envelope, resources } = await listed(request, query, true);
     if (!resources.some((r) => typeof r === 'string')) return reply.code(200).send({ ...envelope, Resources: resources });
@@ -168,19 +169,19 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     // RFC 7644 §3.14: a matching If-None-Match on GET answers 304 Not Modified.
     const inm = request.headers['if-none-match'];
     const notModified = (version: number) => typeof inm === 'string' && etagMatches(inm, version);
-    // The most frequent read of a provisioning client: the whole resource. Its stored text answers without reading
-    // the record (representation.ts); without one (a record stored before the texts, or holding the placeholder),
-    // it is rendered.
+    // The most frequent read of a provisioning client: the whole resource. Its view answers without reading the
+    // record (../scim/view.ts); without one (a record stored before views, or holding the placeholder), it is
+    // rendered.
     if (isDefault(readProjection(request.query as Record<string, unknown>))) {
-      const stored = await service.storedView(id);
+      const stored = await service.viewOf(id);
       const base = baseUrlOf(request, opts.baseUrl);
-      // A member of some group has `groups`, which its stored text does not hold.
-      const text = stored && !stored.member ? service.representation?.at(stored.view, base) : undefined;
-      if (stored && text !== undefined) {
+      // A member of some group has `groups`, which its view does not hold.
+      const body = stored && !stored.member ? service.views?.body(stored.view, base) : undefined;
+      if (stored && body !== undefined) {
         reply.header('etag', etagOf(stored.version));
         if (notModified(stored.version)) return reply.code(304).send();
         reply.header('location', `${base}${endpoint}/${id}`);
-        return reply.code(200).type(SCIM_CONTENT_TYPE).send(text);
+        return reply.code(200).type(SCIM_CONTENT_TYPE).send(body);
       }
     }
     const record = await service.get(id);

@@ -82,7 +82,7 @@ async function scimJson(app: FastifyInstance): Promise<void> {
   app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, parse);
 
   // A callback hook rather than an async one: it runs on every response, and costs no promise this way. Every JSON
-  // answer (rendered, stored text, or error) leaves as the type the client accepts; the answer varies with Accept.
+  // answer (rendered, a view, or an error) leaves as the type the client accepts; the answer varies with Accept.
   app.addHook('onSend', (request, reply, payload, done) => {
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && (type.startsWith('application/json') || type.startsWith('application/scim+json'))) {

@@ -26,7 +26,7 @@ export interface StoredRecord {
   resource: ScimResource;
   secrets?: { password?: string };
   /**
-   * The default representation as serialised text (representation.ts), made by the service; opaque to stores,
+   * The resource's view (view.ts): its default representation as serialised text, made by the service; opaque to stores,
    * which keep it with the record and give it back (ResourceStore.getView).
    */
   view?: string;

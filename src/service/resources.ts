@@ -24,7 +24,7 @@ import type { Memberships } from './memberships';
 import type { CreateItem, MemberChange } from '../store/store';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import { KeyedQueue } from '../store/keyed-queue';
-import type { Representation } from '../scim/representation';
+import type { Views } from '../scim/view';
 import type { StoredView } from '../store/store';
 import { attributeChanges, type AuditChange, type AuditEntry } from '../scim/audit';
 import { attributeKey } from '../scim/diff';
@@ -145,26 +145,26 @@ export class ResourceService {
     private readonly now: () => Date = () => new Date(),
     private readonly cursors?: CursorCodec,
     readonly limits: Limits = DEFAULT_LIMITS,
-    /** Makes the stored default representation of each record written. */
-    readonly representation?: Representation,
+    /** Makes the view of each record written (../scim/view.ts); none for a type whose resources have none. */
+    readonly views?: Views,
   ) {}
 
-  /** Gives a record its view (representation.ts) before it is stored. */
+  /** Gives a record its view before it is stored. */
   private withView(record: StoredRecord): StoredRecord {
-    if (this.representation) {
-      const view = this.representation.stored(record.resource);
+    if (this.views) {
+      const view = this.views.make(record.resource);
       if (view !== undefined) record.view = view;
     }
     return record;
   }
 
-  /** The stored views of records just read, where the store reads them locally (the embedded store); else undefined. */
-  storedViews(records: readonly StoredRecord[]): (StoredView | undefined)[] | undefined {
+  /** The views of records just read, where the store reads them locally (the embedded store); else undefined. */
+  viewsOf(records: readonly StoredRecord[]): (StoredView | undefined)[] | undefined {
     return this.store.getViews?.(this.schema, records.map((r) => r.id));
   }
 
-  /** The stored view of a resource and its version, if the store keeps one (a key lookup, no record read). */
-  storedView(id: string): StoredView | undefined | Promise<StoredView | undefined> {
+  /** The view of a resource and its version, if the store keeps one (a key lookup, no record read). */
+  viewOf(id: string): StoredView | undefined | Promise<StoredView | undefined> {
     return this.store.getView?.(this.schema, id);
   }
 

@@ -139,7 +139,7 @@ export async function retryWriteConflicts<T>(write: () => Promise<T>, attempts =
 }
 
 /** Maps an error thrown while serving `what` to what the client should see; unknown errors stay as they are (500). */
-export function translate(e: unknown, what: string): unknown {
+export function asScimError(e: unknown, what: string): unknown {
   if (isScimError(e)) return e;
   if (isUnavailable(e)) {
     const err: ScimError = errors.unavailable(`the database is unavailable (${what}); try again later`);

@@ -21,7 +21,7 @@ import { evaluateFilter } from '../scim/filter/evaluate';
 import { queryCopy } from '../scim/query-copy';
 import { compileFilter } from './mongo-filter';
 import { collectionName, decodeKeys, fieldPath, fromDocument, ResourceDocument, toDocument } from './mongo-document';
-import { isDuplicateKey, isWriteConflict, retryWriteConflicts, translate } from './mongo-errors';
+import { asScimError, isDuplicateKey, isWriteConflict, retryWriteConflicts } from './mongo-errors';
 import { indexPlan, UniqueIndex } from './mongo-indexes';
 import { SortWindows } from './mongo-window';
 import { KeyedQueue } from './keyed-queue';
@@ -616,7 +616,7 @@ export class MongoStore implements ResourceStore {
     try {
       return await Promise.race([work, deadline]);
     } catch (e) {
-      throw translate(e, what);
+      throw asScimError(e, what);
     } finally {
       clearTimeout(timer);
     }

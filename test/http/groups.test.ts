@@ -163,7 +163,7 @@ eachStore(t, async (t, kind) => {
     const refused = await h.req({ method: 'PATCH', url: `/scim/v2/Users/${u}`, payload: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'groups', value: [{ value: top }] }] } });
     t.equal(refused.statusCode, 400);
     t.equal(h.json(refused).scimType, 'mutability');
-    // A user in no group has no groups attribute and is served from its stored text.
+    // A user in no group has no groups attribute and is served from its view.
     const loner = await newUser('nest-loner');
     t.notOk('groups' in h.json(await h.req({ method: 'GET', url: `/scim/v2/Users/${loner}` })));
     // display follows a rename of the group.

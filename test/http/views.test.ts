@@ -1,5 +1,5 @@
 /**
- * GET by id answers from the stored default representation, which both stores keep with the record: what it sends
+ * GET by id answers from the view (the stored default representation), which both stores keep with the record: what it sends
  * must be what rendering the record sends (a list, a record stored without a view), for every write that changes a
  * user, and never a text left from an earlier version or other schemas.
  */
@@ -13,8 +13,8 @@ eachStore(t, async (t, kind) => {
   const h = await build(t, kind);
   const users = h.app.users;
   /**
-   * The user as rendered from the record, never from a stored text: excluding `password` (returned "never") asks
-   * for the default set by another name, which the stored texts do not serve.
+   * The user as rendered from the record, never from a view: excluding `password` (returned "never") asks
+   * for the default set by another name, which views do not serve.
    */
   const listed = async (id: string) => {
     const res = await h.req({ method: 'GET', url: `/scim/v2/Users?excludedAttributes=password&filter=${encodeURIComponent(`id eq "${id}"`)}` });
@@ -54,7 +54,7 @@ eachStore(t, async (t, kind) => {
     });
   });
 
-  t.test('lists: the stored texts spliced into a ListResponse read as the rendered list, by GET and by .search', async (t) => {
+  t.test('lists: the views spliced into a ListResponse read as the rendered list, by GET and by .search', async (t) => {
     for (let i = 0; i < 5; i++) {
       await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user(`v-list-${i}`, { title: i % 2 ? 'odd "quoted"' : 'even', emails: [{ value: `l${i}@example.com`, type: 'work' }] }) });
     }
@@ -88,12 +88,12 @@ eachStore(t, async (t, kind) => {
   t.test('a view is written with the record and goes with it', async (t) => {
     const created = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-kept') }));
     const id = created.id as string;
-    const view = (await users.storedView(id));
+    const view = (await users.viewOf(id));
     t.equal(view?.version, 1);
     await h.req({ method: 'PATCH', url: `/scim/v2/Users/${id}`, payload: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'title', value: 'x' }] } });
-    t.equal((await users.storedView(id))?.version, 2, 'rewritten with the record');
+    t.equal((await users.viewOf(id))?.version, 2, 'rewritten with the record');
     t.equal((await h.req({ method: 'DELETE', url: `/scim/v2/Users/${id}` })).statusCode, 204);
-    t.equal((await users.storedView(id)), undefined, 'deleted with the record');
+    t.equal((await users.viewOf(id)), undefined, 'deleted with the record');
     t.equal((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).statusCode, 404);
   });
 
@@ -104,14 +104,14 @@ eachStore(t, async (t, kind) => {
     // remove the one stored for the previous version.
     const next: StoredRecord = { ...current, version: 2, resource: { ...current.resource, title: 'new', meta: { ...current.resource.meta, version: 'W/"2"' } } };
     t.equal(await h.store.replace(users.schema, next, 1), 'ok');
-    t.equal((await users.storedView(id)), undefined);
+    t.equal((await users.viewOf(id)), undefined);
     const got = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` });
     t.equal((got.json() as { title: string }).title, 'new');
     t.equal(got.headers.etag, 'W/"2"');
     // A text made with other schemas (an older server) is not served.
     const third: StoredRecord = { ...next, version: 3, resource: { ...next.resource, title: 'third', meta: { ...next.resource.meta, version: 'W/"3"' } }, view: 'old-fingerprint:User\n{"title":"stale"}' };
     t.equal(await h.store.replace(users.schema, third, 2), 'ok');
-    t.equal((await users.storedView(id))?.version, 3);
+    t.equal((await users.viewOf(id))?.version, 3);
     t.equal(((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).json() as { title: string }).title, 'third');
   });
 
@@ -119,7 +119,7 @@ eachStore(t, async (t, kind) => {
     const res = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-nul', { displayName: '\u0000scim-base-url' }) });
     t.equal(res.statusCode, 201);
     const id = h.json(res).id as string;
-    t.equal((await users.storedView(id)), undefined);
+    t.equal((await users.viewOf(id)), undefined);
     t.equal(((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).json() as { displayName: string }).displayName, '\u0000scim-base-url');
   });
 });

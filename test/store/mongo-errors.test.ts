@@ -7,7 +7,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerClosedError, MongoServerError, MongoServerSelectionError } from 'mongodb';
-import { isUnavailable, translate } from '../../src/store/mongo-errors';
+import { asScimError, isUnavailable } from '../../src/store/mongo-errors';
 import { isScimError } from '../../src/scim/errors';
 
 /** The error a write gets once the other side has ended the connection. */
@@ -77,7 +77,7 @@ t.test('network errors, wrapped by the driver or not, are the database being una
   ];
   for (const c of cases) {
     t.ok(isUnavailable(c.error), c.name);
-    const answer = translate(c.error, 'create');
+    const answer = asScimError(c.error, 'create');
     t.ok(isScimError(answer), `${c.name}: a SCIM error`);
     if (isScimError(answer)) {
       t.equal(answer.status, 503, `${c.name}: 503`);
@@ -96,6 +96,6 @@ t.test('errors that are not the network stay what they are', async (t) => {
   ];
   for (const c of cases) {
     t.notOk(isUnavailable(c.error), c.name);
-    t.equal(translate(c.error, 'create'), c.error, `${c.name}: passed on unchanged`);
+    t.equal(asScimError(c.error, 'create'), c.error, `${c.name}: passed on unchanged`);
   }
 });

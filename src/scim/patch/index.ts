@@ -3,7 +3,7 @@ export { applyPatch, applyOperations } from './apply';
 export type { PatchResult } from './apply';
 export { parsePatchBody, operationPrefix } from './envelope';
 export type { PatchOperation, PatchOpName } from './envelope';
-export { translate, elementFromFilter, pointer } from './translate';
+export { toJsonPatch, elementFromFilter, pointer } from './translate';
 export type { Translation } from './translate';
 export { validateResource } from './validate';
 export { jsonEqual, sameValue, sameElement, containsComplex } from './compare';

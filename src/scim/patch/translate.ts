@@ -1,11 +1,11 @@
 /**
- * One SCIM PATCH operation (RFC 7644 §3.5.2) -> RFC 6902 JSON Patch operations with concrete array indexes.
+ * SCIM PATCH operations (RFC 7644 §3.5.2) -> RFC 6902 JSON Patch operations with concrete array indexes.
  *
- * The translation reads the resource as it stands before the operation and emits the JSON Patch operations that
- * turn it into the resource after it; fast-json-patch applies them (apply.ts). While translating, each emitted
- * operation is also applied to a scratch copy, so later steps of the same SCIM operation (the second key of a
- * path-less value, the clean-up of an emptied extension) see the effect of earlier ones and their indexes stay
- * right.
+ * A Translator holds one working copy of the resource. Each SCIM operation, read against the copy as it stands, is
+ * turned into JSON Patch operations, each applied to the copy (fast-json-patch) the moment it is emitted and
+ * recorded: later steps of the same SCIM operation (the second key of a path-less value, the clean-up of an emptied
+ * extension) and later SCIM operations see the effect of earlier ones, and their indexes stay right. apply.ts runs
+ * a PATCH's operations through one Translator; toJsonPatch() gives the JSON Patch of a single operation.
  *
  * Semantics (RFC 7644 §3.5.2.1-3), with the decisions the RFC leaves open:
  * - add to a multi-valued attribute appends each value not already present ("If the target location already
@@ -613,10 +613,10 @@ export class Translator {
 }
 
 /**
- * Translates the operation at `index` (0-based; messages say "operation index+1") against `resource`, the state
- * before it. Throws a ScimError prefixed with "operation N: ". `resource` is not modified.
+ * The RFC 6902 operations of the SCIM operation at `index` (0-based; messages say "operation index+1") against
+ * `resource`, the state before it. Throws a ScimError prefixed with "operation N: ". `resource` is not modified.
  */
-export function translate(
+export function toJsonPatch(
   schema: ResourceSchema,
   resource: JsonObject,
   op: PatchOperation,

@@ -6,7 +6,7 @@ import { applyPatch as applyJsonPatch, deepClone } from 'fast-json-patch';
 import t from 'tap';
 import { isScimError } from '../../../src/scim/errors';
 import { parsePath } from '../../../src/scim/path';
-import { elementFromFilter, PatchOperation, pointer, translate } from '../../../src/scim/patch';
+import { elementFromFilter, PatchOperation, pointer, toJsonPatch } from '../../../src/scim/patch';
 import { SchemaRegistry, SCHEMA_URNS } from '../../../src/scim/schema';
 import type { JsonObject } from '../../../src/scim/values';
 
@@ -189,7 +189,7 @@ t.test('translations', async (t) => {
     t.test(c.name, async (t) => {
       const source = c.source ?? BASE;
       const snapshot = deepClone(source);
-      const result = translate(users, source, c.op, 0);
+      const result = toJsonPatch(users, source, c.op, 0);
       t.strictSame(result.operations, c.operations, 'RFC 6902 operations');
       t.strictSame(result.writeOnly, c.writeOnly ?? {}, 'writeOnly');
       t.strictSame(source, snapshot, 'source unchanged');
@@ -201,7 +201,7 @@ t.test('translations', async (t) => {
 
 t.test('errors carry the operation number (index + 1)', async (t) => {
   try {
-    translate(users, BASE, { op: 'replace', path: 'nope', value: 1 }, 4);
+    toJsonPatch(users, BASE, { op: 'replace', path: 'nope', value: 1 }, 4);
     t.fail('expected invalidPath');
   } catch (e) {
     t.ok(isScimError(e));

@@ -1,19 +1,18 @@
 /**
- * The stored default representation (src/scim/representation.ts) must be, for any base URL, exactly what rendering
- * and projecting the resource gives (RFC 7644 §3.9 default attribute set): the text is a cache of that, never a
- * second opinion.
+ * A view (src/scim/view.ts) must be, for any base URL, exactly what rendering and projecting the resource gives
+ * (RFC 7644 §3.9 default attribute set): a view is a cache of that, never a second opinion.
  */
 import t from 'tap';
 import { project } from '../../src/scim/projection';
 import { render } from '../../src/scim/render';
-import { registryFingerprint, Representation } from '../../src/scim/representation';
+import { registryFingerprint, Views } from '../../src/scim/view';
 import type { ScimResource } from '../../src/scim/resource';
 import { SchemaRegistry, SCHEMA_URNS } from '../../src/scim/schema';
 
 const registry = SchemaRegistry.fromDirectory();
 const users = registry.resourceSchema('User');
 const endpoints = (id: string) => registry.resourceType(id)?.endpoint;
-const representation = new Representation(users, endpoints, registryFingerprint(registry));
+const views = new Views(users, endpoints, registryFingerprint(registry));
 const EXT = SCHEMA_URNS.enterpriseUser;
 const meta = { resourceType: 'User', created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-02T00:00:00.000Z', version: 'W/"3"' };
 const resource = (extra: Record<string, unknown>): ScimResource =>
@@ -27,25 +26,25 @@ const rows: { name: string; resource: ScimResource; baseUrl: string }[] = [
 ];
 
 for (const row of rows) {
-  t.test(`stored text equals the rendered default representation: ${row.name}`, async (t) => {
-    const stored = representation.stored(row.resource);
+  t.test(`the view equals the rendered default representation: ${row.name}`, async (t) => {
+    const stored = views.make(row.resource);
     t.type(stored, 'string');
-    const sent = representation.at(stored!, row.baseUrl);
+    const sent = views.body(stored!, row.baseUrl);
     const expected = project(users, render(users, row.resource, row.baseUrl, endpoints), {});
     t.same(JSON.parse(sent!), expected);
     t.equal(sent, JSON.stringify(expected), 'byte for byte');
   });
 }
 
-t.test('a resource whose own values hold the placeholder gets no stored text', async (t) => {
-  t.equal(representation.stored(resource({ displayName: '\u0000scim-base-url' })), undefined);
-  t.equal(representation.stored(resource({ title: 'x\\\u0000scim-base-url' })), undefined);
+t.test('a resource whose own values hold the placeholder gets no view', async (t) => {
+  t.equal(views.make(resource({ displayName: '\u0000scim-base-url' })), undefined);
+  t.equal(views.make(resource({ title: 'x\\\u0000scim-base-url' })), undefined);
 });
 
 t.test('a text made with other schemas is not used', async (t) => {
-  const stored = representation.stored(resource({ displayName: 'Ann' }))!;
-  const other = new Representation(users, endpoints, 'another-fingerprint');
-  t.equal(other.at(stored, 'http://h/scim/v2'), undefined);
-  t.type(representation.at(stored, 'http://h/scim/v2'), 'string');
+  const stored = views.make(resource({ displayName: 'Ann' }))!;
+  const other = new Views(users, endpoints, 'another-fingerprint');
+  t.equal(other.body(stored, 'http://h/scim/v2'), undefined);
+  t.type(views.body(stored, 'http://h/scim/v2'), 'string');
   t.equal(registryFingerprint(registry), registryFingerprint(SchemaRegistry.fromDirectory()), 'stable across processes');
 });
