@@ -29,7 +29,7 @@ import { open as openLmdb } from 'lmdb';
 import { MongoClient } from 'mongodb';
 import { mintToken } from '../src/cli/mint';
 import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
-import { encodeKey } from '../src/store/mongo-document';
+import { encodeKey } from '../src/store/mongo/document';
 import { LMDB_OPTIONS } from '../src/store/lmdb';
 import { rssOf } from './embedded';
 import { writeReportSection } from './report';

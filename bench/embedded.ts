@@ -89,7 +89,7 @@ export async function seedEmbedded(dir: string, size: number, log: (s: string) =
       // Writes issued together commit together (the lmdb package batches them into one transaction).
       const record = userAt(i, id, externalId, i > 0 ? ids[Math.floor((i - 1) / 8)] : undefined, at);
       record.view = views.make(record.resource);
-      batch.push(store.create(users, record));
+      batch.push(store.resources.create(users, record));
     }
     await Promise.all(batch);
     if (start % 100_000 === 0 && start > 0) log(`  seeded ${start.toLocaleString('en')}`);

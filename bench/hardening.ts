@@ -25,7 +25,7 @@ import { buildApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { mintToken } from '../src/cli/mint';
 import { createStore } from '../src/store';
-import type { ResourceStore } from '../src/store/store';
+import type { Store } from '../src/store/store';
 import { DEFAULT_LIMITS } from '../src/scim/limits';
 import { writeReportSection } from './report';
 
@@ -158,7 +158,7 @@ async function harness(uri: string | undefined): Promise<Harness & { storeKind: 
   const db = `scim_bench_hardening_${unique()}`;
   const config = loadConfig({ SCIM_JWT_SECRET: SECRET, ...(uri ? { MONGODB_URI: uri, MONGODB_DB: db } : {}) });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'scim-bench-hardening-'));
-  const store: ResourceStore = await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir });
+  const store: Store = await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir });
   const app = await buildApp({ config, store });
   const token = await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 3600 });
   return {

@@ -21,7 +21,7 @@ import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
 import { mintToken } from '../src/cli/mint';
 import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
-import { collectionName, encodeKey, ResourceDocument } from '../src/store/mongo-document';
+import { collectionName, encodeKey, ResourceDocument } from '../src/store/mongo/document';
 import type { JsonObject } from '../src/scim/values';
 import { open as openLmdb } from 'lmdb';
 import { LMDB_OPTIONS } from '../src/store/lmdb';

@@ -35,8 +35,8 @@ import { ResourceSchema, SCHEMA_URNS, SchemaRegistry } from '../src/scim/schema'
 import { registryFingerprint, Views } from '../src/scim/view';
 import { ResourceService } from '../src/service/resources';
 import { connectMongoStore } from '../src/store/mongo';
-import { collectionName, encodeKey, fieldPath, toDocument, ResourceDocument } from '../src/store/mongo-document';
-import { indexPlan } from '../src/store/mongo-indexes';
+import { collectionName, encodeKey, fieldPath, toDocument, ResourceDocument } from '../src/store/mongo/document';
+import { indexPlan } from '../src/store/mongo/indexes';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from '../src/store/store';
 import { Ferret, HttpClient, LoadOptions, LoadResult, ROOT, runLoad, runPair, startFerretDB, startServer } from './support';
 
@@ -107,11 +107,9 @@ export interface Seeded {
   seedSeconds: number;
 }
 
-/** A store that only collects what ResourceService.create would write. */
+/** A store of resources that only collects what ResourceService.create would write. */
 class Collector implements ResourceStore {
-  readonly kind = 'memory' as const;
   last: StoredRecord | undefined;
-  async init(): Promise<void> {}
   async create(_schema: ResourceSchema, record: StoredRecord): Promise<void> {
     this.last = record;
   }
@@ -124,16 +122,10 @@ class Collector implements ResourceStore {
   async getMany(): Promise<StoredRecord[]> {
     throw new Error('not used');
   }
-  async members(): Promise<never[]> {
+  getView(): undefined {
     throw new Error('not used');
   }
-  async membersAmong(): Promise<Set<string>> {
-    throw new Error('not used');
-  }
-  async groupsOf(): Promise<never[]> {
-    throw new Error('not used');
-  }
-  async renameMember(): Promise<void> {
+  getViews(): undefined {
     throw new Error('not used');
   }
   async replace(): Promise<WriteOutcome> {
@@ -145,14 +137,6 @@ class Collector implements ResourceStore {
   async query(_schema: ResourceSchema, _options: QueryOptions): Promise<QueryResult> {
     throw new Error('not used');
   }
-  async auditLog(): Promise<never> {
-    throw new Error('not used');
-  }
-  async pruneAudit(): Promise<number> {
-    throw new Error('not used');
-  }
-  async ping(): Promise<void> {}
-  async close(): Promise<void> {}
 }
 
 /**
@@ -173,7 +157,7 @@ export async function seedUsers(uri: string, dbName: string, schema: ResourceSch
     let clock = new Date(epoch);
     const registry = SchemaRegistry.fromDirectory();
     const views = new Views(schema, (t) => registry.resourceType(t)?.endpoint, registryFingerprint(registry));
-    const service = new ResourceService(schema, collector, () => clock, undefined, undefined, views);
+    const service = new ResourceService(schema, { resources: collector, now: () => clock, views });
     const displayNames = new Map<string, string>();
     const ids: string[] = [];
     const externalIds: string[] = [];
@@ -504,7 +488,7 @@ async function explainAll(uri: string, dbName: string, schema: ResourceSchema, c
   store.client.on('commandStarted', (e) => {
     if (['find', 'aggregate', 'count'].includes(e.commandName)) sent.push(bare(e.command));
   });
-  const service = new ResourceService(schema, store, undefined, codec);
+  const service = new ResourceService(schema, { resources: store.resources, cursors: codec });
   const out = new Map<string, PlanNote[]>();
   try {
     const db = store.client.db(dbName);

@@ -8,7 +8,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOp
 import type { Config } from './config';
 import { SchemaRegistry } from './scim/schema';
 import type { Features } from './scim/service-provider-config';
-import type { ResourceStore } from './store/store';
+import type { AuditStore, Store } from './store/store';
 import { createStore } from './store';
 import { ResourceService } from './service/resources';
 import { RULES } from './service/rules';
@@ -81,7 +81,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 export interface AppOptions {
   config: Config;
   /** A store to use instead of the one the configuration names; the caller keeps ownership (tests). */
-  store?: ResourceStore;
+  store?: Store;
   registry?: SchemaRegistry;
   logger?: FastifyServerOptions['logger'];
   now?: () => Date;
@@ -89,7 +89,7 @@ export interface AppOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    store: ResourceStore;
+    store: Store;
     registry: SchemaRegistry;
     /** The service of each resource type, by its id. */
     services: ReadonlyMap<string, ResourceService>;
@@ -123,10 +123,10 @@ export function features(bulk: BulkLimits = DEFAULT_BULK_LIMITS): Features {
 const AUDIT_PRUNE_EVERY_MS = 3600_000;
 
 /** Keeps the audit trail within its retention: entries older than `days` are removed, at start and hourly. */
-function pruneAuditTrail(app: FastifyInstance, store: ResourceStore, days: number, now: () => Date = () => new Date()): void {
+function pruneAuditTrail(app: FastifyInstance, audit: AuditStore, days: number, now: () => Date = () => new Date()): void {
   const prune = () => {
     const before = new Date(now().getTime() - days * 86400_000).toISOString();
-    store.pruneAudit(before).then(
+    audit.prune(before).then(
       (removed) => removed > 0 && app.log.info({ removed, before }, 'audit entries past retention removed'),
       (err: unknown) => app.log.warn({ err }, 'audit retention: pruning failed; retried within the hour'),
     );
@@ -214,7 +214,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (ownsStore) app.addHook('onClose', async () => rawStore.close());
   metrics.countResources(
     registry.resourceTypes().map((t) => t.id),
-    async (type) => (await rawStore.query(registry.resourceSchema(type), { startIndex: 1, count: 0 })).totalResults,
+    async (type) => (await rawStore.resources.query(registry.resourceSchema(type), { startIndex: 1, count: 0 })).totalResults,
   );
   const store = measuredStore(rawStore, metrics);
   // Cursors are signed so that a client cannot forge a position (cursor.ts), with a key that must not be public:
@@ -222,6 +222,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // them). With only a public key, server.ts supplies one; an app built without any gets a random key of its own.
   const cursorSecret = config.cursorSecret ?? config.jwt.secret ?? randomBytes(32).toString('base64url');
   const cursors = new CursorCodec(cursorSecret, CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
+  // Users and Groups share their memberships: a Group's members, a User's groups.
+  const memberTypes = registry.resourceType('User') && registry.resourceType('Group') ? { users: registry.resourceSchema('User'), groups: registry.resourceSchema('Group') } : undefined;
+  const memberships = memberTypes ? new Memberships(store.resources, store.memberships, memberTypes.users, memberTypes.groups) : undefined;
   // One service per resource type in schemas/resource-types/, with the rules rules.ts lists for it, in order.
   const services = new Map<string, ResourceService>();
   const fingerprint = registryFingerprint(registry);
@@ -230,7 +233,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const schema = registry.resourceSchema(type.id);
     // A group's representation holds its members, which live apart from its record: no view for it.
     const views = membersAttribute(schema) ? undefined : new Views(schema, endpoints, fingerprint);
-    const service = new ResourceService(schema, store, opts.now, cursors, config.limits, views);
+    const member = memberTypes !== undefined && (schema === memberTypes.users || schema === memberTypes.groups);
+    const service = new ResourceService(schema, {
+      resources: store.resources,
+      memberships: member ? memberships : undefined,
+      now: opts.now,
+      cursors,
+      limits: config.limits,
+      views,
+    });
     service.onRetry = () => metrics.retries.inc({ type: type.id });
     // Who may change which section goes first: the rules after it see only what the caller may write.
     if (schema === sections.schema) {
@@ -239,14 +250,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     for (const make of RULES[type.id] ?? []) service.use(make(service, store));
     services.set(type.id, service);
-  }
-  // Users and Groups share their memberships: a Group's members, a User's groups.
-  const userService = services.get('User');
-  const groupService = services.get('Group');
-  if (userService && groupService) {
-    const memberships = new Memberships(store, userService.schema, groupService.schema);
-    userService.memberships = memberships;
-    groupService.memberships = memberships;
   }
   await store.init([...services.values()].map((s) => s.schema));
   const users = services.get('User');
@@ -264,7 +267,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     metrics.draining.set(1);
   });
   await registerOperations(app, config.operations, metrics);
-  pruneAuditTrail(app, store, config.auditRetentionDays, opts.now);
+  pruneAuditTrail(app, store.audit, config.auditRetentionDays, opts.now);
 
   // Outside /scim/v2 (health probes, and pages to come) the server answers as a plain JSON service: Fastify's own
   // errors and 404s. Everything SCIM (its media types, its error format, bearer tokens) is scoped to the prefix.
@@ -304,7 +307,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       );
       rootSearchRoute(scim, lists, PAGING);
       sectionsRoute(scim, access);
-      auditRoute(scim, store, PAGING);
+      auditRoute(scim, store.audit, PAGING);
       const byEndpoint = new Map([...services.values()].map((s) => [s.schema.type.endpoint, s]));
       const sectionsEndpoint = sections.schema.type.endpoint;
       bulkRoute(scim, { processor: new BulkProcessor(byEndpoint, endpointAccess(sectionsEndpoint)), limits: config.bulk, baseUrl: config.baseUrl, sectionsEndpoint });

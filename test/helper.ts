@@ -13,7 +13,7 @@ import { buildApp } from '../src/app';
 import { loadConfig, Config } from '../src/config';
 import { mintToken } from '../src/cli/mint';
 import { createStore } from '../src/store';
-import type { ResourceStore } from '../src/store/store';
+import type { Store } from '../src/store/store';
 
 export const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 export type StoreKind = 'lmdb' | 'mongodb';
@@ -32,7 +32,7 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'scim-lmdb-'));
 }
 
-export async function makeStore(kind: StoreKind): Promise<{ store: ResourceStore; cleanup(): Promise<void> }> {
+export async function makeStore(kind: StoreKind): Promise<{ store: Store; cleanup(): Promise<void> }> {
   if (kind === 'lmdb') {
     const dataDir = tempDataDir();
     const store = await createStore({ mongodbDb: 'unused', dataDir });
@@ -63,7 +63,7 @@ export async function makeStore(kind: StoreKind): Promise<{ store: ResourceStore
 
 export interface Harness {
   app: FastifyInstance;
-  store: ResourceStore;
+  store: Store;
   config: Config;
   token(scope?: string, as?: Caller): Promise<string>;
   /**

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_LIST_SCHEMA, decodeAuditCursor, encodeAuditCursor, renderAuditEntry, type AuditQuery } from '../scim/audit';
 import { errors } from '../scim/errors';
-import type { ResourceStore } from '../store/store';
+import type { AuditStore } from '../store/store';
 import { isAdmin } from '../service/access';
 import { callerOf } from './auth';
 import { methodNotAllowed } from './methods';
@@ -23,7 +23,7 @@ function instant(name: string, value: unknown): string | undefined {
   return new Date(ms).toISOString();
 }
 
-export function auditRoute(app: FastifyInstance, store: ResourceStore, paging: PagingLimits): void {
+export function auditRoute(app: FastifyInstance, audit: AuditStore, paging: PagingLimits): void {
   app.get('/AuditEvents', { onRequest: app.requireScope('scim:read') }, async (request) => {
     const caller = callerOf(request);
     if (!isAdmin(caller)) throw errors.forbidden('the audit trail is readable by administrators only (a token whose roles claim holds globalAdmin or userAdmin)');
@@ -49,7 +49,7 @@ export function auditRoute(app: FastifyInstance, store: ResourceStore, paging: P
     if (since !== undefined) q.since = since;
     if (until !== undefined) q.until = until;
     if (after) q.after = after;
-    const page = await store.auditLog(q);
+    const page = await audit.log(q);
     const last = page.entries[page.entries.length - 1];
     return {
       schemas: [AUDIT_LIST_SCHEMA],

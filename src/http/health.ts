@@ -1,6 +1,6 @@
 /** Liveness and readiness, outside /scim/v2 and unauthenticated, for load balancers and orchestrators. */
 import type { FastifyInstance } from 'fastify';
-import type { ResourceStore } from '../store/store';
+import type { Store } from '../store/store';
 import { methodNotAllowed } from './methods';
 import { RETRY_AFTER_SECONDS } from '../scim/errors';
 
@@ -11,7 +11,7 @@ export interface HealthOptions {
   draining?: () => boolean;
 }
 
-export function healthRoutes(app: FastifyInstance, store: ResourceStore, opts: HealthOptions): void {
+export function healthRoutes(app: FastifyInstance, store: Store, opts: HealthOptions): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     if (opts.draining?.()) return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'draining', store: store.kind });
@@ -28,7 +28,8 @@ export function healthRoutes(app: FastifyInstance, store: ResourceStore, opts: H
         request.log.warn({ timeoutMs: opts.readyTimeoutMs }, 'store did not answer the readiness ping in time');
         return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind, reason: 'timeout' });
       }
-      return { status: 'ready', store: store.kind, ...(store.stats ? { data: store.stats() } : {}) };
+      const data = store.stats();
+      return { status: 'ready', store: store.kind, ...(data ? { data } : {}) };
     } catch (err) {
       request.log.warn({ err }, 'store not reachable');
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind });

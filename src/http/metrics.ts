@@ -20,7 +20,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isScimError, type ScimError } from '../scim/errors';
-import type { ResourceStore } from '../store/store';
+import type { Store } from '../store/store';
 import { methodNotAllowed } from './methods';
 
 /** The process's own metrics, collected once however many apps a process builds (tests build hundreds). */
@@ -101,45 +101,38 @@ export class Metrics {
   }
 }
 
-/** Store calls measured: what a request waits for. */
-const MEASURED = new Set([
-  'create',
-  'createMany',
-  'get',
-  'getMany',
-  'getView',
-  'replace',
-  'delete',
-  'query',
-  'members',
-  'membersAmong',
-  'groupsOf',
-  'renameMember',
-  'auditLog',
-  'pruneAudit',
-  'ping',
-]);
+/**
+ * Store calls measured (what a request waits for), per concern of the store, each by the operation label it is
+ * counted under.
+ */
+const MEASURED = {
+  resources: { create: 'create', createMany: 'createMany', get: 'get', getMany: 'getMany', getView: 'getView', replace: 'replace', delete: 'delete', query: 'query' },
+  memberships: { members: 'members', membersAmong: 'membersAmong', groupsOf: 'groupsOf', renameMember: 'renameMember' },
+  audit: { log: 'auditLog', prune: 'pruneAudit' },
+  store: { ping: 'ping' },
+} as const satisfies Record<string, Record<string, string>>;
 
 /**
- * The store with every call timed, its own failures counted. A Proxy: the store is still an instance of its class
- * (server.ts asks), and its other members pass through.
+ * `target` with the calls `operations` names timed, and its own failures counted. A Proxy: the object is still an
+ * instance of its class (server.ts asks), and its other members pass through.
  */
-export function measuredStore(store: ResourceStore, metrics: Metrics): ResourceStore {
+function measured<T extends object>(target: T, kind: string, operations: Readonly<Record<string, string>>, metrics: Metrics): T {
   const wrappers = new Map<PropertyKey, unknown>();
   const ownFailure = (e: unknown) => !isScimError(e) || e.status >= 500;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || !MEASURED.has(String(prop))) return value;
+  return new Proxy(target, {
+    get(object, prop, receiver) {
+      const value: unknown = Reflect.get(object, prop, receiver);
+      const operation = typeof prop === 'string' ? operations[prop] : undefined;
+      if (typeof value !== 'function' || operation === undefined) return value;
       let wrapper = wrappers.get(prop);
       if (!wrapper) {
-        const labels = { store: target.kind, operation: String(prop) };
+        const labels = { store: kind, operation };
         const fn = value as (...args: unknown[]) => unknown;
         wrapper = (...args: unknown[]) => {
           const end = metrics.storeDuration.startTimer(labels);
           let result: unknown;
           try {
-            result = fn.apply(target, args);
+            result = fn.apply(object, args);
           } catch (e) {
             end();
             if (ownFailure(e)) metrics.storeErrors.inc(labels);
@@ -166,6 +159,21 @@ export function measuredStore(store: ResourceStore, metrics: Metrics): ResourceS
       return wrapper;
     },
   });
+}
+
+/** The store with every call of each of its concerns timed, and its own failures counted. */
+export function measuredStore(store: Store, metrics: Metrics): Store {
+  const concerns = {
+    resources: measured(store.resources, store.kind, MEASURED.resources, metrics),
+    memberships: measured(store.memberships, store.kind, MEASURED.memberships, metrics),
+    audit: measured(store.audit, store.kind, MEASURED.audit, metrics),
+  };
+  return measured(
+    new Proxy(store, { get: (object, prop, receiver) => (prop in concerns ? concerns[prop as keyof typeof concerns] : Reflect.get(object, prop, receiver)) }),
+    store.kind,
+    MEASURED.store,
+    metrics,
+  );
 }
 
 export interface MetricsRouteOptions {

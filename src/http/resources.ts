@@ -1,4 +1,4 @@
-/** The routes of one resource type (/Users, later /Groups): thin wrappers around ResourceService. */
+/** The routes of one resource type (/Users, /Groups): thin wrappers around ResourceService. */
 import { callerOf } from './auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, etagOf, StoredRecord } from '../scim/resource';
@@ -70,10 +70,11 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
 
   // A Group's members and a User's groups are not in the record: attached (memberships.ts) when the response
   // carries them. A resource that got nothing attached is the record's own object, so its view may serve.
-  const relation = service.memberships?.relationOf(schema);
+  const memberships = service.memberships;
+  const relation = memberships?.relationOf(schema);
   const withRelated = async (records: readonly StoredRecord[], projection: ProjectionRequest): Promise<ScimResource[]> =>
-    relation !== undefined && returnsAttribute(schema, projection, relation)
-      ? service.memberships!.attach(schema, records)
+    memberships && relation !== undefined && returnsAttribute(schema, projection, relation)
+      ? memberships.attach(schema, records)
       : records.map((r) => r.resource);
 
   /**

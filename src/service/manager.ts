@@ -10,7 +10,7 @@ import type { ScimResource, StoredRecord } from '../scim/resource';
 import { SCHEMA_URNS } from '../scim/schema';
 import { isObject, JsonObject } from '../scim/values';
 import { parseFilter } from '../scim/filter/parse';
-import type { ResourceStore } from '../store/store';
+import type { Store } from '../store/store';
 import { SYSTEM_CALLER, type ResourceRule, type ResourceService } from './resources';
 
 const EXT = SCHEMA_URNS.enterpriseUser;
@@ -22,7 +22,7 @@ function managerOf(resource: JsonObject | undefined): JsonObject | undefined {
   return isObject(ext) && isObject(ext.manager) ? ext.manager : undefined;
 }
 
-export function managerRule(users: ResourceService, store: ResourceStore): ResourceRule {
+export function managerRule(users: ResourceService, { resources }: Store): ResourceRule {
   const schema = users.schema;
 
   const beforeWrite = async (next: ScimResource, current: StoredRecord | undefined): Promise<void> => {
@@ -45,7 +45,7 @@ export function managerRule(users: ResourceService, store: ResourceStore): Resou
     const before = managerOf(current?.resource);
     if (before && before.value === value && typeof before.displayName === 'string' && manager.displayName === before.displayName) return;
     if (value === next.id) throw errors.invalidValue(`'${EXT}:manager.value': a user cannot be their own manager`);
-    const target = await store.get(schema, value);
+    const target = await resources.get(schema, value);
     if (!target) throw errors.invalidValue(`'${EXT}:manager.value': no User with id ${JSON.stringify(value)} exists`);
     // Walk up from the new manager: reaching this user again means the change would close a cycle.
     let cursor: ScimResource | undefined = target.resource;
@@ -56,7 +56,7 @@ export function managerRule(users: ResourceService, store: ResourceStore): Resou
         throw errors.invalidValue(`'${EXT}:manager.value': ${value} reports (directly or not) to this user; that would make a cycle`);
       }
       if (depth >= MAX_CHAIN) throw errors.invalidValue(`'${EXT}:manager.value': the reporting chain is deeper than ${MAX_CHAIN}`);
-      cursor = (await store.get(schema, up))?.resource;
+      cursor = (await resources.get(schema, up))?.resource;
     }
     const name = target.resource.displayName;
     if (typeof name === 'string') manager.displayName = name;
@@ -68,7 +68,7 @@ export function managerRule(users: ResourceService, store: ResourceStore): Resou
     const filter = parseFilter(schema, `${EXT}:manager.value eq ${JSON.stringify(id)}`);
     let after: string | undefined;
     for (;;) {
-      const page = await store.query(schema, { filter, startIndex: 1, count: 100, keyset: after === undefined ? {} : { after: { id: after } } });
+      const page = await resources.query(schema, { filter, startIndex: 1, count: 100, keyset: after === undefined ? {} : { after: { id: after } } });
       for (const report of page.records) {
         try {
           const edit = (cur: StoredRecord): JsonObject => {

@@ -1,7 +1,7 @@
 /**
  * Group membership across resource types: a Group's `members` and a User's `groups` (RFC 7643 §4.1.2, §4.2).
  *
- * Members are kept by the stores as (group, member) pairs, never inside records (store.ts MemberEntry), so:
+ * Members are kept by the stores as (group, member) pairs, never inside records (../store/store.ts MemberEntry), so:
  * - a write that changes members resolves what the request names (members/… from ../scim/members.ts) into entries:
  *   each must be an existing User or Group (its type inferred when the client left it out, as Okta does), its
  *   `display` taken from it, and a group may not contain itself, directly or through nested groups;
@@ -17,7 +17,7 @@ import { composeMembers, MEMBERS, type MemberRef, type MemberStep, needsCurrentM
 import type { ScimResource, StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import type { JsonObject } from '../scim/values';
-import type { MemberChange, MemberEntry, MemberType, ResourceStore } from '../store/store';
+import type { MemberChange, MemberEntry, MembershipStore, MemberType, ResourceStore } from '../store/store';
 
 /** The attribute of a User computed from memberships. */
 export const GROUPS = 'groups';
@@ -26,7 +26,8 @@ const MAX_GROUPS_WALKED = 100_000;
 
 export class Memberships {
   constructor(
-    private readonly store: ResourceStore,
+    private readonly resources: ResourceStore,
+    private readonly pairs: MembershipStore,
     readonly users: ResourceSchema,
     readonly groups: ResourceSchema,
   ) {}
@@ -43,7 +44,7 @@ export class Memberships {
     if (refs.length === 0) return [];
     const found = new Map<string, { type: MemberType; record: StoredRecord }>();
     const look = async (type: MemberType, ids: string[]) => {
-      for (const record of await this.store.getMany(this.schemaOf(type), ids)) found.set(record.id, { type, record });
+      for (const record of await this.resources.getMany(this.schemaOf(type), ids)) found.set(record.id, { type, record });
     };
     await look('User', refs.filter((r) => r.type !== 'Group').map((r) => r.value));
     await look('Group', refs.filter((r) => r.type !== 'User' && !found.has(r.value)).map((r) => r.value));
@@ -75,16 +76,16 @@ export class Memberships {
    */
   async change(groupId: string, steps: readonly MemberStep[]): Promise<{ change?: MemberChange; changed: boolean }> {
     if (steps.length === 0) return { changed: false };
-    const current = needsCurrentMembers(steps) ? await this.store.members(groupId) : undefined;
+    const current = needsCurrentMembers(steps) ? await this.pairs.members(groupId) : undefined;
     const composed = composeMembers(steps, current);
     if (composed.replace) {
       const entries = await this.resolve(groupId, composed.replace);
-      const before = current ?? (await this.store.members(groupId));
+      const before = current ?? (await this.pairs.members(groupId));
       const had = new Set(before.map((m) => m.value));
       const changed = entries.length !== before.length || entries.some((e) => !had.has(e.value));
       return { change: { replace: entries }, changed };
     }
-    const present = await this.store.membersAmong(groupId, [...composed.add.map((r) => r.value), ...composed.remove]);
+    const present = await this.pairs.membersAmong(groupId, [...composed.add.map((r) => r.value), ...composed.remove]);
     const add = await this.resolve(groupId, composed.add.filter((r) => !present.has(r.value)));
     const remove = composed.remove.filter((id) => present.has(id));
     if (add.length === 0 && remove.length === 0) return { changed: false };
@@ -97,7 +98,7 @@ export class Memberships {
     let frontier = [...ids];
     while (frontier.length > 0) {
       const next: string[] = [];
-      for (const m of await this.store.groupsOf(frontier)) {
+      for (const m of await this.pairs.groupsOf(frontier)) {
         if (seen.has(m.group)) continue;
         seen.add(m.group);
         next.push(m.group);
@@ -116,7 +117,7 @@ export class Memberships {
     while (frontier.length > 0) {
       const next: string[] = [];
       for (const g of frontier) {
-        for (const m of await this.store.members(g)) {
+        for (const m of await this.pairs.members(g)) {
           if (m.type === 'User') users.add(m.value);
           else if (!seen.has(m.value)) {
             seen.add(m.value);
@@ -132,14 +133,14 @@ export class Memberships {
 
   /** A group's members as a response shows them (`$ref` is added when rendered). */
   async membersOf(groupId: string): Promise<JsonObject[]> {
-    return (await this.store.members(groupId)).map((m): JsonObject => (m.display === undefined ? { value: m.value, type: m.type } : { value: m.value, display: m.display, type: m.type }));
+    return (await this.pairs.members(groupId)).map((m): JsonObject => (m.display === undefined ? { value: m.value, type: m.type } : { value: m.value, display: m.display, type: m.type }));
   }
 
   /** Each user's `groups`: direct ones first, then indirect ones, each in id order. */
   async groupsOfUsers(userIds: readonly string[]): Promise<Map<string, JsonObject[]>> {
     const out = new Map<string, JsonObject[]>();
     const direct = new Map<string, Set<string>>();
-    for (const m of await this.store.groupsOf(userIds)) {
+    for (const m of await this.pairs.groupsOf(userIds)) {
       let set = direct.get(m.member);
       if (!set) direct.set(m.member, (set = new Set()));
       set.add(m.group);
@@ -151,7 +152,7 @@ export class Memberships {
     while (frontier.length > 0) {
       for (const g of frontier) parents.set(g, []);
       const next = new Set<string>();
-      for (const m of await this.store.groupsOf(frontier)) {
+      for (const m of await this.pairs.groupsOf(frontier)) {
         parents.get(m.member)!.push(m.group);
         if (!parents.has(m.group)) next.add(m.group);
       }
@@ -159,7 +160,7 @@ export class Memberships {
       frontier = [...next];
     }
     const names = new Map<string, string | undefined>();
-    for (const record of await this.store.getMany(this.groups, [...parents.keys()])) names.set(record.id, displayOf(record.resource, 'Group'));
+    for (const record of await this.resources.getMany(this.groups, [...parents.keys()])) names.set(record.id, displayOf(record.resource, 'Group'));
     for (const [user, groups] of direct) {
       const indirect = new Set<string>();
       const stack = [...groups];
@@ -221,7 +222,7 @@ export class Memberships {
     if (!relation) return filter;
     const idPath = (text: string): AttributePath => ({ text, resolved: schema.resolve('id')! });
     const select = async (value: string): Promise<Set<string>> =>
-      relation === MEMBERS ? new Set((await this.store.groupsOf([value])).map((m) => m.group)) : this.userMembers(value);
+      relation === MEMBERS ? new Set((await this.pairs.groupsOf([value])).map((m) => m.group)) : this.userMembers(value);
     const refuse = (text: string) =>
       errors.invalidFilter(`filter on '${text}': '${relation}' can be filtered by '${relation}.value eq "<id>"' (or ne, or '${relation}[value eq "<id>"]') only`);
     const on = (f: Extract<Filter, { path: AttributePath }>) => f.path.resolved.attribute.name === relation && !f.path.resolved.extension;

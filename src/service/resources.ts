@@ -7,55 +7,24 @@ import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource
 import { ResourceSchema } from '../scim/schema';
 import { readResourceBody, ResourceInput, schemasOf } from '../scim/input';
 import { carryImmutable, checkChange } from '../scim/change';
-import { parseFilter } from '../scim/filter/parse';
-import { idEqualitiesByKey } from '../scim/filter/by-id';
-import type { Filter } from '../scim/filter/ast';
 import { JsonObject } from '../scim/values';
 import { jsonEqual } from '../scim/equal';
-import type { ResourceStore, SortSpec } from '../store/store';
-import { hashPassword, verifyPassword } from './password';
-import { CursorCodec } from '../scim/cursor';
-import { queryCopy } from '../scim/query-copy';
-import { sortKeyOf, sortPlan } from '../store/sort';
+import type { CursorCodec } from '../scim/cursor';
 import { applyOperations, parsePatchBody } from '../scim/patch';
-import type { PatchOperation } from '../scim/patch/envelope';
 import { membersAttribute, type MemberRef, type MemberStep, splitMemberOperations, takeMembers } from '../scim/members';
-import type { Memberships } from './memberships';
-import type { CreateItem, MemberChange } from '../store/store';
 import { DEFAULT_LIMITS, Limits } from '../scim/limits';
-import { KeyedQueue } from '../store/keyed-queue';
 import type { Views } from '../scim/view';
-import type { StoredView } from '../store/store';
 import { attributeChanges, type AuditChange, type AuditEntry } from '../scim/audit';
-import { attributeKey } from '../scim/diff';
-import { pathsOf } from '../scim/filter/ast';
+import type { CreateItem, MemberChange, ResourceStore, StoredView } from '../store/store';
+import { KeyedQueue } from '../store/keyed-queue';
+import { hashPassword, verifyPassword } from './password';
+import type { Memberships } from './memberships';
+import { Lister, type ListParams, type ListResult } from './list';
+
+export type { ListParams, ListResult } from './list';
 
 /** How many times a write without If-Match is retried after losing a version race before giving up with 409? */
 const MAX_ATTEMPTS = 25;
-
-export interface ListParams {
-  filter?: string;
-  startIndex: number;
-  count: number;
-  sortBy?: string;
-  sortOrder?: 'ascending' | 'descending';
-  /** RFC 9865: present (possibly empty, meaning the first page) to page by cursor instead of by index. */
-  cursor?: string;
-  /**
-   * Top-level attributes (keys as in ../scim/audit.ts attributeKey) the caller may not read: a filter or sort by one
-   * would tell their values apart, so it is refused (403).
-   */
-  unreadable?: ReadonlySet<string>;
-}
-
-export interface ListResult {
-  totalResults: number;
-  /** Index paging only. */
-  startIndex?: number;
-  records: StoredRecord[];
-  nextCursor?: string;
-  previousCursor?: string;
-}
 
 /**
  * Who is writing: what the verified bearer token says (or the server itself, for the repairs rules make), so that
@@ -114,7 +83,7 @@ export interface RuleContext {
 }
 
 /**
- * A rule that spans resources (manager references; group membership to come), registered with its resource type
+ * A rule that spans resources (manager references, member display names), registered with its resource type
  * (rules.ts). A service runs its rules in the order they were registered, each step's hooks one after another.
  */
 export interface ResourceRule {
@@ -128,12 +97,50 @@ export interface ResourceRule {
   afterDelete?(id: string): Promise<void>;
 }
 
+/** What builds a service: its store of resources, and what it needs besides its schema. */
+export interface ServiceOptions {
+  resources: ResourceStore;
+  /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
+  memberships?: Memberships;
+  now?: () => Date;
+  /** Signs and reads RFC 9865 cursors; without it, cursor paging is refused. */
+  cursors?: CursorCodec;
+  limits?: Limits;
+  /** Makes the view of each record written (../scim/view.ts); none for a type whose resources have none. */
+  views?: Views;
+}
+
+/**
+ * What one attempt of a change computes from the current record (see ResourceService.write): the next client
+ * attributes, and with them the secrets, member changes and whether the client's data changed at all.
+ */
+interface Next {
+  attributes: JsonObject;
+  /** The secrets of the next version; the current ones when absent. */
+  secrets?: StoredRecord['secrets'];
+  /** False when the change leaves the client's data as it was (a PATCH that changes nothing): rules do not run. */
+  changed?: boolean;
+  /** The write sets a password. */
+  password?: boolean;
+  /** Changes to a group's members, resolved against the members as they are. */
+  steps?: MemberStep[];
+}
+
+/** The next version of a resource, computed from the current one; run once per attempt of a write. */
+type Produce = (current: StoredRecord) => Promise<Next>;
+
 export class ResourceService {
   private readonly rules: ResourceRule[] = [];
   /** Every read-modify-write of one resource in this process runs in its turn (see keyed-queue.ts). */
   private readonly writes = new KeyedQueue();
+  readonly resources: ResourceStore;
   /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
-  memberships?: Memberships;
+  readonly memberships?: Memberships;
+  readonly limits: Limits;
+  /** Makes the view of each record written (../scim/view.ts). */
+  readonly views?: Views;
+  private readonly now: () => Date;
+  private readonly lister: Lister;
   /** Told each time a write is applied again after losing a version race (metrics). */
   onRetry?: () => void;
   /** Top-level attributes whose values the audit trail must not hold (readable only by some callers). */
@@ -141,13 +148,15 @@ export class ResourceService {
 
   constructor(
     readonly schema: ResourceSchema,
-    private readonly store: ResourceStore,
-    private readonly now: () => Date = () => new Date(),
-    private readonly cursors?: CursorCodec,
-    readonly limits: Limits = DEFAULT_LIMITS,
-    /** Makes the view of each record written (../scim/view.ts); none for a type whose resources have none. */
-    readonly views?: Views,
-  ) {}
+    options: ServiceOptions,
+  ) {
+    this.resources = options.resources;
+    this.memberships = options.memberships;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.views = options.views;
+    this.now = options.now ?? (() => new Date());
+    this.lister = new Lister({ schema, resources: this.resources, limits: this.limits, cursors: options.cursors, memberships: this.memberships });
+  }
 
   /** Gives a record its view before it is stored. */
   private withView(record: StoredRecord): StoredRecord {
@@ -160,12 +169,12 @@ export class ResourceService {
 
   /** The views of records just read, where the store reads them locally (the embedded store); else undefined. */
   viewsOf(records: readonly StoredRecord[]): (StoredView | undefined)[] | undefined {
-    return this.store.getViews?.(this.schema, records.map((r) => r.id));
+    return this.resources.getViews(this.schema, records.map((r) => r.id));
   }
 
   /** The view of a resource and its version, if the store keeps one (a key lookup, no record read). */
   viewOf(id: string): StoredView | undefined | Promise<StoredView | undefined> {
-    return this.store.getView?.(this.schema, id);
+    return this.resources.getView(this.schema, id);
   }
 
   /** Adds a rule after those already registered. */
@@ -196,34 +205,83 @@ export class ResourceService {
   }
 
   /**
-   * Every write, in one sequence: read the body (create, replace), then, in the resource's turn of the process-wide
-   * queue (keyed-queue.ts): read the current resource, check If-Match, compute the next resource from the request,
-   * run the rules, and store it if the version is unchanged. With If-Match the client asserted a version, so a race
-   * lost to another instance is 412; without it, the request is applied again to the fresh resource (bounded), so
-   * concurrent PATCHes never lose an update. Rules' afterWrite/afterDelete run after the turn: they write other
-   * resources, which must not wait on this one. Returns the stored record (undefined for delete).
+   * Every write, in one sequence. A create is read, checked and stored. A change (replace, patch, repair, release)
+   * is first turned into one function from the current record to the next (producerOf: a PUT body or a PatchOp is
+   * read and refused there, before any version is compared, so a malformed request is 400 whatever its If-Match);
+   * then, in the resource's turn of the process-wide queue (keyed-queue.ts), changeInTurn reads the current
+   * resource, checks If-Match, runs the function and the rules, and stores the result if the version is unchanged.
+   * With If-Match the client asserted a version, so a race lost to another instance is 412; without it, the function
+   * runs again on the fresh resource (bounded), so concurrent PATCHes never lose an update. Rules' afterWrite and
+   * afterDelete run after the turn: they write other resources, which must not wait on this one. Returns the stored
+   * record (undefined for delete).
    */
   async write(request: WriteRequest, context: WriteContext): Promise<StoredRecord | undefined> {
     const rules: RuleContext = { caller: context.caller, operation: request.operation, at: this.timestamp() };
-    if (request.operation === 'release') rules.release = request.section;
     switch (request.operation) {
-      case 'create':
-        return this.createOne(request.body, rules);
+      case 'create': {
+        const item = await this.prepareCreate(request.body, rules);
+        await this.resources.create(this.schema, item.record, item);
+        return item.record;
+      }
       case 'delete':
         await this.writes.run(request.id, () => this.deleteInTurn(request.id, context.ifMatch, rules));
         await this.afterDelete(request.id);
         return undefined;
-      default: {
-        // A PUT body and a PATCH message are read (and refused) once, before the turn: a malformed request is 400
-        // whatever its If-Match, never 412. The rest is computed per attempt, from the resource as it then is.
-        const body = request.operation === 'replace' ? request.body : undefined;
-        const input = request.operation === 'replace' ? readResourceBody(this.schema, body, this.limits) : undefined;
-        const members = input ? this.takeMembers(input, body) : undefined;
-        const operations = request.operation === 'patch' ? parsePatchBody(request.body, this.limits) : undefined;
-        const { record, previous } = await this.writes.run(request.id, () => this.changeInTurn(request, input, members, context.ifMatch, rules, operations));
-        if (previous) await this.afterWrite(record, previous);
-        return record;
+      case 'release':
+        rules.release = request.section;
+        return this.change(request.id, this.producerOf(request), context.ifMatch, rules);
+      default:
+        return this.change(request.id, this.producerOf(request), context.ifMatch, rules);
+    }
+  }
+
+  /** A change of an existing resource, in its turn, then the rules' afterWrite. */
+  private async change(id: string, produce: Produce, ifMatch: string | undefined, rules: RuleContext): Promise<StoredRecord> {
+    const { record, previous } = await this.writes.run(id, () => this.changeInTurn(id, produce, ifMatch, rules));
+    if (previous) await this.afterWrite(record, previous);
+    return record;
+  }
+
+  /** The function from the current record to the next that a change request asks for. */
+  private producerOf(request: Exclude<WriteRequest, { operation: 'create' | 'delete' }>): Produce {
+    switch (request.operation) {
+      case 'replace': {
+        const input = readResourceBody(this.schema, request.body, this.limits);
+        const members = this.takeMembers(input, request.body);
+        return async (current) => {
+          const attributes = structuredClone(input.attributes);
+          carryImmutable(this.schema, current.resource, attributes, input.cleared);
+          checkChange(this.schema, current.resource, attributes);
+          // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
+          // the writeOnly password, so an omitted password is kept rather than wiped.
+          return {
+            attributes,
+            secrets: await secretsWith(current, input.password),
+            password: input.password !== undefined,
+            steps: members ? [{ kind: 'replace', refs: members }] : [],
+          };
+        };
       }
+      case 'patch': {
+        const operations = parsePatchBody(request.body, this.limits);
+        return async (current) => {
+          const split = splitMemberOperations(this.schema, operations, this.limits);
+          const result = applyOperations(this.schema, current.resource, split.others, this.limits);
+          const secrets = await secretsWith(current, result.password);
+          return {
+            attributes: clientAttributes(result.resource),
+            secrets,
+            password: result.password !== undefined,
+            changed: result.changed || secrets !== current.secrets,
+            steps: split.steps,
+          };
+        };
+      }
+      case 'repair':
+        return async (current) => ({ attributes: clientAttributes(request.edit(current)) });
+      case 'release':
+        // Nothing of the client's changes; the sections rule takes the section off the user's sources.
+        return async (current) => ({ attributes: clientAttributes(structuredClone(current.resource)) });
     }
   }
 
@@ -253,9 +311,14 @@ export class ResourceService {
   }
 
   async get(id: string): Promise<StoredRecord> {
-    const record = await this.store.get(this.schema, id);
+    const record = await this.resources.get(this.schema, id);
     if (!record) throw this.notFound(id);
     return record;
+  }
+
+  /** RFC 7644 §3.4.2: a filtered, sorted page, by index or by cursor (list.ts). */
+  list(params: ListParams): Promise<ListResult> {
+    return this.lister.list(params);
   }
 
   /**
@@ -268,10 +331,10 @@ export class ResourceService {
     return takeMembers(this.schema, input.attributes, body, this.limits);
   }
 
-  private async createOne(body: unknown, rules: RuleContext): Promise<StoredRecord> {
-    const item = await this.prepareCreate(body, rules);
-    await this.store.create(this.schema, item.record, item.members, item.audit);
-    return item.record;
+  /** The group membership of this type; a type without one has no member changes to make. */
+  private membershipsFor(what: string): Memberships {
+    if (!this.memberships) throw errors.internal(`${this.schema.type.name} has no members, yet ${what}`);
+    return this.memberships;
   }
 
   /**
@@ -293,7 +356,7 @@ export class ResourceService {
     await this.beforeWrite(resource, undefined, input.password !== undefined ? { ...rules, password: true } : rules);
     const record: StoredRecord = { resourceType: this.schema.type.id, id, version: 1, resource: ordered(resource) };
     if (input.password !== undefined) record.secrets = { password: await hashPassword(input.password) };
-    const members = refs && refs.length > 0 ? { replace: await this.memberships!.resolve(id, refs) } : undefined;
+    const members = refs && refs.length > 0 ? { replace: await this.membershipsFor('a create names members').resolve(id, refs) } : undefined;
     const audit = this.auditEntry(rules, undefined, record, { password: input.password !== undefined, members });
     return members ? { record: this.withView(record), members, audit } : { record: this.withView(record), audit };
   }
@@ -318,80 +381,43 @@ export class ResourceService {
         failed++;
       }
     }
-    const outcomes = await this.store.createMany(this.schema, items, maxErrors);
+    const outcomes = await this.resources.createMany(this.schema, items, maxErrors);
     outcomes.forEach((outcome, i) => {
-      if (outcome === 'created') out[i] = items[i]!.record;
-      else if (outcome !== 'skipped') out[i] = outcome;
+      const item = items[i];
+      if (outcome === 'created' && item) out[i] = item.record;
+      else if (outcome !== 'skipped' && outcome !== 'created') out[i] = outcome;
     });
     return out;
   }
 
-  private async changeInTurn(
-    request: Extract<WriteRequest, { id: string }>,
-    input: ResourceInput | undefined,
-    members: MemberRef[] | undefined,
-    ifMatch: string | undefined,
-    rules: RuleContext,
-    operations?: PatchOperation[],
-  ): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
-    const id = request.id;
+  /**
+   * One change of one resource, in its turn: read, check If-Match, produce the next version, run the rules, store
+   * it if the version is unchanged; on a lost race without If-Match, again from the fresh resource.
+   */
+  private async changeInTurn(id: string, produce: Produce, ifMatch: string | undefined, rules: RuleContext): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(id);
       if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
         throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
       }
-      let attributes: JsonObject;
-      let secrets = current.secrets;
-      let changed: boolean | undefined;
-      let steps: MemberStep[] = [];
-      let password = false;
-      switch (request.operation) {
-        case 'replace': {
-          attributes = structuredClone(input!.attributes);
-          carryImmutable(this.schema, current.resource, attributes, input!.cleared);
-          checkChange(this.schema, current.resource, attributes);
-          // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
-          // the writeOnly password, so an omitted password is kept rather than wiped.
-          secrets = await secretsWith(current, input!.password);
-          password = input!.password !== undefined;
-          if (members) steps = [{ kind: 'replace', refs: members }];
-          break;
-        }
-        case 'patch': {
-          const split = splitMemberOperations(this.schema, operations!, this.limits);
-          steps = split.steps;
-          const result = applyOperations(this.schema, current.resource, split.others, this.limits);
-          attributes = clientAttributes(result.resource);
-          secrets = await secretsWith(current, result.password);
-          password = result.password !== undefined;
-          changed = result.changed || secrets !== current.secrets;
-          break;
-        }
-        case 'repair':
-          attributes = clientAttributes(request.edit(current));
-          break;
-        case 'release':
-          // Nothing of the client's changes; the sections rule takes the section off the user's sources.
-          attributes = clientAttributes(structuredClone(current.resource));
-          break;
-        case 'delete':
-          throw new Error('delete is not a change');
-      }
-      const candidate = { ...attributes, schemas: schemasOf(this.schema, attributes), id, meta: current.resource.meta } as ScimResource;
+      const next = await produce(current);
+      const secrets = next.secrets ?? current.secrets;
+      let changed = next.changed;
+      const candidate = { ...next.attributes, schemas: schemasOf(this.schema, next.attributes), id, meta: current.resource.meta } as ScimResource;
       // Taken in the resource's turn, so that a later version never has an earlier lastModified.
       const at = this.timestamp();
-      const turn: RuleContext = password ? { ...rules, at, password } : { ...rules, at };
+      const turn: RuleContext = next.password ? { ...rules, at, password: true } : { ...rules, at };
       // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
-      if (changed !== false || password) await this.beforeWrite(candidate, current, turn);
+      if (changed !== false || next.password) await this.beforeWrite(candidate, current, turn);
       candidate.schemas = schemasOf(this.schema, candidate);
       // A change of members is a change of the group (a new version), though its record only holds the rest.
-      let memberChange: MemberChange | undefined;
-      if (steps.length > 0) {
-        const m = await this.memberships!.change(id, steps);
-        memberChange = m.change;
+      let members: MemberChange | undefined;
+      if (next.steps && next.steps.length > 0) {
+        const m = await this.membershipsFor('a write changes members').change(id, next.steps);
+        members = m.change;
         if (m.changed) changed = true;
       }
-      const same = memberChange === undefined && (changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets));
+      const same = members === undefined && (changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets));
       // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
       if (same) return { record: current };
       const version = current.version + 1;
@@ -399,8 +425,8 @@ export class ResourceService {
       const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
       if (secrets) record.secrets = secrets;
       if (current.member) record.member = true;
-      const audit = this.auditEntry(turn, current, record, { password: secrets !== current.secrets, members: memberChange });
-      const outcome = await this.store.replace(this.schema, this.withView(record), current.version, current, memberChange, audit);
+      const audit = this.auditEntry(turn, current, record, { password: secrets !== current.secrets, members });
+      const outcome = await this.resources.replace(this.schema, { record: this.withView(record), expectedVersion: current.version, current, members, audit });
       if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
       if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
@@ -416,7 +442,7 @@ export class ResourceService {
       throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
     }
     const audit = this.auditEntry({ ...rules, at: this.timestamp() }, current, undefined, {});
-    const outcome = await this.store.delete(this.schema, id, ifMatch !== undefined ? current.version : undefined, audit);
+    const outcome = await this.resources.delete(this.schema, { id, expectedVersion: ifMatch !== undefined ? current.version : undefined, audit });
     if (outcome === 'missing') throw this.notFound(id);
     if (outcome === 'conflict') throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
   }
@@ -442,6 +468,7 @@ export class ResourceService {
       if (m.remove?.length) change.removed = m.remove.length;
       changes.push(change);
     }
+    const resource = after ?? before;
     const entry: AuditEntry = {
       id: newId(),
       at: rules.at,
@@ -453,7 +480,7 @@ export class ResourceService {
       },
       operation: rules.operation,
       resourceType: this.schema.type.id,
-      resourceId: (after ?? before)!.id,
+      resourceId: resource?.id ?? '',
       changes,
     };
     if (before) entry.versionBefore = before.version;
@@ -461,81 +488,10 @@ export class ResourceService {
     return entry;
   }
 
-  async list(params: ListParams): Promise<ListResult> {
-    let filter: Filter | undefined = params.filter !== undefined ? parseFilter(this.schema, params.filter, this.limits) : undefined;
-    if (params.unreadable?.size) {
-      const hidden = (r: { schema: string; extension: boolean; attribute: { name: string } }) => params.unreadable!.has(attributeKey(r));
-      for (const path of filter ? pathsOf(filter) : []) {
-        if (hidden(path.resolved)) throw errors.forbidden(`filter: '${path.text}' is an attribute this caller may not read, so it may not filter by it either`);
-      }
-      const sorted = params.sortBy !== undefined ? this.schema.resolve(params.sortBy) : undefined;
-      if (sorted && hidden(sorted)) throw errors.forbidden(`sortBy: '${params.sortBy}' is an attribute this caller may not read, so it may not sort by it either`);
-    }
-    if (filter && this.memberships) filter = await this.memberships.rewriteFilter(this.schema, filter);
-    if (filter) filter = idEqualitiesByKey(filter);
-    const sort = this.sortOf(params);
-    if (params.cursor !== undefined) return this.listByCursor(filter, sort, params);
-    const result = await this.store.query(this.schema, { filter, startIndex: params.startIndex, count: params.count, sort });
-    return { totalResults: result.totalResults, startIndex: params.startIndex, records: result.records };
-  }
-
-  private sortOf(params: ListParams): SortSpec | undefined {
-    if (params.sortBy === undefined) return undefined;
-    const r = this.schema.resolve(params.sortBy);
-    if (!r || r.attribute.returned === 'never') throw errors.invalidValue(`sortBy: unknown attribute '${params.sortBy}'`);
-    return { path: params.sortBy, order: params.sortOrder ?? 'ascending' };
-  }
-
-  /**
-   * RFC 9865 cursor paging: keyset pages in the order of `sortBy` (RFC 9865 §2.2: "If sorting is implemented ...,
-   * then cursor-paged results should be sorted"), then id; by id without sortBy. Cursors are signed, bound to the
-   * filter and sort, and carry the page size, which every page must repeat (§2.1, `invalidCount`).
-   */
-  private async listByCursor(filter: Filter | undefined, sort: SortSpec | undefined, params: ListParams): Promise<ListResult> {
-    if (!this.cursors) throw errors.invalidValue('cursor paging is not enabled');
-    const cursors = this.cursors;
-    const sortKey = sort ? `${sort.path.toLowerCase()}\0${sort.order}` : '';
-    const context = `${this.schema.type.id}\0${params.filter ?? ''}\0${sortKey}`;
-    const state = params.cursor === '' ? undefined : cursors.decode(params.cursor!, context);
-    if (state && state.count !== params.count) {
-      throw errors.invalidCount(
-        `count ${params.count} differs from the count ${state.count} of the query that issued the cursor; every page of a query must ask for the same count`,
-      );
-    }
-    const position = state?.position;
-    const keyset = position && position.direction !== 'start' ? { [position.direction]: position.key } : {};
-    const result = await this.store.query(this.schema, { filter, startIndex: 1, count: params.count, sort, keyset });
-    if (params.count === 0) return { totalResults: result.totalResults, records: [] };
-    const plan = sort ? sortPlan(this.schema, sort) : undefined;
-    const keyOf = (record: StoredRecord) => sortKeyOf(plan, { id: record.id, q: queryCopy(this.schema, record.resource) });
-    const link = (direction: 'after' | 'before', record: StoredRecord | undefined) =>
-      record ? cursors.encode({ position: { direction, key: keyOf(record) }, count: params.count }, context) : undefined;
-    const first = result.records[0];
-    const last = result.records[result.records.length - 1];
-    const out: ListResult = { totalResults: result.totalResults, records: result.records };
-    if (position?.direction === 'before') {
-      // A previous page: what follows it is where the client came from.
-      out.nextCursor = last
-        ? link('after', last)
-        : // Empty: nothing precedes the position, so every result follows it, and the first page is the next one.
-          result.totalResults > 0
-          ? cursors.encode({ position: { direction: 'start' }, count: params.count }, context)
-          : undefined;
-      if (result.more) out.previousCursor = link('before', first);
-    } else {
-      if (result.more) out.nextCursor = link('after', last);
-      // RFC 9865 §2: "previousCursor MUST not be returned with the first page".
-      if (position?.direction === 'after') out.previousCursor = link('before', first);
-    }
-    return out;
-  }
-
   notFound(id: string): ScimError {
     return errors.notFound(`${this.schema.type.name} ${JSON.stringify(id)} not found`);
   }
 }
-
-/** Computes the attributes (and secrets) of the next version from the current record. */
 
 /**
  * The secrets after a write that may carry a new password: the current ones when none was sent or when it is the

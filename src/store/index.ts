@@ -7,7 +7,7 @@
  */
 import { LmdbStore } from './lmdb';
 import { MongoStore } from './mongo';
-import type { ResourceStore } from './store';
+import type { Store } from './store';
 
 export interface StoreConfig {
   mongodbUri?: string;
@@ -18,7 +18,7 @@ export interface StoreConfig {
   dataDir?: string;
 }
 
-export async function createStore(config: StoreConfig): Promise<ResourceStore> {
+export async function createStore(config: StoreConfig): Promise<Store> {
   if (config.mongodbUri) {
     return new MongoStore({ uri: config.mongodbUri, dbName: config.mongodbDb, operationTimeoutMS: config.dbTimeoutMs });
   }

@@ -10,7 +10,13 @@ import type { ResolvedAttribute, ResourceSchema } from '../scim/schema';
 import { subAttribute } from '../scim/schema';
 import { errors } from '../scim/errors';
 import { isObject, Json, JsonObject } from '../scim/values';
-import type { SortSpec } from './store';
+
+/** How a query's results are ordered: an attribute path as resolved against the resource schema, and a direction. */
+export interface SortSpec {
+  /** e.g. name.familyName */
+  path: string;
+  order: 'ascending' | 'descending';
+}
 
 export interface SortPlan {
   /** The attribute to read; for a multi-valued complex attribute named without a sub-attribute, its `value`. */

@@ -1,22 +1,19 @@
 /**
- * The storage contract. Two implementations: MongoDB (mongo.ts) and the embedded store on LMDB (lmdb.ts).
- * One contract test suite (test/store/contract.ts) runs against both.
+ * The storage contract, in three concerns the rest of the server receives separately: resources (records, their
+ * versions, views and unique values, and queries over them), memberships (a group's members, kept as pairs), and the
+ * audit trail. A Store is the three together with their lifecycle. Two implementations: MongoDB (mongo/) and the
+ * embedded store on LMDB (lmdb/); one contract test suite (test/store/contract.ts) runs against both.
  */
 import type { StoredRecord } from '../scim/resource';
 import type { ResourceSchema } from '../scim/schema';
 import type { Filter } from '../scim/filter/ast';
-import type { Keyset } from './sort';
+import type { Keyset, SortSpec } from './sort';
 import type { Member, MemberType } from '../scim/members';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
 import type { ScimError } from '../scim/errors';
 
-export type { Keyset, SortKey } from './sort';
-
-export interface SortSpec {
-  /** Attribute path as resolved against the resource schema, e.g. name.familyName. */
-  path: string;
-  order: 'ascending' | 'descending';
-}
+export type { Keyset, SortKey, SortSpec } from './sort';
+export type { MemberType };
 
 export interface QueryOptions {
   filter?: Filter;
@@ -41,7 +38,7 @@ export interface QueryResult {
   more?: boolean;
 }
 
-/** A record's stored view and the version it belongs to. */
+/** A record's view (../scim/view.ts) and the version it belongs to. */
 export interface StoredView {
   version: number;
   view: string;
@@ -51,8 +48,6 @@ export interface StoredView {
    */
   member?: boolean;
 }
-
-export type { MemberType };
 
 /**
  * One member of a group as the stores keep it: not inside the group's record but as a (group, member) pair of its
@@ -77,11 +72,18 @@ export interface Membership {
   type: MemberType;
 }
 
-/** One record of a batch of creates, with what create() takes besides it. */
-export interface CreateItem {
-  record: StoredRecord;
+/**
+ * What a write stores together with its record, all or nothing: the new members of a group (`members`), and the
+ * write's audit entry (`audit`, readable from AuditStore.log once the write is answered).
+ */
+export interface Alongside {
   members?: MemberChange;
   audit?: AuditEntry;
+}
+
+/** One record of a batch of creates, with what a create stores alongside it. */
+export interface CreateItem extends Alongside {
+  record: StoredRecord;
 }
 
 /**
@@ -90,22 +92,37 @@ export interface CreateItem {
  */
 export type CreateOutcome = 'created' | 'skipped' | ScimError;
 
+/** A version-guarded replacement of a record. */
+export interface ReplaceRequest extends Alongside {
+  /** The next version: `record.version` must be `expectedVersion + 1`. */
+  record: StoredRecord;
+  /** The version the stored record must still have, or nothing is written ('conflict'). */
+  expectedVersion: number;
+  /**
+   * The record at `expectedVersion` as the caller read it: a store may use it instead of reading the record again
+   * (the version check still happens).
+   */
+  current?: StoredRecord;
+}
+
+export interface DeleteRequest {
+  id: string;
+  /** When given, the record is deleted only if its version still matches. */
+  expectedVersion?: number;
+  /** Stored if, and only if, the record is deleted, its `versionBefore` set to the version deleted. */
+  audit?: AuditEntry;
+}
+
 /** Outcome of a version-guarded write. */
 export type WriteOutcome = 'ok' | 'missing' | 'conflict';
 
+/** Records of every resource type: each with its version, its view, its unique values and index entries. */
 export interface ResourceStore {
-  readonly kind: 'memory' | 'lmdb' | 'mongodb';
-  /**
-   * Checks the backing service answers and creates the indexes of the given resource types, before the first
-   * request. Stores also prepare a resource type on first use, so a type left out here is still safe to use.
-   */
-  init(schemas?: readonly ResourceSchema[]): Promise<void>;
   /**
    * Inserts a new record (version 1). Throws a `uniqueness` ScimError when a unique attribute (or the id) is taken.
-   * `members`: the new group's members, written with it (all or nothing). `audit`: the write's audit entry, stored
-   * with it, all or nothing (auditLog()).
+   * What goes `alongside` (a new group's members, the audit entry) is stored with it, all or nothing.
    */
-  create(schema: ResourceSchema, record: StoredRecord, members?: MemberChange, audit?: AuditEntry): Promise<void>;
+  create(schema: ResourceSchema, record: StoredRecord, alongside?: Alongside): Promise<void>;
   /**
    * Creates many records, in order, each exactly as create() would (all or nothing per item: the record, its unique
    * keys, members and audit entry), in as few round trips or commits as the store can (a Bulk request's run of
@@ -120,44 +137,36 @@ export interface ResourceStore {
   /** The records of these ids that exist, in no particular order. */
   getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]>;
   /**
-   * A record's `view` (the serialised default representation), kept with it in the same transaction (document),
-   * and the record's version, without reading the record itself: a GET by id then costs a key lookup (the embedded
-   * store answers synchronously). Undefined when the record is missing or was stored without a view.
+   * A record's view and version, without reading the record itself: a GET by id then costs a key lookup (the
+   * embedded store answers synchronously). Undefined when the record is missing or was stored without a view.
    */
-  getView?(schema: ResourceSchema, id: string): StoredView | undefined | Promise<StoredView | undefined>;
+  getView(schema: ResourceSchema, id: string): StoredView | undefined | Promise<StoredView | undefined>;
   /**
-   * The views of several records just read, read locally at once (the embedded store); a remote store leaves it
-   * out. `member` is not set: the records read say it.
+   * The views of several records just read, where the store can read them locally at once (the embedded store);
+   * undefined where it cannot (a remote store, whose list pages are rendered). `member` is not set: the records
+   * read say it.
    */
-  getViews?(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[];
+  getViews(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[] | undefined;
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (no lost updates when two requests
-   * race). `record.version` must be `expectedVersion + 1`. Throws `uniqueness` when a unique attribute is taken by
-   * another resource; nothing is written then. `current`, when given, is the record at `expectedVersion` as the
-   * caller read it: a store may use it instead of reading the record again (the version check still happens).
-   * `audit` is stored if, and only if, the record is.
+   * race). Throws `uniqueness` when a unique attribute is taken by another resource; nothing is written then.
    */
-  replace(
-    schema: ResourceSchema,
-    record: StoredRecord,
-    expectedVersion: number,
-    current?: StoredRecord,
-    members?: MemberChange,
-    audit?: AuditEntry,
-  ): Promise<WriteOutcome>;
+  replace(schema: ResourceSchema, request: ReplaceRequest): Promise<WriteOutcome>;
   /**
-   * Deletes the record; with `expectedVersion`, only if the version still matches. Its memberships go with it: as a
-   * group (its members) and as a member (of every group that contained it). `audit` is stored if, and only if, the
-   * record is deleted, its `versionBefore` set to the version deleted.
+   * Deletes the record. Its memberships go with it: as a group (its members) and as a member (of every group that
+   * contained it).
    */
-  delete(schema: ResourceSchema, id: string, expectedVersion?: number, audit?: AuditEntry): Promise<WriteOutcome>;
+  delete(schema: ResourceSchema, request: DeleteRequest): Promise<WriteOutcome>;
   /**
-   * The audit trail: entries of accepted writes in (at, id) order, by resource and time. An entry is readable here
-   * once its write has been answered (a store that copies entries in the background copies this instance's first).
+   * Filters, sorts and pages. Without `sort`, records come in id order. With it, ties are broken by id in the same
+   * direction, and records without a value come last when ascending and first when descending (RFC 7644
+   * §3.4.2.3), so descending is exactly ascending reversed. Throws `invalidValue` for a sort path no schema defines.
    */
-  auditLog(query: AuditQuery): Promise<AuditPage>;
-  /** Removes the entries older than `before` (ISO 8601): the retention of the audit trail. Returns how many. */
-  pruneAudit(before: string): Promise<number>;
+  query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult>;
+}
+
+/** Groups' members, as (group, member) pairs; written by ResourceStore's writes, read and renamed here. */
+export interface MembershipStore {
   /**
    * A group's members, in member-id order. A member that does not exist when a write adds it is not added (the
    * service checked it exists; a delete may have come in between).
@@ -169,15 +178,38 @@ export interface ResourceStore {
   groupsOf(memberIds: readonly string[]): Promise<Membership[]>;
   /** A member's displayName changed: its `display` in every group that contains it follows. */
   renameMember(memberId: string, display: string | undefined): Promise<void>;
+}
+
+/** The audit trail: one entry per accepted write, stored by ResourceStore's writes, read and pruned here. */
+export interface AuditStore {
   /**
-   * Filters, sorts and pages. Without `sort`, records come in id order. With it, ties are broken by id in the same
-   * direction, and records without a value come last when ascending and first when descending (RFC 7644
-   * §3.4.2.3), so descending is exactly ascending reversed. Throws `invalidValue` for a sort path no schema defines.
+   * Entries in (at, id) order, by resource and time. An entry is readable here once its write has been answered (a
+   * store that copies entries in the background copies this instance's first).
    */
-  query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult>;
+  log(query: AuditQuery): Promise<AuditPage>;
+  /** Removes the entries older than `before` (ISO 8601): the retention of the audit trail. Returns how many. */
+  prune(before: string): Promise<number>;
+}
+
+/** What an operator wants to know of local data: records held and the data file's size. */
+export interface StoreStats {
+  records: number;
+  bytes: number;
+}
+
+export interface Store {
+  readonly kind: 'lmdb' | 'mongodb';
+  readonly resources: ResourceStore;
+  readonly memberships: MembershipStore;
+  readonly audit: AuditStore;
+  /**
+   * Checks the backing service answers and creates the indexes of the given resource types, before the first
+   * request. Stores also prepare a resource type on first use, so a type left out here is still safe to use.
+   */
+  init(schemas?: readonly ResourceSchema[]): Promise<void>;
   /** Resolves when the backing service answers; throws an `unavailable` ScimError otherwise. */
   ping(): Promise<void>;
-  /** What an operator wants to know of local data (the embedded store): records held and the data file's size. */
-  stats?(): { records: number; bytes: number };
+  /** The embedded store's figures of its data directory; undefined for a database elsewhere. */
+  stats(): StoreStats | undefined;
   close(): Promise<void>;
 }

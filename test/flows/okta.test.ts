@@ -43,7 +43,7 @@ eachStore(t, async (t, kind) => {
     t.equal(put.statusCode, 200);
     t.equal(put.json().name.familyName, 'Brock-Smith');
     t.equal(put.json().id, user.id, 'id never changes');
-    const stored = await h.store.get(h.app.users.schema, user.id);
+    const stored = await h.store.resources.get(h.app.users.schema, user.id);
     t.match(stored?.secrets?.password, /^scrypt\$/, 'the PUT without password kept it');
 
     const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';

@@ -188,7 +188,7 @@ eachStore(t, async (t, kind) => {
     t.equal(res.statusCode, 200);
     t.notOk('password' in res.json());
     t.equal(res.headers.etag, 'W/"2"');
-    const stored = await h.store.get(h.app.users.schema, u.id as string);
+    const stored = await h.store.resources.get(h.app.users.schema, u.id as string);
     t.match(stored?.secrets?.password, /^scrypt\$/);
     const again = await patch(h, u.id, ops({ op: 'replace', path: 'password', value: 'N3w-passw0rd' }));
     t.equal(again.headers.etag, 'W/"2"', 'the same password again changes nothing');
@@ -230,7 +230,7 @@ eachStore(t, async (t, kind) => {
     const set = await patch(h, report.id, ops({ op: 'replace', path, value: { $ref: ref } }));
     t.equal(set.statusCode, 200, set.body);
     t.same(set.json()[ENTERPRISE].manager, { value: boss.id, displayName: 'Ref Boss', $ref: ref });
-    const stored = await h.store.get(h.app.users.schema, report.id as string);
+    const stored = await h.store.resources.get(h.app.users.schema, report.id as string);
     t.notOk('$ref' in (stored!.resource[ENTERPRISE] as { manager: object }).manager, '$ref is rendered, not stored');
     const echo = await patch(h, report.id, ops({ op: 'replace', path, value: set.json()[ENTERPRISE].manager }));
     t.equal(echo.headers.etag, set.headers.etag, 'echoing the rendered manager changes nothing');

@@ -75,7 +75,7 @@ eachStore(t, async (t, kind) => {
     t.equal(ok.headers.etag, 'W/"3"');
     const same = await h.req({ method: 'PUT', url, payload: user('put-me', { title: 'Director' }) });
     t.equal(same.headers.etag, 'W/"3"', 'a PUT that changes nothing keeps the version');
-    const stored = await h.store.get(h.app.users.schema, created.id as string);
+    const stored = await h.store.resources.get(h.app.users.schema, created.id as string);
     t.match(stored?.secrets?.password, /^scrypt\$/, 'password omitted from PUT is kept');
     const samePw = await h.req({ method: 'PUT', url, payload: user('put-me', { title: 'Director', password: 'S3cret!' }) });
     t.equal(samePw.headers.etag, 'W/"3"', 're-sending the stored password changes nothing');
@@ -109,7 +109,7 @@ eachStore(t, async (t, kind) => {
     const res = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('pw-user', { password: 'Tr0ub4dor&3' }) });
     const body = h.json(res);
     t.notOk('password' in body);
-    const stored = await h.store.get(h.app.users.schema, body.id as string);
+    const stored = await h.store.resources.get(h.app.users.schema, body.id as string);
     t.match(stored?.secrets?.password, /^scrypt\$16384\$8\$1\$/);
     t.notMatch(JSON.stringify(stored), /Tr0ub4dor/);
     const asked = h.json(await h.req({ method: 'GET', url: `/scim/v2/Users/${body.id}?attributes=password,userName` }));

@@ -99,18 +99,18 @@ eachStore(t, async (t, kind) => {
 
   t.test('a record written without a view (or with another format) is rendered, never served stale', async (t) => {
     const id = h.json(await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('v-stale', { title: 'old' }) })).id as string;
-    const current = (await h.store.get(users.schema, id))!;
+    const current = (await h.store.resources.get(users.schema, id))!;
     // A write that brings no view (another version of the server, or a resource holding the placeholder) must
     // remove the one stored for the previous version.
     const next: StoredRecord = { ...current, version: 2, resource: { ...current.resource, title: 'new', meta: { ...current.resource.meta, version: 'W/"2"' } } };
-    t.equal(await h.store.replace(users.schema, next, 1), 'ok');
+    t.equal(await h.store.resources.replace(users.schema, { record: next, expectedVersion: 1 }), 'ok');
     t.equal((await users.viewOf(id)), undefined);
     const got = await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` });
     t.equal((got.json() as { title: string }).title, 'new');
     t.equal(got.headers.etag, 'W/"2"');
     // A text made with other schemas (an older server) is not served.
     const third: StoredRecord = { ...next, version: 3, resource: { ...next.resource, title: 'third', meta: { ...next.resource.meta, version: 'W/"3"' } }, view: 'old-fingerprint:User\n{"title":"stale"}' };
-    t.equal(await h.store.replace(users.schema, third, 2), 'ok');
+    t.equal(await h.store.resources.replace(users.schema, { record: third, expectedVersion: 2 }), 'ok');
     t.equal((await users.viewOf(id))?.version, 3);
     t.equal(((await h.req({ method: 'GET', url: `/scim/v2/Users/${id}` })).json() as { title: string }).title, 'third');
   });

@@ -10,7 +10,7 @@ t.test('a service runs its rules in the order they were registered, each hook of
   const { store, cleanup } = await makeStore('lmdb');
   t.teardown(cleanup);
   await store.init([users]);
-  const service = new ResourceService(users, store);
+  const service = new ResourceService(users, { resources: store.resources });
   const calls: string[] = [];
   const rule = (name: string): ResourceRule => ({
     name,

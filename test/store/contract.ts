@@ -1,5 +1,5 @@
 /**
- * The one contract both stores must keep (src/store/store.ts); memory.test.ts and mongo.test.ts run it.
+ * The one contract both stores must keep (src/store/store.ts); lmdb.test.ts and mongo.test.ts run it.
  */
 import tap from 'tap';
 import { SchemaRegistry, SCHEMA_URNS } from '../../src/scim/schema';
@@ -8,7 +8,7 @@ import { isScimError } from '../../src/scim/errors';
 import { parseFilter } from '../../src/scim/filter/parse';
 import type { JsonObject } from '../../src/scim/values';
 import type { Filter } from '../../src/scim/filter/ast';
-import type { MemberEntry, QueryOptions, ResourceStore, SortKey, SortSpec } from '../../src/store/store';
+import type { MemberEntry, QueryOptions, Store, SortKey, SortSpec } from '../../src/store/store';
 import { queryCopy } from '../../src/scim/query-copy';
 import { sortKeyOf, sortPlan } from '../../src/store/sort';
 import type { AuditEntry } from '../../src/scim/audit';
@@ -17,7 +17,7 @@ import type { AuditEntry } from '../../src/scim/audit';
 export type TapTest = Parameters<Parameters<typeof tap.test>[0]>[0];
 
 export interface StoreUnderTest {
-  store: ResourceStore;
+  store: Store;
   cleanup(): Promise<void>;
 }
 
@@ -97,7 +97,7 @@ const SORT_ROWS: [string, JsonObject][] = [
 
 export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTest>): void {
   /** Runs `fn` with a fresh, empty store that is cleaned up when the subtest ends. */
-  const withStore = (name: string, fn: (t: TapTest, store: ResourceStore) => Promise<void>) =>
+  const withStore = (name: string, fn: (t: TapTest, store: Store) => Promise<void>) =>
     t.test(name, async (t) => {
       const { store, cleanup } = await makeStore();
       t.teardown(cleanup);
@@ -113,87 +113,87 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     });
     record.secrets = { password: 'hash' };
     const expected = structuredClone(record);
-    await store.create(users, record);
+    await store.resources.create(users, record);
     record.resource.userName = 'changed after create';
-    const got = await store.get(users, record.id);
+    const got = await store.resources.get(users, record.id);
     t.same(got, expected, 'round trip');
     t.not(got?.resource, record.resource);
     if (got) got.resource.userName = 'changed after get';
-    t.equal((await store.get(users, record.id))?.resource.userName, 'Alice', 'stored state untouched');
-    const listed = await store.query(users, page());
+    t.equal((await store.resources.get(users, record.id))?.resource.userName, 'Alice', 'stored state untouched');
+    const listed = await store.resources.query(users, page());
     t.same(listed.records, [expected], 'query returns the same record');
     listed.records[0]!.resource.userName = 'changed after query';
-    t.equal((await store.get(users, record.id))?.resource.userName, 'Alice', 'query results are copies');
+    t.equal((await store.resources.get(users, record.id))?.resource.userName, 'Alice', 'query results are copies');
   });
 
   withStore('get of an unknown id is undefined', async (t, store) => {
-    t.equal(await store.get(users, newId()), undefined);
+    t.equal(await store.resources.get(users, newId()), undefined);
   });
 
   withStore('replace needs the current version and stores the next', async (t, store) => {
     const v1 = userRecord({ userName: 'bob', title: 'one' });
-    await store.create(users, v1);
+    await store.resources.create(users, v1);
     const v2 = nextVersion(v1, { title: 'two' });
-    t.equal(await store.replace(users, v2, 1), 'ok');
-    t.same(await store.get(users, v1.id), v2);
+    t.equal(await store.resources.replace(users, { record: v2, expectedVersion: 1 }), 'ok');
+    t.same(await store.resources.get(users, v1.id), v2);
     const v3 = nextVersion(v2, { title: undefined, displayName: 'Bob' });
-    t.equal(await store.replace(users, v3, 2), 'ok');
-    const got = await store.get(users, v1.id);
+    t.equal(await store.resources.replace(users, { record: v3, expectedVersion: 2 }), 'ok');
+    const got = await store.resources.get(users, v1.id);
     t.equal(got?.version, 3);
     t.equal(got?.resource.title, undefined, 'a removed attribute is gone');
     t.same(got, v3);
 
     const stale = nextVersion(v1, { title: 'stale' });
-    t.equal(await store.replace(users, stale, 1), 'conflict', 'stale version');
-    t.same(await store.get(users, v1.id), v3, 'a conflict writes nothing');
-    t.equal(await store.replace(users, userRecord({ userName: 'ghost' }, { version: 2 }), 1), 'missing');
+    t.equal(await store.resources.replace(users, { record: stale, expectedVersion: 1 }), 'conflict', 'stale version');
+    t.same(await store.resources.get(users, v1.id), v3, 'a conflict writes nothing');
+    t.equal(await store.resources.replace(users, { record: userRecord({ userName: 'ghost' }, { version: 2 }), expectedVersion: 1 }), 'missing');
   });
 
   withStore('delete, with and without an expected version', async (t, store) => {
     const a = userRecord({ userName: 'a' });
     const b = userRecord({ userName: 'b' });
-    await store.create(users, a);
-    await store.create(users, b);
-    t.equal(await store.delete(users, a.id, 2), 'conflict', 'wrong version');
-    t.ok(await store.get(users, a.id), 'still there after a conflict');
-    t.equal(await store.delete(users, a.id, 1), 'ok');
-    t.equal(await store.get(users, a.id), undefined);
-    t.equal(await store.delete(users, a.id, 1), 'missing');
-    t.equal(await store.delete(users, b.id), 'ok', 'unconditional');
-    t.equal(await store.delete(users, b.id), 'missing');
-    t.equal((await store.query(users, page())).totalResults, 0);
+    await store.resources.create(users, a);
+    await store.resources.create(users, b);
+    t.equal(await store.resources.delete(users, { id: a.id, expectedVersion: 2 }), 'conflict', 'wrong version');
+    t.ok(await store.resources.get(users, a.id), 'still there after a conflict');
+    t.equal(await store.resources.delete(users, { id: a.id, expectedVersion: 1 }), 'ok');
+    t.equal(await store.resources.get(users, a.id), undefined);
+    t.equal(await store.resources.delete(users, { id: a.id, expectedVersion: 1 }), 'missing');
+    t.equal(await store.resources.delete(users, { id: b.id }), 'ok', 'unconditional');
+    t.equal(await store.resources.delete(users, { id: b.id }), 'missing');
+    t.equal((await store.resources.query(users, page())).totalResults, 0);
   });
 
   withStore('userName is unique regardless of case, on create', async (t, store) => {
     const alice = userRecord({ userName: 'Alice' });
-    await store.create(users, alice);
+    await store.resources.create(users, alice);
     const twin = userRecord({ userName: 'aLICE' });
-    await rejectsScim(t, store.create(users, twin), 409, 'uniqueness', /userName 'aLICE'/);
-    t.equal(await store.get(users, twin.id), undefined, 'nothing written');
-    t.equal((await store.query(users, page())).totalResults, 1);
-    await rejectsScim(t, store.create(users, userRecord({ userName: 'other' }, { id: alice.id })), 409, 'uniqueness');
-    t.equal((await store.get(users, alice.id))?.resource.userName, 'Alice', 'a duplicate id overwrites nothing');
+    await rejectsScim(t, store.resources.create(users, twin), 409, 'uniqueness', /userName 'aLICE'/);
+    t.equal(await store.resources.get(users, twin.id), undefined, 'nothing written');
+    t.equal((await store.resources.query(users, page())).totalResults, 1);
+    await rejectsScim(t, store.resources.create(users, userRecord({ userName: 'other' }, { id: alice.id })), 409, 'uniqueness');
+    t.equal((await store.resources.get(users, alice.id))?.resource.userName, 'Alice', 'a duplicate id overwrites nothing');
   });
 
   withStore('userName is unique regardless of case, on replace', async (t, store) => {
     const alice = userRecord({ userName: 'alice' });
     const bob = userRecord({ userName: 'bob' });
-    await store.create(users, alice);
-    await store.create(users, bob);
-    await rejectsScim(t, store.replace(users, nextVersion(bob, { userName: 'ALICE' }), 1), 409, 'uniqueness', /userName/);
-    t.same(await store.get(users, bob.id), bob, 'nothing written');
-    t.equal(await store.replace(users, nextVersion(alice, { userName: 'ALICE' }), 1), 'ok', 'own value in another case');
-    t.equal(await store.replace(users, nextVersion(bob, { userName: 'robert' }), 1), 'ok');
-    await store.create(users, userRecord({ userName: 'Bob' }));
+    await store.resources.create(users, alice);
+    await store.resources.create(users, bob);
+    await rejectsScim(t, store.resources.replace(users, { record: nextVersion(bob, { userName: 'ALICE' }), expectedVersion: 1 }), 409, 'uniqueness', /userName/);
+    t.same(await store.resources.get(users, bob.id), bob, 'nothing written');
+    t.equal(await store.resources.replace(users, { record: nextVersion(alice, { userName: 'ALICE' }), expectedVersion: 1 }), 'ok', 'own value in another case');
+    t.equal(await store.resources.replace(users, { record: nextVersion(bob, { userName: 'robert' }), expectedVersion: 1 }), 'ok');
+    await store.resources.create(users, userRecord({ userName: 'Bob' }));
     t.pass('a userName given up by a replace is free again');
-    t.equal(await store.delete(users, alice.id), 'ok');
-    await store.create(users, userRecord({ userName: 'alice' }));
+    t.equal(await store.resources.delete(users, { id: alice.id }), 'ok');
+    await store.resources.create(users, userRecord({ userName: 'alice' }));
     t.pass('a userName given up by a delete is free again');
   });
 
   withStore('concurrent creates of one userName: exactly one succeeds', async (t, store) => {
     const names = ['race', 'RACE', 'Race', 'rAcE'];
-    const attempts = Array.from({ length: 24 }, (_, i) => store.create(users, userRecord({ userName: names[i % 4]! })));
+    const attempts = Array.from({ length: 24 }, (_, i) => store.resources.create(users, userRecord({ userName: names[i % 4]! })));
     const results = await Promise.allSettled(attempts);
     t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one winner');
     const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -201,26 +201,26 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
       losers.every((r) => isScimError(r.reason) && r.reason.scimType === 'uniqueness'),
       'every other attempt is a uniqueness error',
     );
-    t.equal((await store.query(users, page({ filter: byUserName('race') }))).totalResults, 1);
+    t.equal((await store.resources.query(users, page({ filter: byUserName('race') }))).totalResults, 1);
   });
 
   withStore('concurrent replaces of one version: exactly one succeeds', async (t, store) => {
     const v1 = userRecord({ userName: 'carol' });
-    await store.create(users, v1);
+    await store.resources.create(users, v1);
     const outcomes = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => store.replace(users, nextVersion(v1, { title: `writer ${i}` }), 1)),
+      Array.from({ length: 12 }, (_, i) => store.resources.replace(users, { record: nextVersion(v1, { title: `writer ${i}` }), expectedVersion: 1 })),
     );
     t.equal(outcomes.filter((o) => o === 'ok').length, 1, 'one ok');
     t.equal(outcomes.filter((o) => o === 'conflict').length, outcomes.length - 1, 'the rest conflict');
-    const got = await store.get(users, v1.id);
+    const got = await store.resources.get(users, v1.id);
     t.equal(got?.version, 2);
     t.equal(got?.resource.title, `writer ${outcomes.indexOf('ok')}`, 'the winner was written');
   });
 
   withStore('filters: userName ignores case, externalId does not', async (t, store) => {
     const dana = userRecord({ userName: 'Dana', externalId: 'Ext-1' });
-    await store.create(users, dana);
-    await store.create(users, userRecord({ userName: 'erin', externalId: 'ext-1' }));
+    await store.resources.create(users, dana);
+    await store.resources.create(users, userRecord({ userName: 'erin', externalId: 'ext-1' }));
     const cases: { filter: string; ids: number }[] = [
       { filter: 'userName eq "dANA"', ids: 1 },
       { filter: 'userName eq "nobody"', ids: 0 },
@@ -228,11 +228,11 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
       { filter: 'externalId eq "EXT-1"', ids: 0 },
     ];
     for (const c of cases) {
-      const result = await store.query(users, page({ filter: parseFilter(users, c.filter) }));
+      const result = await store.resources.query(users, page({ filter: parseFilter(users, c.filter) }));
       t.equal(result.totalResults, c.ids, c.filter);
       t.equal(result.records.length, c.ids, c.filter);
     }
-    const found = await store.query(users, page({ filter: byUserName('DANA') }));
+    const found = await store.resources.query(users, page({ filter: byUserName('DANA') }));
     t.equal(found.records[0]?.id, dana.id);
   });
 
@@ -241,9 +241,9 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     for (let i = 0; i < 7; i++) {
       const r = userRecord({ userName: `user${i}`, title: i % 2 === 0 ? 'even' : 'odd' });
       created.push(r);
-      await store.create(users, r);
+      await store.resources.create(users, r);
     }
-    const all = await store.query(users, page());
+    const all = await store.resources.query(users, page());
     t.equal(all.totalResults, 7);
     t.same(
       all.records.map((r) => r.id),
@@ -252,16 +252,16 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     );
     const seen: string[] = [];
     for (const startIndex of [1, 4, 7]) {
-      const p = await store.query(users, page({ startIndex, count: 3 }));
+      const p = await store.resources.query(users, page({ startIndex, count: 3 }));
       t.equal(p.totalResults, 7, `total at startIndex ${startIndex}`);
       seen.push(...p.records.map((r) => r.id));
     }
     t.same(seen, all.records.map((r) => r.id), 'pages add up to the whole, no duplicates or gaps');
-    const beyond = await store.query(users, page({ startIndex: 8, count: 3 }));
+    const beyond = await store.resources.query(users, page({ startIndex: 8, count: 3 }));
     t.same([beyond.totalResults, beyond.records.length], [7, 0], 'past the end');
-    const zero = await store.query(users, page({ count: 0 }));
+    const zero = await store.resources.query(users, page({ count: 0 }));
     t.same([zero.totalResults, zero.records.length], [7, 0], 'count 0 gives only the total');
-    const odd = await store.query(users, page({ filter: parseFilter(users, 'title eq "odd"'), startIndex: 2, count: 2 }));
+    const odd = await store.resources.query(users, page({ filter: parseFilter(users, 'title eq "odd"'), startIndex: 2, count: 2 }));
     t.equal(odd.totalResults, 3, 'total of a filtered query');
     t.same(
       odd.records.map((r) => r.resource.userName),
@@ -292,9 +292,9 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
       ['id-5', [{ type: 'work', value: 'a@x.org', primary: true }]],
       ['id-6', [{ type: 'home', value: 'd@x.org' }, { type: 'work', value: 'b@x.org' }, { type: 'other', value: 'a@x.org' }]],
     ];
-    for (const [id, list] of rows) await store.create(users, userRecord({ userName: `u${id}`, emails: list }, { id }));
+    for (const [id, list] of rows) await store.resources.create(users, userRecord({ userName: `u${id}`, emails: list }, { id }));
     const ids = async (options: Partial<QueryOptions>) => {
-      const r = await store.query(users, page({ filter, ...options }));
+      const r = await store.resources.query(users, page({ filter, ...options }));
       return { total: r.totalResults, ids: r.records.map((x) => x.id) };
     };
     t.same(await ids({}), { total: 3, ids: ['id-1', 'id-3', 'id-5'] });
@@ -310,9 +310,9 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
   withStore('sorting: type-aware, missing values last ascending and first descending, id tiebreak', async (t, store) => {
     // Fixed ids so that the id tiebreak is predictable.
     const rows = SORT_ROWS;
-    for (const [id, attrs] of rows) await store.create(users, userRecord(attrs, { id }));
+    for (const [id, attrs] of rows) await store.resources.create(users, userRecord(attrs, { id }));
     const order = async (sort: SortSpec, options: Partial<QueryOptions> = {}) =>
-      (await store.query(users, page({ sort, ...options }))).records.map((r) => r.id);
+      (await store.resources.query(users, page({ sort, ...options }))).records.map((r) => r.id);
     const ascending = ['id-2', 'id-5', 'id-6', 'id-1', 'id-4', 'id-3', 'id-7'];
     t.same(await order({ path: 'displayName', order: 'ascending' }), ascending, 'ascending: case-insensitive, missing last');
     t.same(await order({ path: 'displayName', order: 'descending' }), [...ascending].reverse(), 'descending is the reverse');
@@ -327,15 +327,15 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
       }
       t.same(pieces, whole, `${dir} in pages of 2`);
     }
-    const filtered = await store.query(users, {
+    const filtered = await store.resources.query(users, {
       filter: parseFilter(users, 'displayName eq "dup"'),
       sort: { path: 'displayName', order: 'descending' },
       startIndex: 1,
       count: 10,
     });
     t.same(filtered.records.map((r) => r.id), ['id-4', 'id-1'], 'filter and sort together');
-    await rejectsScim(t, store.query(users, page({ sort: { path: 'nope', order: 'ascending' } })), 400, 'invalidValue');
-    await rejectsScim(t, store.query(users, page({ sort: { path: 'name', order: 'ascending' } })), 400, 'invalidValue');
+    await rejectsScim(t, store.resources.query(users, page({ sort: { path: 'nope', order: 'ascending' } })), 400, 'invalidValue');
+    await rejectsScim(t, store.resources.query(users, page({ sort: { path: 'name', order: 'ascending' } })), 400, 'invalidValue');
   });
 
   withStore('sorting by sub-attributes, extension attributes, dateTimes and multi-valued attributes', async (t, store) => {
@@ -345,9 +345,9 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
       ['id-2', { userName: 'u2', name: { givenName: 'No family' }, [ent]: { department: 'Engineering' }, emails: [{ value: 'b@x.org' }] }],
       ['id-3', { userName: 'u3', name: { familyName: 'adams' } }],
     ];
-    for (const [id, attrs] of rows) await store.create(users, userRecord(attrs, { id }));
+    for (const [id, attrs] of rows) await store.resources.create(users, userRecord(attrs, { id }));
     const order = async (path: string, dir: 'ascending' | 'descending' = 'ascending') =>
-      (await store.query(users, page({ sort: { path, order: dir } }))).records.map((r) => r.id);
+      (await store.resources.query(users, page({ sort: { path, order: dir } }))).records.map((r) => r.id);
     t.same(await order('name.familyName'), ['id-3', 'id-1', 'id-2'], 'sub-attribute, missing last');
     t.same(await order(`${ent}:department`), ['id-2', 'id-1', 'id-3'], 'extension attribute');
     t.same(await order('meta.created', 'descending'), ['id-3', 'id-2', 'id-1'], 'dateTime');
@@ -362,13 +362,13 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     sortKeyOf(sort ? sortPlan(users, sort) : undefined, { id: record.id, q: queryCopy(users, record.resource) });
 
   /** Pages through a query by keyset, forwards from the start or backwards from `from`, in pages of `count`. */
-  const walk = async (store: ResourceStore, options: Partial<QueryOptions>, count: number, backwards?: SortKey): Promise<{ ids: string[]; mores: boolean[] }> => {
+  const walk = async (store: Store, options: Partial<QueryOptions>, count: number, backwards?: SortKey): Promise<{ ids: string[]; mores: boolean[] }> => {
     const ids: string[] = [];
     const mores: boolean[] = [];
     let key = backwards;
     for (let i = 0; i < 20; i++) {
       const keyset = backwards ? { before: key } : key ? { after: key } : {};
-      const r = await store.query(users, page({ ...options, count, keyset }));
+      const r = await store.resources.query(users, page({ ...options, count, keyset }));
       const got = r.records.map((x) => x.id);
       if (backwards) ids.unshift(...got);
       else ids.push(...got);
@@ -385,24 +385,24 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     for (let i = 0; i < 7; i++) {
       const r = userRecord({ userName: `k${i}`, title: i % 2 === 0 ? 'even' : 'odd' });
       created.push(r);
-      await store.create(users, r);
+      await store.resources.create(users, r);
     }
     const byId = [...created].sort((a, b) => (a.id < b.id ? -1 : 1));
     const all = byId.map((r) => r.id);
     const forwards = await walk(store, {}, 3);
     t.same(forwards.ids, all, 'pages of 3 add up to the whole, in id order');
     t.same(forwards.mores, [true, true, false], 'more until the last page');
-    const first = await store.query(users, page({ count: 3, keyset: {} }));
+    const first = await store.resources.query(users, page({ count: 3, keyset: {} }));
     t.equal(first.totalResults, 7, 'the total of the whole query');
     const backwards = await walk(store, {}, 3, keyOf(byId[6]!));
     t.same(backwards.ids, all.slice(0, 6), 'backwards from the last record: everything before it');
     t.same(backwards.mores, [true, false]);
     const odd = await walk(store, { filter: parseFilter(users, 'title eq "odd"') }, 2);
     t.same(odd.ids, byId.filter((r) => r.resource.title === 'odd').map((r) => r.id), 'filtered');
-    await store.delete(users, byId[2]!.id);
-    const after = await store.query(users, page({ count: 2, keyset: { after: keyOf(byId[2]!) } }));
+    await store.resources.delete(users, { id: byId[2]!.id });
+    const after = await store.resources.query(users, page({ count: 2, keyset: { after: keyOf(byId[2]!) } }));
     t.same(after.records.map((r) => r.id), [byId[3]!.id, byId[4]!.id], 'a deleted record is still a position');
-    const none = await store.query(users, page({ count: 2, keyset: { before: keyOf(byId[0]!) } }));
+    const none = await store.resources.query(users, page({ count: 2, keyset: { before: keyOf(byId[0]!) } }));
     t.same([none.records.length, none.more], [0, false], 'nothing before the first');
   });
 
@@ -412,7 +412,7 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     for (const [id, attrs] of rows) {
       const r = userRecord(attrs, { id });
       records.set(id, r);
-      await store.create(users, r);
+      await store.resources.create(users, r);
     }
     const ascending = ['id-2', 'id-5', 'id-6', 'id-1', 'id-4', 'id-3', 'id-7'];
     for (const order of ['ascending', 'descending'] as const) {
@@ -425,11 +425,11 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
       }
       // A position between values (its record changed since): the page starts at the next key in order.
       const between: SortKey = { id: 'id-0', value: 'c' };
-      const next = await store.query(users, page({ sort, count: 10, keyset: { after: between } }));
+      const next = await store.resources.query(users, page({ sort, count: 10, keyset: { after: between } }));
       const expected = order === 'ascending' ? ['id-6', 'id-1', 'id-4', 'id-3', 'id-7'] : ['id-5', 'id-2'];
       t.same(next.records.map((r) => r.id), expected, `${order}: after a key no record has`);
       const missing: SortKey = { id: 'id-3' };
-      const around = await store.query(users, page({ sort, count: 10, keyset: { before: missing } }));
+      const around = await store.resources.query(users, page({ sort, count: 10, keyset: { before: missing } }));
       t.same(around.records.map((r) => r.id), whole.slice(0, whole.indexOf('id-3')), `${order}: before a record without a value`);
     }
     const filtered = await walk(store, { sort: { path: 'displayName', order: 'descending' }, filter: parseFilter(users, 'displayName eq "dup"') }, 1);
@@ -457,62 +457,62 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
   withStore('members: written with the group, changed by add/remove/replace in the version-guarded write, one pair each', async (t, store) => {
     await store.init([users, groups]);
     const [a, b, c] = [userRecord({ userName: 'm-a' }), userRecord({ userName: 'm-b' }), userRecord({ userName: 'm-c' })];
-    for (const u of [a, b, c]) await store.create(users, u);
+    for (const u of [a, b, c]) await store.resources.create(users, u);
     const g = groupRecord('G');
-    await store.create(groups, g, { replace: [member(a, 'A'), member(b)] });
-    t.same(await store.members(g.id), [member(a, 'A'), member(b)].sort((x, y) => (x.value < y.value ? -1 : 1)), 'in member-id order, display kept');
-    t.same([...(await store.membersAmong(g.id, [a.id, c.id, 'nobody']))], [a.id]);
+    await store.resources.create(groups, g, { members: { replace: [member(a, 'A'), member(b)] } });
+    t.same(await store.memberships.members(g.id), [member(a, 'A'), member(b)].sort((x, y) => (x.value < y.value ? -1 : 1)), 'in member-id order, display kept');
+    t.same([...(await store.memberships.membersAmong(g.id, [a.id, c.id, 'nobody']))], [a.id]);
     const v2 = nextVersion(g, { displayName: 'G2' });
-    t.equal(await store.replace(groups, v2, 1, g, { add: [member(c)], remove: [a.id] }), 'ok');
-    t.same(ids(await store.members(g.id)), [b.id, c.id].sort());
+    t.equal(await store.resources.replace(groups, { record: v2, expectedVersion: 1, current: g, members: { add: [member(c)], remove: [a.id] } }), 'ok');
+    t.same(ids(await store.memberships.members(g.id)), [b.id, c.id].sort());
     const stale = nextVersion(g, { displayName: 'stale' });
-    t.equal(await store.replace(groups, stale, 1, g, { add: [member(a)] }), 'conflict', 'a stale version changes nothing...');
-    t.same(ids(await store.members(g.id)), [b.id, c.id].sort(), '... not even the members');
+    t.equal(await store.resources.replace(groups, { record: stale, expectedVersion: 1, current: g, members: { add: [member(a)] } }), 'conflict', 'a stale version changes nothing...');
+    t.same(ids(await store.memberships.members(g.id)), [b.id, c.id].sort(), '... not even the members');
     const v3 = nextVersion(v2, {});
-    t.equal(await store.replace(groups, v3, 2, v2, { replace: [member(a)] }), 'ok');
-    t.same(ids(await store.members(g.id)), [a.id]);
-    t.same((await store.groupsOf([a.id, b.id])).map((m) => `${m.group}>${m.member}:${m.type}`), [`${g.id}>${a.id}:User`]);
-    const got = await store.get(users, a.id);
+    t.equal(await store.resources.replace(groups, { record: v3, expectedVersion: 2, current: v2, members: { replace: [member(a)] } }), 'ok');
+    t.same(ids(await store.memberships.members(g.id)), [a.id]);
+    t.same((await store.memberships.groupsOf([a.id, b.id])).map((m) => `${m.group}>${m.member}:${m.type}`), [`${g.id}>${a.id}:User`]);
+    const got = await store.resources.get(users, a.id);
     t.equal(got?.member, true, 'a member is flagged when read');
     // A user that left every group may still be flagged ("is or may be", store.ts); one never in a group is not.
     const d = userRecord({ userName: 'm-d' });
-    await store.create(users, d);
-    t.notOk((await store.get(users, d.id))?.member, 'a user never in a group is not');
-    t.equal((await store.get(groups, g.id))?.member, undefined, 'nor is a group in no group');
-    t.same((await store.getMany(users, [a.id, 'nobody', c.id])).map((r) => r.id).sort(), [a.id, c.id].sort(), 'getMany skips missing ids');
+    await store.resources.create(users, d);
+    t.notOk((await store.resources.get(users, d.id))?.member, 'a user never in a group is not');
+    t.equal((await store.resources.get(groups, g.id))?.member, undefined, 'nor is a group in no group');
+    t.same((await store.resources.getMany(users, [a.id, 'nobody', c.id])).map((r) => r.id).sort(), [a.id, c.id].sort(), 'getMany skips missing ids');
   });
 
   withStore('members: rename follows; deleting a member or a group drops its pairs both ways', async (t, store) => {
     await store.init([users, groups]);
     const u = userRecord({ userName: 'r-u' });
-    await store.create(users, u);
+    await store.resources.create(users, u);
     const inner = groupRecord('Inner');
-    await store.create(groups, inner, { replace: [member(u, 'U')] });
+    await store.resources.create(groups, inner, { members: { replace: [member(u, 'U')] } });
     const outer = groupRecord('Outer');
-    await store.create(groups, outer, { replace: [member(inner, 'Inner'), member(u, 'U')] });
-    await store.renameMember(u.id, 'U renamed');
-    t.same((await store.members(outer.id)).find((m) => m.value === u.id), { value: u.id, type: 'User', display: 'U renamed' });
-    await store.renameMember(inner.id, undefined);
-    t.same((await store.members(outer.id)).find((m) => m.value === inner.id), { value: inner.id, type: 'Group' }, 'a display can go');
-    t.equal(await store.delete(groups, inner.id), 'ok');
-    t.same(ids(await store.members(outer.id)), [u.id], 'a deleted group leaves the groups that held it');
-    t.same(await store.members(inner.id), [], 'and its own pairs are gone');
-    t.same((await store.groupsOf([u.id])).map((m) => m.group), [outer.id]);
-    t.equal(await store.delete(users, u.id), 'ok');
-    t.same(await store.members(outer.id), [], 'a deleted user leaves every group');
-    t.same(await store.groupsOf([u.id]), []);
+    await store.resources.create(groups, outer, { members: { replace: [member(inner, 'Inner'), member(u, 'U')] } });
+    await store.memberships.renameMember(u.id, 'U renamed');
+    t.same((await store.memberships.members(outer.id)).find((m) => m.value === u.id), { value: u.id, type: 'User', display: 'U renamed' });
+    await store.memberships.renameMember(inner.id, undefined);
+    t.same((await store.memberships.members(outer.id)).find((m) => m.value === inner.id), { value: inner.id, type: 'Group' }, 'a display can go');
+    t.equal(await store.resources.delete(groups, { id: inner.id }), 'ok');
+    t.same(ids(await store.memberships.members(outer.id)), [u.id], 'a deleted group leaves the groups that held it');
+    t.same(await store.memberships.members(inner.id), [], 'and its own pairs are gone');
+    t.same((await store.memberships.groupsOf([u.id])).map((m) => m.group), [outer.id]);
+    t.equal(await store.resources.delete(users, { id: u.id }), 'ok');
+    t.same(await store.memberships.members(outer.id), [], 'a deleted user leaves every group');
+    t.same(await store.memberships.groupsOf([u.id]), []);
   });
 
   withStore('members: a group of 2,000 changes by one pair; members that do not exist are not added', async (t, store) => {
     await store.init([users, groups]);
     const people = Array.from({ length: 2001 }, (_, i) => userRecord({ userName: `big-${i}` }, { id: `u-${String(i).padStart(5, '0')}` }));
-    await Promise.all(people.map((u) => store.create(users, u)));
+    await Promise.all(people.map((u) => store.resources.create(users, u)));
     const g = groupRecord('Big');
-    await store.create(groups, g, { replace: [...people.slice(0, 2000).map((u) => member(u)), { value: 'u-ghost', type: 'User' }] });
-    t.equal((await store.members(g.id)).length, 2000, 'the ghost was not added');
+    await store.resources.create(groups, g, { members: { replace: [...people.slice(0, 2000).map((u) => member(u)), { value: 'u-ghost', type: 'User' }] } });
+    t.equal((await store.memberships.members(g.id)).length, 2000, 'the ghost was not added');
     const v2 = nextVersion(g, {});
-    t.equal(await store.replace(groups, v2, 1, g, { add: [member(people[2000]!)], remove: ['u-00000'] }), 'ok');
-    const after = await store.members(g.id);
+    t.equal(await store.resources.replace(groups, { record: v2, expectedVersion: 1, current: g, members: { add: [member(people[2000]!)], remove: ['u-00000'] } }), 'ok');
+    const after = await store.memberships.members(g.id);
     t.equal(after.length, 2000);
     t.equal(after[0]!.value, 'u-00001');
     t.equal(after[after.length - 1]!.value, 'u-02000');
@@ -535,80 +535,80 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     const a = userRecord({ userName: 'audit-a' });
     const b = userRecord({ userName: 'audit-b' });
     const ea = entry(a, 1, 'create');
-    await store.create(users, a, undefined, ea);
-    await store.create(users, b, undefined, entry(b, 2, 'create'));
+    await store.resources.create(users, a, { audit: ea });
+    await store.resources.create(users, b, { audit: entry(b, 2, 'create') });
     // A create that fails (userName taken) stores no entry.
-    await rejectsScim(t, store.create(users, userRecord({ userName: 'AUDIT-A' }), undefined, entry(a, 3, 'create')), 409);
+    await rejectsScim(t, store.resources.create(users, userRecord({ userName: 'AUDIT-A' }), { audit: entry(a, 3, 'create') }), 409);
     const a2 = nextVersion(a, { title: 'two' });
     const e2 = entry(a2, 4);
-    t.equal(await store.replace(users, a2, 1, a, undefined, e2), 'ok');
+    t.equal(await store.resources.replace(users, { record: a2, expectedVersion: 1, current: a, audit: e2 }), 'ok');
     // A stale replace and a replace of a missing record store none.
-    t.equal(await store.replace(users, nextVersion(a, { title: 'stale' }), 1, undefined, undefined, entry(a2, 5)), 'conflict');
-    t.equal(await store.replace(users, userRecord({ userName: 'ghost' }, { version: 2 }), 1, undefined, undefined, entry(a2, 6)), 'missing');
+    t.equal(await store.resources.replace(users, { record: nextVersion(a, { title: 'stale' }), expectedVersion: 1, audit: entry(a2, 5) }), 'conflict');
+    t.equal(await store.resources.replace(users, { record: userRecord({ userName: 'ghost' }, { version: 2 }), expectedVersion: 1, audit: entry(a2, 6) }), 'missing');
     const ed = { ...entry(b, 7, 'delete'), versionAfter: undefined };
     delete ed.versionAfter;
-    t.equal(await store.delete(users, b.id, 2, ed), 'conflict', 'a delete that fails stores none');
-    t.equal(await store.delete(users, b.id, undefined, ed), 'ok');
-    t.equal(await store.delete(users, b.id, undefined, entry(b, 8, 'delete')), 'missing');
+    t.equal(await store.resources.delete(users, { id: b.id, expectedVersion: 2, audit: ed }), 'conflict', 'a delete that fails stores none');
+    t.equal(await store.resources.delete(users, { id: b.id, audit: ed }), 'ok');
+    t.equal(await store.resources.delete(users, { id: b.id, audit: entry(b, 8, 'delete') }), 'missing');
 
-    const all = await store.auditLog({ order: 'ascending', count: 10 });
+    const all = await store.audit.log({ order: 'ascending', count: 10 });
     t.same(all.entries.map((e) => e.operation), ['create', 'create', 'patch', 'delete']);
     t.equal(all.more, false);
     t.same(all.entries[0], ea, 'stored as given (keys with dots and dollars included)');
     t.equal(all.entries[3]!.versionBefore, 1, "a delete's entry names the version deleted");
-    const ofA = await store.auditLog({ order: 'ascending', count: 10, resourceId: a.id });
+    const ofA = await store.audit.log({ order: 'ascending', count: 10, resourceId: a.id });
     t.same(ofA.entries.map((e) => e.id), [ea.id, e2.id]);
-    const newest = await store.auditLog({ order: 'descending', count: 1, resourceId: a.id });
+    const newest = await store.audit.log({ order: 'descending', count: 1, resourceId: a.id });
     t.same(newest.entries.map((e) => e.id), [e2.id]);
     t.equal(newest.more, true);
-    const older = await store.auditLog({ order: 'descending', count: 1, resourceId: a.id, after: newest.entries[0]! });
+    const older = await store.audit.log({ order: 'descending', count: 1, resourceId: a.id, after: newest.entries[0]! });
     t.same(older.entries.map((e) => e.id), [ea.id]);
     t.equal(older.more, false);
-    const window = await store.auditLog({ order: 'ascending', count: 10, since: ea.at, until: e2.at });
+    const window = await store.audit.log({ order: 'ascending', count: 10, since: ea.at, until: e2.at });
     t.same(window.entries.map((e) => e.at), [ea.at, entry(b, 2).at], 'since is inclusive, until exclusive');
-    const page1 = await store.auditLog({ order: 'ascending', count: 2 });
-    const page2 = await store.auditLog({ order: 'ascending', count: 2, after: page1.entries[1]! });
+    const page1 = await store.audit.log({ order: 'ascending', count: 2 });
+    const page2 = await store.audit.log({ order: 'ascending', count: 2, after: page1.entries[1]! });
     t.same([...page1.entries, ...page2.entries].map((e) => e.id), all.entries.map((e) => e.id));
     t.equal(page1.more, true);
     t.equal(page2.more, false);
 
-    t.equal(await store.pruneAudit(e2.at), 2, 'retention removes what is older');
-    t.same((await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.operation), ['patch', 'delete']);
-    t.same((await store.auditLog({ order: 'ascending', count: 10, resourceId: b.id })).entries.map((e) => e.operation), ['delete'], 'by resource too');
+    t.equal(await store.audit.prune(e2.at), 2, 'retention removes what is older');
+    t.same((await store.audit.log({ order: 'ascending', count: 10 })).entries.map((e) => e.operation), ['patch', 'delete']);
+    t.same((await store.audit.log({ order: 'ascending', count: 10, resourceId: b.id })).entries.map((e) => e.operation), ['delete'], 'by resource too');
   });
 
   withStore('createMany: in order, each item all or nothing; a taken value (earlier item or stored) fails alone; null items and maxErrors stop it', async (t, store) => {
     await store.init([users, groups]);
-    await store.create(users, userRecord({ userName: 'stored' }));
+    await store.resources.create(users, userRecord({ userName: 'stored' }));
     const rows = Array.from({ length: 450 }, (_, i) => userRecord({ userName: `bulk-${i}` }));
     rows[10] = userRecord({ userName: 'STORED' }); // taken by a stored record
     rows[300] = userRecord({ userName: 'bulk-5' }); // taken by an earlier item of the batch
     const items = rows.map((record, i) => ({ record, audit: entry(record, i % 60, 'create') }));
-    const out = await store.createMany(users, items);
+    const out = await store.resources.createMany(users, items);
     t.equal(out.length, 450);
     t.match(out[10], { status: 409, scimType: 'uniqueness' });
     t.match(out[300], { status: 409, scimType: 'uniqueness' });
     t.equal(out.filter((o) => o === 'created').length, 448, 'the rest are created, past the slices a store may send');
-    t.equal((await store.query(users, page({ count: 0 }))).totalResults, 449);
-    t.equal(await store.get(users, rows[10]!.id), undefined, 'a refused item stored nothing');
-    t.equal((await store.auditLog({ order: 'ascending', count: 1000, resourceId: rows[10]!.id })).entries.length, 0, 'nor its audit entry');
-    t.equal((await store.auditLog({ order: 'ascending', count: 1000, resourceId: rows[449]!.id })).entries.length, 1, 'a created item has its entry');
-    t.same((await store.get(users, rows[449]!.id))?.resource, rows[449]!.resource);
+    t.equal((await store.resources.query(users, page({ count: 0 }))).totalResults, 449);
+    t.equal(await store.resources.get(users, rows[10]!.id), undefined, 'a refused item stored nothing');
+    t.equal((await store.audit.log({ order: 'ascending', count: 1000, resourceId: rows[10]!.id })).entries.length, 0, 'nor its audit entry');
+    t.equal((await store.audit.log({ order: 'ascending', count: 1000, resourceId: rows[449]!.id })).entries.length, 1, 'a created item has its entry');
+    t.same((await store.resources.get(users, rows[449]!.id))?.resource, rows[449]!.resource);
 
     // Budget: null items count as errors already made; after maxErrors errors nothing more is attempted.
     const more = Array.from({ length: 6 }, (_, i) => userRecord({ userName: `more-${i}` }));
     more[2] = userRecord({ userName: 'bulk-1' });
-    const stopped = await store.createMany(users, [{ record: more[0]! }, null, { record: more[2]! }, { record: more[3]! }, { record: more[4]! }], 2);
+    const stopped = await store.resources.createMany(users, [{ record: more[0]! }, null, { record: more[2]! }, { record: more[3]! }, { record: more[4]! }], 2);
     t.same(stopped.map((o) => (typeof o === 'string' ? o : o.status)), ['created', 'skipped', 409, 'skipped', 'skipped']);
-    t.equal(await store.get(users, more[3]!.id), undefined);
-    const unlimited = await store.createMany(users, [null, { record: more[4]! }, { record: more[5]! }]);
+    t.equal(await store.resources.get(users, more[3]!.id), undefined);
+    const unlimited = await store.resources.createMany(users, [null, { record: more[4]! }, { record: more[5]! }]);
     t.same(unlimited, ['skipped', 'created', 'created']);
 
     // A group with its members, in a batch.
     const g = { resourceType: 'Group', id: newId(), version: 1, resource: { schemas: [SCHEMA_URNS.group], id: '', displayName: 'batch group', meta: { resourceType: 'Group', created: '2026-01-01T00:00:00Z', lastModified: '2026-01-01T00:00:00Z', version: 'W/"1"' } } } as unknown as StoredRecord;
     g.resource.id = g.id;
-    const made = await store.createMany(groups, [{ record: g, members: { replace: [{ value: rows[0]!.id, type: 'User' }, { value: rows[1]!.id, type: 'User' }] } }]);
+    const made = await store.resources.createMany(groups, [{ record: g, members: { replace: [{ value: rows[0]!.id, type: 'User' }, { value: rows[1]!.id, type: 'User' }] } }]);
     t.same(made, ['created']);
-    t.same((await store.members(g.id)).map((m) => m.value).sort(), [rows[0]!.id, rows[1]!.id].sort());
+    t.same((await store.memberships.members(g.id)).map((m) => m.value).sort(), [rows[0]!.id, rows[1]!.id].sort());
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The embedded store plans filters onto its indexes (src/store/lmdb-plan.ts); a plan must only ever narrow. Every
+ * The embedded store plans filters onto its indexes (src/store/lmdb/plan.ts); a plan must only ever narrow. Every
  * table case and 400 generated filters over 80 generated users go through the LMDB store's query and must select
  * exactly what the filter evaluator selects, and the plans that use an index are checked to be supersets.
  */
@@ -7,7 +7,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { rmSync } from 'node:fs';
 import { LmdbStore } from '../../src/store/lmdb';
-import { planFilter } from '../../src/store/lmdb-plan';
+import { planFilter } from '../../src/store/lmdb/plan';
 import { parseFilter } from '../../src/scim/filter/parse';
 import { evaluateFilter } from '../../src/scim/filter/evaluate';
 import type { Filter } from '../../src/scim/filter/ast';
@@ -24,7 +24,7 @@ async function load(schema: ResourceSchema, resources: JsonObject[]): Promise<{ 
   const store = new LmdbStore({ path: dir });
   await store.init([schema]);
   for (const r of resources) {
-    await store.create(schema, { resourceType: schema.type.id, id: String(r.id), version: 1, resource: r as ScimResource });
+    await store.resources.create(schema, { resourceType: schema.type.id, id: String(r.id), version: 1, resource: r as ScimResource });
   }
   return {
     store,
@@ -36,7 +36,7 @@ async function load(schema: ResourceSchema, resources: JsonObject[]): Promise<{ 
 }
 
 async function ids(store: LmdbStore, schema: ResourceSchema, f: Filter): Promise<string[]> {
-  const res = await store.query(schema, { filter: f, startIndex: 1, count: 10_000 });
+  const res = await store.resources.query(schema, { filter: f, startIndex: 1, count: 10_000 });
   return res.records.map((r) => r.id).sort();
 }
 
@@ -100,7 +100,7 @@ t.test('values longer than an LMDB key: indexed by prefix, unique by digest, fou
   t.same(await q(`displayName gt "${long('x')}"`), ['l2']);
   t.same(await q(`displayName le "${long('x')}"`), ['l1']);
   await t.rejects(
-    store.create(userSchema, { resourceType: 'User', id: 'l3', version: 1, resource: { schemas: [userSchema.core.id], id: 'l3', userName: long('A') } as unknown as ScimResource }),
+    store.resources.create(userSchema, { resourceType: 'User', id: 'l3', version: 1, resource: { schemas: [userSchema.core.id], id: 'l3', userName: long('A') } as unknown as ScimResource }),
     { code: 'uniqueness' },
   );
 });
@@ -123,7 +123,7 @@ t.test('sorted pages of the whole directory are walked from the index, in exactl
       const expected = people.map((p) => ({ id: String(p.id), q: queryCopy(userSchema, p) })).sort(comparator(plan)).map((x) => x.id);
       const byIndex: string[] = [];
       for (let start = 1; start <= 60; start += 7) {
-        const page = await store.query(userSchema, { startIndex: start, count: 7, sort });
+        const page = await store.resources.query(userSchema, { startIndex: start, count: 7, sort });
         t.equal(page.totalResults, 60);
         byIndex.push(...page.records.map((r) => r.id));
       }
@@ -131,7 +131,7 @@ t.test('sorted pages of the whole directory are walked from the index, in exactl
       const forward: string[] = [];
       let after: ReturnType<typeof sortKeyOf> | undefined;
       for (;;) {
-        const page = await store.query(userSchema, { startIndex: 1, count: 8, sort, keyset: after ? { after } : {} });
+        const page = await store.resources.query(userSchema, { startIndex: 1, count: 8, sort, keyset: after ? { after } : {} });
         forward.push(...page.records.map((r) => r.id));
         const last = page.records[page.records.length - 1];
         if (!page.more || !last) break;
@@ -142,7 +142,7 @@ t.test('sorted pages of the whole directory are walked from the index, in exactl
       let before = sortKeyOf(plan, { id: expected[expected.length - 1]!, q: queryCopy(userSchema, people.find((p) => p.id === expected[expected.length - 1])!) });
       backward.unshift(expected[expected.length - 1]!);
       for (;;) {
-        const page = await store.query(userSchema, { startIndex: 1, count: 8, sort, keyset: { before } });
+        const page = await store.resources.query(userSchema, { startIndex: 1, count: 8, sort, keyset: { before } });
         backward.unshift(...page.records.map((r) => r.id));
         const first = page.records[0];
         if (!page.more || !first) break;

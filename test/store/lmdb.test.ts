@@ -43,13 +43,13 @@ t.test('a data directory whose name has a dot is a directory, kept across a rest
     const u = userRecord({ userName: `dotted-${name}` });
     let store = await createStore({ mongodbDb: 'unused', dataDir: dir });
     await store.init([users]);
-    await store.create(users, u);
+    await store.resources.create(users, u);
     await store.close();
     t.ok(statSync(dir).isDirectory(), `${name}: still a directory`);
     t.ok(existsSync(join(dir, 'data.mdb')), `${name}: the database file is inside it`);
     store = await createStore({ mongodbDb: 'unused', dataDir: dir });
     await store.init([users]);
-    t.equal((await store.get(users, u.id))?.resource.userName, `dotted-${name}`, `${name}: the user is there after a restart`);
+    t.equal((await store.resources.get(users, u.id))?.resource.userName, `dotted-${name}`, `${name}: the user is there after a restart`);
     await store.close();
   }
 });
@@ -70,7 +70,7 @@ t.test('backup of a live store, restored: every record, unique key and index ent
   const at = '2026-01-01T00:00:00.000Z';
   for (let i = 0; i < 50; i++) {
     const id = `id-${String(i).padStart(3, '0')}`;
-    await live.create(users, {
+    await live.resources.create(users, {
       resourceType: 'User',
       id,
       version: 1,
@@ -84,15 +84,15 @@ t.test('backup of a live store, restored: every record, unique key and index ent
   const restored = new LmdbStore({ path: copyDir });
   t.teardown(() => restored.close());
   await restored.init([users]);
-  t.equal((await restored.get(users, 'id-007'))?.resource.userName, 'backup-7');
-  const found = await restored.query(users, { filter: parseFilter(users, 'userName eq "BACKUP-42"'), startIndex: 1, count: 10 });
+  t.equal((await restored.resources.get(users, 'id-007'))?.resource.userName, 'backup-7');
+  const found = await restored.resources.query(users, { filter: parseFilter(users, 'userName eq "BACKUP-42"'), startIndex: 1, count: 10 });
   t.same(found.records.map((r) => r.id), ['id-042'], 'index entries came along');
   await t.rejects(
-    restored.create(users, { resourceType: 'User', id: 'other', version: 1, resource: { schemas: [users.core.id], id: 'other', userName: 'Backup-1', meta: { resourceType: 'User', created: at, lastModified: at, version: 'W/"1"' } } }),
+    restored.resources.create(users, { resourceType: 'User', id: 'other', version: 1, resource: { schemas: [users.core.id], id: 'other', userName: 'Backup-1', meta: { resourceType: 'User', created: at, lastModified: at, version: 'W/"1"' } } }),
     { code: 'uniqueness' },
     'unique keys came along',
   );
-  t.equal((await restored.query(users, { startIndex: 1, count: 0 })).totalResults, 50, 'and the count');
+  t.equal((await restored.resources.query(users, { startIndex: 1, count: 0 })).totalResults, 50, 'and the count');
 });
 
 t.test('the development key lives with the data, owner-only, and is reused on the next start', async (t) => {
@@ -159,7 +159,7 @@ t.test('a scan reads in chunks, yielding between them, and still sees every reco
   await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const id = `s${String(i).padStart(5, '0')}`;
-      return store.create(users, {
+      return store.resources.create(users, {
         resourceType: 'User',
         id,
         version: 1,
@@ -170,7 +170,7 @@ t.test('a scan reads in chunks, yielding between them, and still sees every reco
   let ticks = 0;
   const timer = setInterval(() => ticks++, 0);
   // `co` on an attribute that is not indexed: no plan serves it, so every record is read.
-  const res = await store.query(users, { filter: parseFilter(users, 'title co "lead"'), startIndex: 1, count: 5000 });
+  const res = await store.resources.query(users, { filter: parseFilter(users, 'title co "lead"'), startIndex: 1, count: 5000 });
   clearInterval(timer);
   t.equal(res.totalResults, 1500);
   t.equal(new Set(res.records.map((r) => r.id)).size, 1500, 'each once');
@@ -190,10 +190,10 @@ t.test('views are dropped at start when something that keeps none wrote since (a
   };
 
   let store = await reopen();
-  await store.create(users, { resourceType: 'User', id: 'u1', version: 1, resource: resource('one', 1), view: 'v1' });
+  await store.resources.create(users, { resourceType: 'User', id: 'u1', version: 1, resource: resource('one', 1), view: 'v1' });
   await store.close();
   store = await reopen();
-  t.same(store.getView(users, 'u1'), { version: 1, view: 'v1' }, 'kept across a restart of a store that keeps views');
+  t.same(store.resources.getView(users, 'u1'), { version: 1, view: 'v1' }, 'kept across a restart of a store that keeps views');
   await store.close();
 
   // An older server: it changes the record and knows nothing of the views.
@@ -203,12 +203,12 @@ t.test('views are dropped at start when something that keeps none wrote since (a
   await env.close();
 
   store = await reopen();
-  t.equal(store.getView(users, 'u1'), undefined, 'the view of version 1 is gone');
-  t.equal((await store.get(users, 'u1'))?.version, 2);
-  t.equal(await store.replace(users, { resourceType: 'User', id: 'u1', version: 3, resource: resource('three', 3), view: 'v3' }, 2), 'ok');
+  t.equal(store.resources.getView(users, 'u1'), undefined, 'the view of version 1 is gone');
+  t.equal((await store.resources.get(users, 'u1'))?.version, 2);
+  t.equal(await store.resources.replace(users, { record: { resourceType: 'User', id: 'u1', version: 3, resource: resource('three', 3), view: 'v3' }, expectedVersion: 2 }), 'ok');
   await store.close();
   store = await reopen();
-  t.same(store.getView(users, 'u1'), { version: 3, view: 'v3' }, 'made again by the next write, and kept');
+  t.same(store.resources.getView(users, 'u1'), { version: 3, view: 'v3' }, 'made again by the next write, and kept');
   await store.close();
 });
 
@@ -222,17 +222,17 @@ t.test('a member is told by one key that counts its groups: flagged while in som
   });
   await store.init([users, groupSchema]);
   const u = userRecord({ userName: 'counted' });
-  await store.create(users, u);
+  await store.resources.create(users, u);
   const group = (id: string) => ({ resourceType: 'Group', id, version: 1, resource: { schemas: [], id, displayName: id, meta: { resourceType: 'Group', created: 'x', lastModified: 'x', version: 'W/"1"' } } }) as never;
   const [g1, g2] = [group('g1'), group('g2')];
-  await store.create(groupSchema, g1, { replace: [{ value: u.id, type: 'User' }] });
-  await store.create(groupSchema, g2, { add: [{ value: u.id, type: 'User' }] });
+  await store.resources.create(groupSchema, g1, { members: { replace: [{ value: u.id, type: 'User' }] } });
+  await store.resources.create(groupSchema, g2, { members: { add: [{ value: u.id, type: 'User' }] } });
   // Adding a member twice counts it once.
-  t.equal(await store.replace(groupSchema, nextVersion(g2, {}), 1, g2, { add: [{ value: u.id, type: 'User' }] }), 'ok');
-  t.equal((await store.get(users, u.id))?.member, true);
-  t.equal(await store.replace(groupSchema, nextVersion(g1, {}), 1, g1, { remove: [u.id] }), 'ok');
-  t.equal((await store.get(users, u.id))?.member, true, 'still in g2');
-  t.equal(await store.delete(groupSchema, 'g2'), 'ok');
-  t.notOk((await store.get(users, u.id))?.member, 'in no group any more');
-  t.notOk(store.getView(users, u.id)?.member);
+  t.equal(await store.resources.replace(groupSchema, { record: nextVersion(g2, {}), expectedVersion: 1, current: g2, members: { add: [{ value: u.id, type: 'User' }] } }), 'ok');
+  t.equal((await store.resources.get(users, u.id))?.member, true);
+  t.equal(await store.resources.replace(groupSchema, { record: nextVersion(g1, {}), expectedVersion: 1, current: g1, members: { remove: [u.id] } }), 'ok');
+  t.equal((await store.resources.get(users, u.id))?.member, true, 'still in g2');
+  t.equal(await store.resources.delete(groupSchema, { id: 'g2' }), 'ok');
+  t.notOk((await store.resources.get(users, u.id))?.member, 'in no group any more');
+  t.notOk(store.resources.getView(users, u.id)?.member);
 });

@@ -7,7 +7,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { MongoNetworkError, MongoNetworkTimeoutError, MongoServerClosedError, MongoServerError, MongoServerSelectionError } from 'mongodb';
-import { asScimError, isUnavailable } from '../../src/store/mongo-errors';
+import { asScimError, isUnavailable } from '../../src/store/mongo/errors';
 import { isScimError } from '../../src/scim/errors';
 
 /** The error a write gets once the other side has ended the connection. */

@@ -1,5 +1,5 @@
 /**
- * Sorted pages read as windows of values (src/store/mongo-window.ts) against the same pages sorted by the
+ * Sorted pages read as windows of values (src/store/mongo/window.ts) against the same pages sorted by the
  * database, on one database: first pages, index pages and cursor walks in both directions, with ties, missing
  * values and numbers, for windows from roomy to tiny, and again after writes have moved documents in and out of the
  * windows the stores remembered. Skips without MONGODB_URI (fails when CI=true), as mongo.test.ts does.
@@ -67,7 +67,7 @@ function run(uri: string): void {
     const windowed = await Promise.all(TUNINGS.map((tuning) => open(tuning)));
     let records: StoredRecord[] = [];
     for (let i = 0; i < 300; i++) records.push(userAt(n++));
-    for (const r of records) await reference.create(users, r);
+    for (const r of records) await reference.resources.create(users, r);
 
     const ids = (r: { records: StoredRecord[] }) => r.records.map((x) => x.id);
     const keyOf = (record: StoredRecord, sort: SortSpec): SortKey => sortKeyOf(sortPlan(users, sort), { id: record.id, q: queryCopy(users, record.resource) });
@@ -76,24 +76,24 @@ function run(uri: string): void {
       const base: QueryOptions = { startIndex: 1, count: 10, sort, ...(filter ? { filter: parseFilter(users, filter) } : {}) };
       const out: unknown[] = [];
       for (const [startIndex, count] of [[1, 10], [1, 1], [11, 10], [41, 25], [290, 20]] as const) {
-        out.push(ids(await store.query(users, { ...base, startIndex, count })));
+        out.push(ids(await store.resources.query(users, { ...base, startIndex, count })));
       }
       // Forwards in pages of 37 to the end, then backwards from the last record.
       let after: SortKey | undefined;
       const forwards: string[] = [];
       for (let guard = 0; guard < 40; guard++) {
-        const page = await store.query(users, { ...base, count: 37, keyset: after ? { after } : {} });
+        const page = await store.resources.query(users, { ...base, count: 37, keyset: after ? { after } : {} });
         forwards.push(...ids(page));
         if (!page.more || page.records.length === 0) break;
         after = keyOf(page.records[page.records.length - 1]!, sort);
       }
       out.push(forwards);
       if (forwards.length > 0) {
-        const last = (await reference.get(users, forwards[forwards.length - 1]!))!;
+        const last = (await reference.resources.get(users, forwards[forwards.length - 1]!))!;
         let before: SortKey | undefined = keyOf(last, sort);
         const backwards: string[] = [];
         for (let guard = 0; guard < 40 && before; guard++) {
-          const page = await store.query(users, { ...base, count: 53, keyset: { before } });
+          const page = await store.resources.query(users, { ...base, count: 53, keyset: { before } });
           backwards.unshift(...ids(page));
           before = page.more && page.records.length > 0 ? keyOf(page.records[0]!, sort) : undefined;
         }
@@ -117,15 +117,15 @@ function run(uri: string): void {
     for (const [i, r] of records.entries()) {
       if (i % 4 === 0) {
         const next = nextVersion(r, { displayName: i % 8 === 0 ? `A${i}` : `zz${i}` });
-        await reference.replace(users, next, r.version);
+        await reference.resources.replace(users, { record: next, expectedVersion: r.version });
         changed.push(next);
       } else if (i % 9 === 0) {
-        await reference.delete(users, r.id);
+        await reference.resources.delete(users, { id: r.id });
       } else changed.push(r);
     }
     for (let i = 0; i < 40; i++) {
       const r = userAt(n++);
-      await reference.create(users, r);
+      await reference.resources.create(users, r);
       changed.push(r);
     }
     records = changed;
@@ -141,12 +141,12 @@ function run(uri: string): void {
       seen.push({ name: e.commandName, sorted: Object.keys((c.sort as object | undefined) ?? {}).some((k) => k !== '_id'), sample: JSON.stringify(c.pipeline ?? []).includes('$sample') });
     });
     const sort: SortSpec = { path: 'meta.lastModified', order: 'descending' };
-    const first = await store.query(users, { startIndex: 1, count: 10, sort });
+    const first = await store.resources.query(users, { startIndex: 1, count: 10, sort });
     t.equal(first.records.length, 10);
     t.ok(seen.some((c) => c.sample), 'the first time, a $sample places the window');
     t.notOk(seen.some((c) => c.sorted), 'no command asks the database to sort by the value');
     seen.length = 0;
-    const again = await store.query(users, { startIndex: 1, count: 10, sort });
+    const again = await store.resources.query(users, { startIndex: 1, count: 10, sort });
     t.same(again.records.map((r) => r.id), first.records.map((r) => r.id));
     t.notOk(seen.some((c) => c.sample || c.sorted), 'the second time, the remembered bound: no sample, no sort');
     t.same(seen.filter((c) => c.name === 'find').length, 3, 'the users without a value (by _id), one window, one fetch by id');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { connectMongoStore, MongoStore, MongoStoreOptions } from '../../src/store/mongo';
 import { createStore } from '../../src/store';
-import { encodeKey } from '../../src/store/mongo-document';
+import { encodeKey } from '../../src/store/mongo/document';
 import { SCHEMA_URNS } from '../../src/scim/schema';
 import { isScimError } from '../../src/scim/errors';
 import { FerretDB, startFerretDB } from '../support/ferretdb';
@@ -84,10 +84,10 @@ function run(uri: string): void {
       versionAfter: version,
       changes: [{ attribute: 'title', after: `v${version}` }],
     });
-    const ids = async () => (await store.auditLog({ order: 'ascending', count: 10 })).entries.map((e) => e.id).sort();
+    const ids = async () => (await store.audit.log({ order: 'ascending', count: 10 })).entries.map((e) => e.id).sort();
     // As a process that stopped right after its write would leave it: the entry in the document, not in the trail.
     const crashed = userRecord({ userName: 'crashed' });
-    await store.create(users, crashed);
+    await store.resources.create(users, crashed);
     await coll.updateOne({ _id: crashed.id as never }, { $set: { aud: entry('left-1', crashed.id, 1) } });
     t.same(await ids(), [], 'not in the trail yet');
     // A restart (init) sweeps it in; a second sweep copies nothing twice; the record itself is untouched.
@@ -95,19 +95,19 @@ function run(uri: string): void {
     t.same(await ids(), ['left-1']);
     await store.init([users]);
     t.same(await ids(), ['left-1']);
-    t.same((await store.get(users, crashed.id))?.resource, crashed.resource);
+    t.same((await store.resources.get(users, crashed.id))?.resource, crashed.resource);
     // A write over a document whose entry this instance did not copy copies that entry before replacing it.
     const other = userRecord({ userName: 'other' });
-    await store.create(users, other);
+    await store.resources.create(users, other);
     await coll.updateOne({ _id: other.id as never }, { $set: { aud: entry('left-2', other.id, 1) } });
-    const read = (await store.get(users, other.id))!;
+    const read = (await store.resources.get(users, other.id))!;
     const next = nextVersion(read, { title: 'two' });
-    t.equal(await store.replace(users, next, 1, read, undefined, { ...entry('own-3', other.id, 2), at: new Date().toISOString() }), 'ok');
+    t.equal(await store.resources.replace(users, { record: next, expectedVersion: 1, current: read, audit: { ...entry('own-3', other.id, 2), at: new Date().toISOString() } }), 'ok');
     t.same(await ids(), ['left-1', 'left-2', 'own-3']);
     // And so does a delete (its entry replaces the document's, then goes into the trail with it): here over version 3,
     // as another instance would have written it.
     await coll.updateOne({ _id: other.id as never }, { $set: { aud: entry('left-4', other.id, 3), v: 3 } });
-    t.equal(await store.delete(users, other.id, undefined, { ...entry('delete-5', other.id, 2), operation: 'delete', versionAfter: undefined }), 'ok');
+    t.equal(await store.resources.delete(users, { id: other.id, audit: { ...entry('delete-5', other.id, 2), operation: 'delete', versionAfter: undefined } }), 'ok');
     t.same(await ids(), ['delete-5', 'left-1', 'left-2', 'left-4', 'own-3']);
   });
 
@@ -117,9 +117,9 @@ function run(uri: string): void {
     const groupSchema = registry.resourceSchema('Group');
     await store.init([users, groupSchema]);
     const u = userRecord({ userName: 'intent-u' });
-    await store.create(users, u);
+    await store.resources.create(users, u);
     const gone = userRecord({ userName: 'intent-gone' });
-    await store.create(users, gone);
+    await store.resources.create(users, gone);
     const db = admin.db(dbName);
     const at = new Date().toISOString();
     const groupDoc = (id: string, pend: Record<string, unknown>) => ({
@@ -132,49 +132,46 @@ function run(uri: string): void {
     // A writer (another instance, gone for a minute) wrote the group and its intent, then stopped: no pair yet.
     const old = Date.now() - 60_000;
     await db.collection('groups').insertOne(groupDoc('g-stale', { members: { add: [{ value: u.id, type: 'User', display: 'U' }] }, at: old, by: 'someone-else' }) as never);
-    t.same(await store.members('g-stale'), [], 'the pairs are not there yet');
-    const read = await store.get(groupSchema, 'g-stale');
+    t.same(await store.memberships.members('g-stale'), [], 'the pairs are not there yet');
+    const read = await store.resources.get(groupSchema, 'g-stale');
     t.equal(read?.version, 2, 'the group reads at the version its writer wrote');
-    t.same(await store.members('g-stale'), [{ value: u.id, type: 'User', display: 'U' }], 'the reader finished the intent');
+    t.same(await store.memberships.members('g-stale'), [{ value: u.id, type: 'User', display: 'U' }], 'the reader finished the intent');
     t.notOk((await db.collection('groups').findOne({ _id: 'g-stale' as never }))?.pend, 'and removed it');
     t.equal((await db.collection('users').findOne({ _id: u.id as never }))?.gm, true, 'the member is marked');
 
     // A fresh intent of another instance is its writer's work in progress: a write of the group waits (conflict).
     await db.collection('groups').insertOne(groupDoc('g-fresh', { members: { add: [{ value: u.id, type: 'User' }] }, at: Date.now(), by: 'someone-else' }) as never);
-    const fresh = await store.get(groupSchema, 'g-fresh');
+    const fresh = await store.resources.get(groupSchema, 'g-fresh');
     t.ok(fresh, 'readable meanwhile');
-    t.equal(await store.replace(groupSchema, nextVersion(fresh!, { displayName: 'G fresh 2' }), 2, fresh), 'conflict');
+    t.equal(await store.resources.replace(groupSchema, { record: nextVersion(fresh!, { displayName: 'G fresh 2' }), expectedVersion: 2, current: fresh }), 'conflict');
 
     // A delete that stopped after marking: the reader completes it.
     await db.collection('groups').insertOne(groupDoc('g-deleting', { delete: true, at: old, by: 'someone-else' }) as never);
     await db.collection('memberships').insertOne({ _id: `g-deleting ${gone.id}`, g: 'g-deleting', m: gone.id, t: 'User' } as never);
-    t.equal(await store.get(groupSchema, 'g-deleting'), undefined, 'the delete was finished');
-    t.same(await store.members('g-deleting'), [], 'with its pairs');
+    t.equal(await store.resources.get(groupSchema, 'g-deleting'), undefined, 'the delete was finished');
+    t.same(await store.memberships.members('g-deleting'), [], 'with its pairs');
   });
 
   t.test('an estimated total (the collection count) is corrected by the page, so index paging neither stops early nor runs on', async (t) => {
-    /** The collection's count off by `skew`, as MongoDB's can be after an unclean shutdown (and PostgreSQL's statistics are). */
-    class SkewedStore extends MongoStore {
-      skew = 0;
-      protected override async estimatedCount(coll: Parameters<MongoStore['estimatedCount']>[0]): Promise<number> {
-        return (await super.estimatedCount(coll)) + this.skew;
-      }
-    }
     const dbName = `${prefix}_${++databases}`;
     // smallResult 0: every query goes to the database, and unfiltered totals are the estimate.
-    const store = new SkewedStore({ uri, dbName, smallResult: 0 });
+    const store = Object.assign(new MongoStore({ uri, dbName, smallResult: 0 }), { skew: 0 });
+    // The collection's count off by `skew`, as MongoDB's can be after an unclean shutdown (and PostgreSQL's statistics are).
+    const queries = store.resources.queries;
+    const estimate = queries.estimatedCount;
+    queries.estimatedCount = async (coll) => (await estimate(coll)) + store.skew;
     await store.init([users]);
     t.teardown(async () => {
       await store.close();
       await admin.db(dbName).dropDatabase();
     });
-    for (let i = 0; i < 5; i++) await store.create(users, userRecord({ userName: `skew${i}` }));
+    for (let i = 0; i < 5; i++) await store.resources.create(users, userRecord({ userName: `skew${i}` }));
     /** What Okta-style clients do: page while startIndex <= totalResults. */
     const pageAll = async () => {
       const seen: string[] = [];
       const totals: number[] = [];
       for (let startIndex = 1, total = 1; startIndex <= total && totals.length < 10; startIndex += 2) {
-        const r = await store.query(users, { startIndex, count: 2 });
+        const r = await store.resources.query(users, { startIndex, count: 2 });
         total = r.totalResults;
         totals.push(total);
         seen.push(...r.records.map((x) => x.id));
@@ -185,10 +182,10 @@ function run(uri: string): void {
     t.same(await pageAll(), { seen: 5, totals: [3, 5, 5] }, 'too low: each full page shows one more, the last one the exact total');
     store.skew = 10;
     t.same(await pageAll(), { seen: 5, totals: [15, 15, 5] }, 'too high: the short last page gives the exact total');
-    const beyond = await store.query(users, { startIndex: 8, count: 2 });
+    const beyond = await store.resources.query(users, { startIndex: 8, count: 2 });
     t.same([beyond.records.length, beyond.totalResults], [0, 7], 'past the end: at most the start of the page');
     store.skew = 0;
-    t.equal((await store.query(users, { startIndex: 1, count: 2 })).totalResults, 5);
+    t.equal((await store.resources.query(users, { startIndex: 1, count: 2 })).totalResults, 5);
   });
 
   t.test('createStore with a MongoDB URI gives the MongoDB store', async (t) => {
@@ -200,8 +197,8 @@ function run(uri: string): void {
     });
     t.equal(store.kind, 'mongodb');
     await store.init([users]);
-    await store.create(users, userRecord({ userName: 'works' }));
-    t.equal((await store.query(users, { startIndex: 1, count: 0 })).totalResults, 1);
+    await store.resources.create(users, userRecord({ userName: 'works' }));
+    t.equal((await store.resources.query(users, { startIndex: 1, count: 0 })).totalResults, 1);
   });
 
   t.test('init creates the unique and lookup indexes on the normalised copy', async (t) => {
@@ -237,8 +234,8 @@ function run(uri: string): void {
       groups: [{ value: 'g1', $ref: 'https://example.com/Groups/g1', display: 'Group 1' }],
       [SCHEMA_URNS.enterpriseUser]: { department: 'Ops', manager: { value: 'm1', $ref: 'https://example.com/Users/m1' } },
     });
-    await store.create(users, record);
-    t.same(await store.get(users, record.id), record, 'decoded as written');
+    await store.resources.create(users, record);
+    t.same(await store.resources.get(users, record.id), record, 'decoded as written');
     const raw = await admin.db(dbName).collection('users').findOne({ _id: record.id as never });
     const ent = encodeKey(SCHEMA_URNS.enterpriseUser);
     t.ok(raw?.res[ent], 'extension URN key encoded');
@@ -246,7 +243,7 @@ function run(uri: string): void {
     t.equal(raw?.res.groups?.[0]?.['\uFF04ref'], 'https://example.com/Groups/g1', '$ref in an array encoded');
     t.equal(raw?.q.userName, 'keys', 'normalised copy stored');
     t.equal(raw?.q[ent]?.department, 'ops', 'normalised extension attribute');
-    const found = await store.query(users, {
+    const found = await store.resources.query(users, {
       startIndex: 1,
       count: 10,
       sort: { path: `${SCHEMA_URNS.enterpriseUser}:manager.value`, order: 'ascending' },
@@ -264,7 +261,7 @@ function run(uri: string): void {
       await second.close();
     });
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? first : second).create(users, userRecord({ userName: i % 3 ? 'Twin' : 'tWIN' }))),
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? first : second).resources.create(users, userRecord({ userName: i % 3 ? 'Twin' : 'tWIN' }))),
     );
     t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one winner');
     t.ok(
@@ -279,10 +276,10 @@ function run(uri: string): void {
     const others = await Promise.all([1, 2, 3].map(() => connectMongoStore({ uri, dbName, schemas: [users] })));
     t.teardown(() => Promise.all(others.map((s) => s.close())));
     const v1 = userRecord({ userName: 'contended' });
-    await store.create(users, v1);
+    await store.resources.create(users, v1);
     const writers = [store, ...others];
     const outcomes = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => writers[i % writers.length]!.replace(users, nextVersion(v1, { title: `w${i}` }), 1)),
+      Array.from({ length: 12 }, (_, i) => writers[i % writers.length]!.resources.replace(users, { record: nextVersion(v1, { title: `w${i}` }), expectedVersion: 1 })),
     );
     // replaceOne({_id, v}) is atomic (MongoDB, and FerretDB 2 on DocumentDB): one writer matches the version.
     t.equal(outcomes.filter((o) => o === 'ok').length, 1, 'one ok');
@@ -294,11 +291,11 @@ function run(uri: string): void {
     t.teardown(() => store.close());
     const started = Date.now();
     const record = userRecord({ userName: 'lost' });
-    await rejectsScim(t, store.get(users, record.id), 503);
-    await rejectsScim(t, store.create(users, record), 503);
-    await rejectsScim(t, store.query(users, { startIndex: 1, count: 10 }), 503);
-    await rejectsScim(t, store.replace(users, nextVersion(record, {}), 1), 503);
-    await rejectsScim(t, store.delete(users, record.id), 503);
+    await rejectsScim(t, store.resources.get(users, record.id), 503);
+    await rejectsScim(t, store.resources.create(users, record), 503);
+    await rejectsScim(t, store.resources.query(users, { startIndex: 1, count: 10 }), 503);
+    await rejectsScim(t, store.resources.replace(users, { record: nextVersion(record, {}), expectedVersion: 1 }), 503);
+    await rejectsScim(t, store.resources.delete(users, { id: record.id }), 503);
     await rejectsScim(t, store.ping(), 503);
     t.ok(Date.now() - started < 10000, 'each attempt gives up after serverSelectionTimeoutMS');
     await rejectsScim(
@@ -325,23 +322,23 @@ function run(uri: string): void {
       await server.stop();
     });
     const record = userRecord({ userName: 'survivor' });
-    await store.create(users, record);
+    await store.resources.create(users, record);
     await server.stop();
-    await rejectsScim(t, store.get(users, record.id), 503);
-    await rejectsScim(t, store.create(users, userRecord({ userName: 'during' })), 503);
+    await rejectsScim(t, store.resources.get(users, record.id), 503);
+    await rejectsScim(t, store.resources.create(users, userRecord({ userName: 'during' })), 503);
     server = await startFerretDB({ port: server.port, dataDir });
     let got;
     const deadline = Date.now() + 15000;
     for (;;) {
       try {
-        got = await store.get(users, record.id);
+        got = await store.resources.get(users, record.id);
         break;
       } catch (e) {
         if (!isScimError(e) || e.status !== 503 || Date.now() > deadline) throw e;
       }
     }
     t.equal(got?.resource.userName, 'survivor', 'reads work again');
-    await store.create(users, userRecord({ userName: 'after' }));
+    await store.resources.create(users, userRecord({ userName: 'after' }));
     t.pass('writes work again');
   });
 }

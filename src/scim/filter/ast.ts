@@ -1,6 +1,6 @@
 /**
  * The typed tree of a SCIM filter (RFC 7644 §3.4.2.2). Parsed once (parse.ts), then interpreted twice: in memory
- * (evaluate.ts, embedded store) and compiled to a MongoDB query (../../store/mongo-filter.ts).
+ * (evaluate.ts, embedded store) and compiled to a MongoDB query (../../store/mongo/filter.ts).
  *
  * Both interpreters give every node the same meaning; the differential test (test/scim/filter/differential.test.ts)
  * holds them to it. The meaning, shared by both:

@@ -2,7 +2,7 @@
  * The in-memory interpretation of a filter (used by the embedded store, by PATCH value paths, and to post-filter
  * MongoDB results when compileFilter could only give a superset).
  *
- * It must agree exactly with ../../store/mongo-filter.ts on every resource; the semantics both implement are
+ * It must agree exactly with ../../store/mongo/filter.ts on every resource; the semantics both implement are
  * described in ast.ts. In particular comparisons are type-aware like MongoDB's type bracketing: a string operand
  * only ever matches string values, a number only numbers, a boolean only booleans.
  */

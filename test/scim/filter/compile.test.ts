@@ -2,7 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import type { Document } from 'mongodb';
 import { parseFilter } from '../../../src/scim/filter/parse';
-import { compileFilter, escapeRegex, prefixSuccessor } from '../../../src/store/mongo-filter';
+import { compileFilter, escapeRegex, prefixSuccessor } from '../../../src/store/mongo/filter';
 import { compareStrings } from '../../../src/scim/collation';
 import { cases, userSchema } from '../../fixtures/filters/users';
 import { filterText, testSchema } from '../../fixtures/filters/generate';

@@ -4,7 +4,7 @@ import { FilterLimits, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter, parseVa
 import { DEFAULT_LIMITS } from '../../../src/scim/limits';
 import { evaluateFilter } from '../../../src/scim/filter/evaluate';
 import type { Filter } from '../../../src/scim/filter/ast';
-import { compileFilter } from '../../../src/store/mongo-filter';
+import { compileFilter } from '../../../src/store/mongo/filter';
 import { isScimError, ScimError } from '../../../src/scim/errors';
 import { SCHEMA_URNS } from '../../../src/scim/schema';
 import { cases, errorCases, userSchema, users } from '../../fixtures/filters/users';

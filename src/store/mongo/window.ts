@@ -31,11 +31,11 @@
  * window over mixed types could leave out documents. The schema types guarantee one bracket per attribute.
  */
 import type { Collection, Document } from 'mongodb';
-import { compareStrings } from '../scim/collation';
-import type { Json } from '../scim/values';
-import { isObject } from '../scim/values';
-import type { ResourceDocument } from './mongo-document';
-import { compareValues, SortKey } from './sort';
+import { compareStrings } from '../../scim/collation';
+import type { Json } from '../../scim/values';
+import { isObject } from '../../scim/values';
+import type { ResourceDocument } from './document';
+import { compareValues, SortKey } from '../sort';
 
 /** Reads at most this many windows for one page before giving up. */
 const MAX_READS = 8;

@@ -11,10 +11,10 @@
  * and externalId; incremental syncs sort by meta.lastModified). Each ends with `_id`, the tiebreak of every sort.
  */
 import type { IndexDescription } from 'mongodb';
-import type { ResourceSchema } from '../scim/schema';
-import { fieldPath } from './mongo-document';
-import { uniqueAttributes, UniqueAttribute } from './unique';
-import { LOOKUP_PATHS } from './indexed';
+import type { ResourceSchema } from '../../scim/schema';
+import { fieldPath } from './document';
+import { uniqueAttributes, UniqueAttribute } from '../unique';
+import { LOOKUP_PATHS } from '../indexed';
 
 export interface UniqueIndex {
   name: string;

@@ -21,10 +21,10 @@
  * caller must post-filter with evaluateFilter. Everything else compiles exactly.
  */
 import type { Document } from 'mongodb';
-import type { Filter } from '../scim/filter/ast';
-import type { AttributeDefinition, ResolvedAttribute } from '../scim/schema';
-import { fieldPath } from './mongo-document';
-import { normaliseSimple } from '../scim/query-copy';
+import type { Filter } from '../../scim/filter/ast';
+import type { AttributeDefinition, ResolvedAttribute } from '../../scim/schema';
+import { fieldPath } from './document';
+import { normaliseSimple } from '../../scim/query-copy';
 
 /** A query, or `true` (every document) / `false` (no document) before rendering. */
 type Query = Document | boolean;

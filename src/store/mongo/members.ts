@@ -4,25 +4,18 @@
  * indexed by group (a group's members) and by member (a user's groups). Adding or removing a member writes one
  * pair, whatever the group's size, and no document grows with the group (MongoDB's 16 MB never comes near).
  *
- * A write that changes a group and its pairs spans documents, and this store uses no multi-document transactions.
- * It is made all or nothing by an intent kept in the group's own document: the group is written (one
- * version-guarded document write, atomic) together with `pend`, the change still to make to the pairs; the pairs
- * are then changed, every step idempotent; then `pend` is removed. While `pend` is there, other writes of the group
- * find no match for their guard and retry (ResourceService), so changes to one group's pairs never interleave. A
- * write stopped half way (a crash, a lost connection) leaves `pend` behind: the next read of the document by this
- * process, or by any process once the intent is PEND_STALE_MS old (its writer is presumed gone), finishes it.
- * Deleting a resource that has pairs is the same: `pend: {delete: true}`, then its pairs, then the document.
+ * A write that changes a group and its pairs spans documents; intents.ts makes it all or nothing without
+ * multi-document transactions, applying the change here (apply(), idempotent).
  *
  * A user's documents carry `gm: true` once the user was made a member of some group (set before the pair is
- * written, never removed): a GET of a user without it needs no second query for `groups` (MongoStore.getView).
+ * written, never removed): a GET of a user without it needs no second query for `groups` (records.ts getView).
  */
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
-import type { MemberChange, MemberEntry, Membership, MemberType } from './store';
-import type { ResourceDocument } from './mongo-document';
+import type { MemberChange, MemberEntry, Membership, MembershipStore, MemberType } from '../store';
+import type { ResourceDocument } from './document';
+import { onceUntilItWorks, type MongoConnection } from './connection';
 
 export const MEMBERSHIPS = 'memberships';
-/** An intent older than this is finished by whoever reads it: its writer is presumed gone. */
-export const PEND_STALE_MS = 10_000;
 /** Ids per statement: bounded commands, whatever the group's size. */
 const CHUNK = 1000;
 
@@ -34,15 +27,6 @@ export interface PairDocument {
   d?: string;
 }
 
-/** What a document's `pend` holds: the rest of a write that spans documents. */
-export interface Pending {
-  members?: MemberChange;
-  delete?: true;
-  /** When the intent was written (ms since the epoch), and by which store instance. */
-  at: number;
-  by: string;
-}
-
 /** `items` in slices of CHUNK, so that no statement grows with a group. */
 export function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -52,26 +36,71 @@ export function chunks<T>(items: readonly T[]): T[][] {
 
 const pairId = (group: string, member: string) => `${group} ${member}`;
 
-export class MongoMemberships {
-  constructor(
-    readonly pairs: Collection<PairDocument>,
-    /** The collection of a member type, to mark members (`gm`) and to check they still exist. */
-    private readonly collectionOf: (type: MemberType) => Promise<Collection<ResourceDocument> | undefined>,
-  ) {}
-
-  async createIndexes(): Promise<void> {
+export class MongoMemberships implements MembershipStore {
+  readonly pairs: Collection<PairDocument>;
+  /** The collection's indexes, created on first use (retried if that failed). */
+  readonly ready = onceUntilItWorks(async () => {
     await this.pairs.createIndex({ g: 1, m: 1 }, { name: 'by:group' });
     await this.pairs.createIndex({ m: 1 }, { name: 'by:member' });
+  });
+
+  constructor(private readonly conn: MongoConnection) {
+    this.pairs = conn.db.collection<PairDocument>(MEMBERSHIPS);
   }
 
-  /** Makes the pairs of `groupId` what `change` says. Idempotent: running it again (finishing an intent) is safe. */
+  members(groupId: string): Promise<MemberEntry[]> {
+    return this.conn.guard('members', async () => {
+      await this.ready();
+      const pairs = await this.pairs.find({ g: groupId }, { projection: { _id: 0, m: 1, t: 1, d: 1 } }).toArray();
+      // Member-id order, as the embedded store gives them (code point order, as MongoDB orders strings).
+      pairs.sort((a, b) => (a.m < b.m ? -1 : a.m > b.m ? 1 : 0));
+      return pairs.map((p) => (p.d === undefined || p.d === null ? { value: p.m, type: p.t } : { value: p.m, type: p.t, display: p.d }));
+    });
+  }
+
+  membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>> {
+    return this.conn.guard('members', async () => {
+      await this.ready();
+      const out = new Set<string>();
+      for (const part of chunks(ids)) {
+        for (const p of await this.pairs.find({ _id: { $in: part.map((id) => pairId(groupId, id)) } }, { projection: { m: 1 } }).toArray()) out.add(p.m);
+      }
+      return out;
+    });
+  }
+
+  async groupsOf(memberIds: readonly string[]): Promise<Membership[]> {
+    if (memberIds.length === 0) return [];
+    return this.conn.guard('members', async () => {
+      await this.ready();
+      const out: Membership[] = [];
+      for (const part of chunks(memberIds)) {
+        const query = part.length === 1 ? { m: part[0]! } : { m: { $in: part } };
+        for (const p of await this.pairs.find(query, { projection: { g: 1, m: 1, t: 1 } }).toArray()) out.push({ group: p.g, member: p.m, type: p.t });
+      }
+      return out;
+    });
+  }
+
+  async renameMember(memberId: string, display: string | undefined): Promise<void> {
+    await this.conn.guard('members', async () => {
+      await this.ready();
+      await this.pairs.updateMany({ m: memberId }, display === undefined ? { $unset: { d: '' } } : { $set: { d: display } });
+    });
+  }
+
+  /**
+   * Makes the pairs of `groupId` what `change` says (inside the caller's guard). Idempotent: running it again
+   * (finishing an intent) is safe.
+   */
   async apply(groupId: string, change: MemberChange): Promise<void> {
+    await this.ready();
     const added = [...(change.replace ?? []), ...(change.add ?? [])];
     // The added members' collections and ids, by type.
     const byType: { coll: Collection<ResourceDocument>; ids: string[] }[] = [];
     for (const type of ['User', 'Group'] as const) {
       const ids = added.filter((m) => m.type === type).map((m) => m.value);
-      const coll = ids.length > 0 ? await this.collectionOf(type) : undefined;
+      const coll = ids.length > 0 ? await this.conn.collectionOfType(type) : undefined;
       if (coll) byType.push({ coll, ids });
     }
     // Members are marked before their pairs exist, so a mark may be early (never late).
@@ -101,38 +130,11 @@ export class MongoMemberships {
     }
   }
 
-  /** Removes every pair of `id`, as a group and as a member. */
+  /** Removes every pair of `id`, as a group and as a member (inside the caller's guard). */
   async dropAll(id: string): Promise<void> {
+    await this.ready();
     await this.pairs.deleteMany({ g: id });
     await this.pairs.deleteMany({ m: id });
-  }
-
-  async members(groupId: string): Promise<MemberEntry[]> {
-    const pairs = await this.pairs.find({ g: groupId }, { projection: { _id: 0, m: 1, t: 1, d: 1 } }).toArray();
-    // Member-id order, as the embedded store gives them (code point order, as MongoDB orders strings).
-    pairs.sort((a, b) => (a.m < b.m ? -1 : a.m > b.m ? 1 : 0));
-    return pairs.map((p) => (p.d === undefined || p.d === null ? { value: p.m, type: p.t } : { value: p.m, type: p.t, display: p.d }));
-  }
-
-  async membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const part of chunks(ids)) {
-      for (const p of await this.pairs.find({ _id: { $in: part.map((id) => pairId(groupId, id)) } }, { projection: { m: 1 } }).toArray()) out.add(p.m);
-    }
-    return out;
-  }
-
-  async groupsOf(memberIds: readonly string[]): Promise<Membership[]> {
-    const out: Membership[] = [];
-    for (const part of chunks(memberIds)) {
-      const query = part.length === 1 ? { m: part[0]! } : { m: { $in: part } };
-      for (const p of await this.pairs.find(query, { projection: { g: 1, m: 1, t: 1 } }).toArray()) out.push({ group: p.g, member: p.m, type: p.t });
-    }
-    return out;
-  }
-
-  async rename(memberId: string, display: string | undefined): Promise<void> {
-    await this.pairs.updateMany({ m: memberId }, display === undefined ? { $unset: { d: '' } } : { $set: { d: display } });
   }
 }
 

@@ -16,14 +16,16 @@
  * written again is found by the sweep, run at start and every SWEEP_EVERY_MS by every instance: the documents whose
  * entry is newer than the last sweep's mark (less a margin for clocks and slow commits; an index on `aud.at`), each
  * entry looked up by id and copied when missing; then the mark moves on (`audit_sweep`). A reader of the trail first
- * waits for this instance's queued copies, so a client reads its own writes' entries at once. A delete goes by the
- * intent of mongo-members.ts: the document is marked with the entry, the entry copied, then the document deleted.
+ * waits for this instance's queued copies, so a client reads its own writes' entries at once. A delete goes by an
+ * intent (intents.ts): the document is marked with the entry, the entry copied, then the document deleted.
  */
-import type { Collection, Db, Document } from 'mongodb';
-import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
-import { decodeKeys, encodeKeys, type ResourceDocument } from './mongo-document';
-import { isDuplicateKey } from './mongo-errors';
-import type { JsonObject } from '../scim/values';
+import type { Collection, Document } from 'mongodb';
+import type { AuditEntry, AuditPage, AuditQuery } from '../../scim/audit';
+import type { AuditStore } from '../store';
+import { decodeKeys, encodeKeys, type ResourceDocument } from './document';
+import { isDuplicateKey } from './errors';
+import type { JsonObject } from '../../scim/values';
+import { onceUntilItWorks, type MongoConnection } from './connection';
 
 export const AUDIT = 'audit';
 const SWEEP_MARK = 'audit_sweep';
@@ -57,26 +59,63 @@ function decodeEntry(stored: JsonObject): AuditEntry {
   return decodeKeys(stored) as unknown as AuditEntry;
 }
 
-export class MongoAudit {
+export class MongoAudit implements AuditStore {
   private queue: Outgoing[] = [];
   private running?: Promise<void>;
   /** collection \0 resource id -> the version whose entry this instance copied (the one its document holds). */
   private readonly copied = new Map<string, number>();
-
-  constructor(
-    private readonly audit: Collection<AuditDocument>,
-    private readonly marks: Collection<{ _id: string; upTo: string }>,
-  ) {}
-
-  static of(db: Db): MongoAudit {
-    return new MongoAudit(db.collection<AuditDocument>(AUDIT), db.collection(SWEEP_MARK));
-  }
-
-  async createIndexes(): Promise<void> {
+  private readonly audit: Collection<AuditDocument>;
+  private readonly marks: Collection<{ _id: string; upTo: string }>;
+  private sweepTimer?: NodeJS.Timeout;
+  /** The collection's indexes, created on first use (retried if that failed). */
+  readonly ready = onceUntilItWorks(async () => {
     await this.audit.createIndexes([
       { key: { at: 1, _id: 1 }, name: 'by:at' },
       { key: { rid: 1, at: 1, _id: 1 }, name: 'by:resource' },
     ]);
+  });
+
+  constructor(private readonly conn: MongoConnection) {
+    this.audit = conn.db.collection<AuditDocument>(AUDIT);
+    this.marks = conn.db.collection(SWEEP_MARK);
+  }
+
+  log(query: AuditQuery): Promise<AuditPage> {
+    return this.conn.guard('audit', async () => {
+      await this.ready();
+      // This instance's own entries not yet copied are copied first: a client reads its writes' entries at once.
+      await this.flush();
+      return this.query(query);
+    });
+  }
+
+  prune(before: string): Promise<number> {
+    return this.conn.guard(
+      'audit',
+      async () => {
+        await this.ready();
+        return (await this.audit.deleteMany({ at: { $lt: before } })).deletedCount;
+      },
+      this.conn.operationTimeoutMS * 12,
+    );
+  }
+
+  /**
+   * Sweeps now (at start: entries another run left in their documents, having stopped before copying them), then
+   * every SWEEP_EVERY_MS in the background, over the resource collections this instance uses.
+   */
+  async startSweeping(): Promise<void> {
+    await this.conn.guard('init', () => this.sweep(this.conn.used), this.conn.operationTimeoutMS * 12);
+    if (!this.sweepTimer) {
+      this.sweepTimer = setInterval(() => void this.sweep(this.conn.used).catch(() => undefined), SWEEP_EVERY_MS);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Stops sweeping and copies what this instance has queued. */
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.flush();
   }
 
   /** An entry whose write was stored (in `coll`, in the document's `aud`): copied soon, in a batch. */
@@ -180,7 +219,7 @@ export class MongoAudit {
     return copied;
   }
 
-  async query(query: AuditQuery): Promise<AuditPage> {
+  private async query(query: AuditQuery): Promise<AuditPage> {
     const dir = query.order === 'descending' ? -1 : 1;
     const at: Document = {};
     if (query.since !== undefined) at.$gte = query.since;
@@ -202,10 +241,6 @@ export class MongoAudit {
     return { entries, more: docs.length > query.count };
   }
 
-  async prune(before: string): Promise<number> {
-    const result = await this.audit.deleteMany({ at: { $lt: before } });
-    return result.deletedCount;
-  }
 }
 
 /** An unordered insertMany whose every failure was a duplicate key. */

@@ -15,7 +15,7 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errors, isScimError, ScimError } from '../scim/errors';
+import { errors, isScimError, ScimError } from '../../scim/errors';
 
 /** Server codes that mean "this node cannot serve you right now" (shutdown, failover, network). */
 const UNAVAILABLE_CODES = new Set([

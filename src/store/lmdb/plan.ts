@@ -10,11 +10,11 @@
  * A plan only narrows: it yields a superset of the matching ids, and the store re-checks every candidate with the
  * filter evaluator. So a plan step may be generous (a range that also holds non-matches) but never strict.
  */
-import type { Filter } from '../scim/filter/ast';
-import type { ResolvedAttribute, ResourceSchema } from '../scim/schema';
-import { normaliseSimple } from '../scim/query-copy';
-import { isObject, Json, JsonObject } from '../scim/values';
-import { indexedAttributes } from './indexed';
+import type { Filter } from '../../scim/filter/ast';
+import type { ResolvedAttribute, ResourceSchema } from '../../scim/schema';
+import { normaliseSimple } from '../../scim/query-copy';
+import { isObject, Json, JsonObject } from '../../scim/values';
+import { indexedAttributes } from '../indexed';
 
 export type IndexKey = [string, number, string | number | boolean | null, string];
 

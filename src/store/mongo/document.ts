@@ -4,10 +4,11 @@
  * Keys are encoded because MongoDB field paths cannot address keys containing '.' (the enterprise URN has
  * "2.0") or starting with '$' ($ref): '.' becomes U+FF0E and a leading '$' becomes U+FF04.
  */
-import type { ResolvedAttribute, ResourceSchema } from '../scim/schema';
-import type { ScimResource, StoredRecord } from '../scim/resource';
-import { queryCopy } from '../scim/query-copy';
-import { isObject, Json, JsonObject } from '../scim/values';
+import type { ResolvedAttribute, ResourceSchema } from '../../scim/schema';
+import type { ScimResource, StoredRecord } from '../../scim/resource';
+import { queryCopy } from '../../scim/query-copy';
+import { isObject, Json, JsonObject } from '../../scim/values';
+import type { MemberChange } from '../store';
 
 export function encodeKey(key: string): string {
   return key.replace(/\./g, '\uFF0E').replace(/^\$/, '\uFF04');
@@ -35,14 +36,23 @@ export interface ResourceDocument {
   /** queryCopy(schema, resource), keys encoded: what filters, sorts and unique indexes read. */
   q: JsonObject;
   secrets?: { password?: string };
-  /** StoredRecord.view: the serialised default representation, read alone by a GET (MongoStore.getView). */
+  /** StoredRecord.view: the resource's view, read alone by a GET (records.ts getView). */
   view?: string;
-  /** The rest of a write that spans documents, still to be made (mongo-members.ts). */
-  pend?: import('./mongo-members').Pending;
-  /** Set once the resource was made a member of some group (mongo-members.ts). */
+  /** The rest of a write that spans documents, still to be made (intents.ts). */
+  pend?: Pending;
+  /** Set once the resource was made a member of some group (members.ts). */
   gm?: true;
-  /** The audit entry of the write that made this version, kept until the next write (mongo-audit.ts). */
+  /** The audit entry of the write that made this version, kept until the next write (audit.ts). */
   aud?: JsonObject;
+}
+
+/** What a document's `pend` holds: the rest of a write that spans documents (intents.ts). */
+export interface Pending {
+  members?: MemberChange;
+  delete?: true;
+  /** When the intent was written (ms since the epoch), and by which store instance. */
+  at: number;
+  by: string;
 }
 
 /** One collection per resource type, named after its endpoint: `/Users` -> `users`. */

@@ -1,0 +1,258 @@
+/**
+ * Records in the embedded store, with their versions, views, unique keys and index entries. Atomic: a record, its
+ * unique keys, its index entries, its view, the per-type count, a group's member pairs and the write's audit entry
+ * change in one write transaction, in which the version guard and the uniqueness checks are made.
+ */
+import { createHash } from 'node:crypto';
+import type { Key } from 'lmdb';
+import type { StoredRecord } from '../../scim/resource';
+import type { ResourceSchema } from '../../scim/schema';
+import type { Json, JsonObject } from '../../scim/values';
+import { queryCopy } from '../../scim/query-copy';
+import { isScimError } from '../../scim/errors';
+import { uniqueAttributes, uniquenessError } from '../unique';
+import type {
+  Alongside,
+  CreateItem,
+  CreateOutcome,
+  DeleteRequest,
+  QueryOptions,
+  QueryResult,
+  ReplaceRequest,
+  ResourceStore,
+  StoredView,
+  WriteOutcome,
+} from '../store';
+import { recordOf, stored, type LmdbEnvironment, type Stored } from './environment';
+import { indexEntries, type IndexKey } from './plan';
+import type { LmdbMemberships } from './members';
+import type { LmdbAudit } from './audit';
+import { LmdbQueries } from './queries';
+
+/** One unique value of a record: the attribute label, the normalised key, the value as written (for messages). */
+interface UniqueKey {
+  label: string;
+  key: string;
+  original: Json;
+}
+
+/** What a record is looked up by: its unique keys and its index entries, both from its normalised copy. */
+interface Keys {
+  keys: UniqueKey[];
+  entries: IndexKey[];
+}
+
+function uniqueKeys(schema: ResourceSchema, resource: JsonObject, q: JsonObject): UniqueKey[] {
+  const keys: UniqueKey[] = [];
+  for (const attribute of uniqueAttributes(schema)) {
+    const normalised = attribute.read(q);
+    const original = attribute.read(resource);
+    normalised.forEach((v, i) => {
+      // LMDB keys hold ~2 KB; a longer unique value is kept by its digest.
+      const text = JSON.stringify(v);
+      const key = text.length > 256 ? `sha256:${createHash('sha256').update(text).digest('hex')}` : text;
+      keys.push({ label: attribute.label, key, original: original[i] ?? v });
+    });
+  }
+  return keys;
+}
+
+/**
+ * What is in `after` and not in `before` (added) and the reverse (removed), items compared by their group (a unique
+ * attribute, an index slot) and value; values are compared as a Set does (1 and '1' differ, as in the keys).
+ */
+function changes<T, G, V>(before: T[], after: T[], group: (item: T) => G, value: (item: T) => V): { added: T[]; removed: T[] } {
+  const setOf = (items: T[]) => {
+    const m = new Map<G, Set<V>>();
+    for (const x of items) {
+      const g = group(x);
+      let s = m.get(g);
+      if (!s) m.set(g, (s = new Set()));
+      s.add(value(x));
+    }
+    return m;
+  };
+  const had = setOf(before);
+  const has = setOf(after);
+  return { added: after.filter((x) => !had.get(group(x))?.has(value(x))), removed: before.filter((x) => !has.get(group(x))?.has(value(x))) };
+}
+
+export class LmdbResources implements ResourceStore {
+  readonly queries: LmdbQueries;
+
+  constructor(
+    private readonly db: LmdbEnvironment,
+    private readonly memberships: LmdbMemberships,
+    private readonly audit: LmdbAudit,
+  ) {
+    this.queries = new LmdbQueries(db, (schema, id, value) => this.recordOf(schema, id, value));
+  }
+
+  async create(schema: ResourceSchema, record: StoredRecord, alongside: Alongside = {}): Promise<void> {
+    const keys = this.keysOf(schema, record.id, record.resource);
+    await this.db.write(() => this.insert(schema.type.id, record, keys, alongside));
+  }
+
+  /** One transaction (one commit and flush) for the whole batch; an item's checks come before its first put. */
+  async createMany(schema: ResourceSchema, items: readonly (CreateItem | null)[], maxErrors = Infinity): Promise<CreateOutcome[]> {
+    const type = schema.type.id;
+    const keyed = items.map((item) => item && { item, keys: this.keysOf(schema, item.record.id, item.record.resource) });
+    return this.db.write(() => {
+      const out: CreateOutcome[] = [];
+      let failed = 0;
+      for (const k of keyed) {
+        if (failed >= maxErrors || !k) {
+          if (!k) failed++;
+          out.push('skipped');
+          continue;
+        }
+        try {
+          this.insert(type, k.item.record, k.keys, k.item);
+          out.push('created');
+        } catch (e) {
+          if (!isScimError(e)) throw e;
+          failed++;
+          out.push(e);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Inserts a record (inside the caller's transaction): every check first, so a refused record writes nothing. */
+  private insert(type: string, record: StoredRecord, { keys, entries }: Keys, { members, audit }: Alongside): void {
+    if (this.db.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
+    this.checkUnique(type, keys, record.id);
+    this.db.records.put([type, record.id], stored(record));
+    if (record.view !== undefined) this.putView(type, record);
+    for (const k of keys) this.db.unique.put([type, k.label, k.key], record.id);
+    for (const entry of entries) this.db.index.put(entry as unknown as Key, 1);
+    this.db.counts.put([type], (this.db.counts.get([type]) ?? 0) + 1);
+    if (members) this.memberships.change(record.id, members);
+    if (audit) this.audit.put(audit);
+  }
+
+  async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
+    const value = this.db.records.get([schema.type.id, id]);
+    return value ? this.recordOf(schema, id, value) : undefined;
+  }
+
+  async getMany(schema: ResourceSchema, ids: readonly string[]): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
+    for (const id of ids) {
+      const value = this.db.records.get([schema.type.id, id]);
+      if (value) out.push(this.recordOf(schema, id, value));
+    }
+    return out;
+  }
+
+  getView(schema: ResourceSchema, id: string): StoredView | undefined {
+    const view = this.viewOf(schema, id);
+    if (view && this.memberships.isMember(id)) view.member = true;
+    return view;
+  }
+
+  /** Views of records just read: whether each is a member, their records already say (StoredRecord.member). */
+  getViews(schema: ResourceSchema, ids: readonly string[]): (StoredView | undefined)[] {
+    return ids.map((id) => this.viewOf(schema, id));
+  }
+
+  async replace(schema: ResourceSchema, { record, expectedVersion, current: read, members, audit }: ReplaceRequest): Promise<WriteOutcome> {
+    if (record.version !== expectedVersion + 1) {
+      throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
+    }
+    const type = schema.type.id;
+    // Only what changed is written: a job-info PATCH touches the record, the department and lastModified entries,
+    // not the other nine index entries and the userName key, each of which lies on its own page of the B-tree, and
+    // a commit writes every page it dirtied. What to remove is computed from the expected version: the caller's
+    // copy when it has one, else the transaction's own read.
+    const { keys, entries } = this.keysOf(schema, record.id, record.resource);
+    const diff = (from: Stored) => {
+      const old = this.keysOf(schema, record.id, from.resource);
+      return {
+        uniques: changes(old.keys, keys, (k) => k.label, (k) => k.key),
+        indexed: changes(old.entries, entries, (e) => e[1], (e) => e[2]),
+      };
+    };
+    const early = read?.version === expectedVersion ? diff(read) : undefined;
+    return this.db.write((): WriteOutcome => {
+      const current = this.db.records.get([type, record.id]);
+      if (!current) return 'missing';
+      if (current.version !== expectedVersion) return 'conflict';
+      this.checkUnique(type, keys, record.id);
+      const { uniques, indexed } = early ?? diff(current);
+      for (const k of uniques.removed) if (this.db.unique.get([type, k.label, k.key]) === record.id) this.db.unique.remove([type, k.label, k.key]);
+      for (const entry of indexed.removed) this.db.index.remove(entry as unknown as Key);
+      this.db.records.put([type, record.id], stored(record));
+      this.putView(type, record);
+      for (const k of uniques.added) this.db.unique.put([type, k.label, k.key], record.id);
+      for (const entry of indexed.added) this.db.index.put(entry as unknown as Key, 1);
+      if (members) this.memberships.change(record.id, members);
+      if (audit) this.audit.put(audit);
+      return 'ok';
+    });
+  }
+
+  async delete(schema: ResourceSchema, { id, expectedVersion, audit }: DeleteRequest): Promise<WriteOutcome> {
+    const type = schema.type.id;
+    return this.db.write((): WriteOutcome => {
+      const current = this.db.records.get([type, id]);
+      if (!current) return 'missing';
+      if (expectedVersion !== undefined && current.version !== expectedVersion) return 'conflict';
+      this.unindex(schema, id, current);
+      this.db.records.remove([type, id]);
+      this.db.views.remove([type, id]);
+      this.db.counts.put([type], Math.max(0, (this.db.counts.get([type]) ?? 1) - 1));
+      this.memberships.dropAll(id);
+      if (audit) this.audit.put({ ...audit, versionBefore: current.version });
+      return 'ok';
+    });
+  }
+
+  query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult> {
+    return this.queries.query(schema, options);
+  }
+
+  /** A record as read, flagged when the resource is in some group. */
+  private recordOf(schema: ResourceSchema, id: string, value: Stored): StoredRecord {
+    const record = recordOf(schema, id, value);
+    if (this.memberships.isMember(id)) record.member = true;
+    return record;
+  }
+
+  private viewOf(schema: ResourceSchema, id: string): StoredView | undefined {
+    const text = this.db.views.get([schema.type.id, id]);
+    if (text === undefined) return undefined;
+    const space = text.indexOf(' ');
+    return { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
+  }
+
+  /** The record's view, or none: a view left from an earlier version must never answer for this one. */
+  private putView(type: string, record: StoredRecord): void {
+    if (record.view !== undefined) this.db.views.put([type, record.id], `${record.version} ${record.view}`);
+    else this.db.views.remove([type, record.id]);
+  }
+
+  private checkUnique(type: string, keys: UniqueKey[], id: string): void {
+    for (const k of keys) {
+      const holder = this.db.unique.get([type, k.label, k.key]);
+      if (holder !== undefined && holder !== id) throw uniquenessError(k.label, k.original);
+    }
+  }
+
+  /** A record's unique keys and index entries, from its normalised copy. */
+  private keysOf(schema: ResourceSchema, id: string, resource: JsonObject): Keys {
+    const q = queryCopy(schema, resource);
+    return { keys: uniqueKeys(schema, resource, q), entries: indexEntries(schema, id, q) };
+  }
+
+  /** Removes a stored record's unique keys and index entries (inside the caller's transaction). */
+  private unindex(schema: ResourceSchema, id: string, current: Stored): void {
+    const type = schema.type.id;
+    const { keys, entries } = this.keysOf(schema, id, current.resource);
+    for (const k of keys) {
+      if (this.db.unique.get([type, k.label, k.key]) === id) this.db.unique.remove([type, k.label, k.key]);
+    }
+    for (const entry of entries) this.db.index.remove(entry as unknown as Key);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The MongoDB store: its concerns over one client (connection.ts): records and their writes (records.ts, batches in
+ * create-many.ts, writes that span documents in intents.ts), queries (queries.ts, filter.ts, window.ts, indexes.ts),
+ * group memberships (members.ts) and the audit trail (audit.ts).
+ */
+import type { MongoClient } from 'mongodb';
+import type { ResourceSchema } from '../../scim/schema';
+import type { Store } from '../store';
+import { MongoConnection, type ConnectionOptions } from './connection';
+import { MongoMemberships } from './members';
+import { MongoAudit } from './audit';
+import { Intents } from './intents';
+import { MongoResources } from './records';
+import type { QueryTuning } from './queries';
+
+export { DEFAULT_OPERATION_TIMEOUT_MS } from './connection';
+export { SMALL_RESULT, WINDOW_SAMPLE } from './queries';
+
+export type MongoStoreOptions = ConnectionOptions & QueryTuning;
+
+export class MongoStore implements Store {
+  readonly kind = 'mongodb' as const;
+  readonly resources: MongoResources;
+  readonly memberships: MongoMemberships;
+  readonly audit: MongoAudit;
+  private readonly conn: MongoConnection;
+
+  constructor(options: MongoStoreOptions) {
+    this.conn = new MongoConnection(options);
+    this.memberships = new MongoMemberships(this.conn);
+    this.audit = new MongoAudit(this.conn);
+    this.resources = new MongoResources(this.conn, new Intents(this.memberships, this.audit), this.audit, options);
+  }
+
+  get client(): MongoClient {
+    return this.conn.client;
+  }
+
+  async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
+    await this.ping();
+    // Creating indexes over an existing large collection may take a while: start-up gets a longer deadline.
+    await this.conn.guard(
+      'init',
+      () => Promise.all([...schemas.map((s) => this.conn.collection(s)), this.memberships.ready(), this.audit.ready()]),
+      this.conn.operationTimeoutMS * 12,
+    );
+    // Audit entries another run left in their documents (it stopped before copying them) are copied now and then.
+    await this.audit.startSweeping();
+  }
+
+  ping(): Promise<void> {
+    return this.conn.ping();
+  }
+
+  /** A database elsewhere: its figures are its own tools' to give. */
+  stats(): undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.audit.close();
+    await this.conn.close();
+  }
+}
+
+/** A store for the database `dbName` at `uri`, its indexes created and the database reached (or a 503 thrown). */
+export async function connectMongoStore(options: MongoStoreOptions & { schemas?: readonly ResourceSchema[] }): Promise<MongoStore> {
+  const store = new MongoStore(options);
+  try {
+    await store.init(options.schemas);
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+  return store;
+}
