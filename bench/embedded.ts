@@ -4,7 +4,7 @@
  *
  * Per size: a fresh data directory is seeded through LmdbStore itself (the records, unique keys and index entries
  * the server writes), the server is started on it (start-up time: spawn to the first 200 from /readyz, with no
- * full load into memory), and each query runs in a closed loop. Targets (issue 10): every indexed query at the
+ * full load into memory), and each query runs in a closed loop. Targets: every indexed query at the
  * largest size within 1.5x of its cost at the smallest; server RSS at the largest size under 300 MB (the data lives
  * in the memory-mapped file, not the JS heap); start-up under 2 s.
  */

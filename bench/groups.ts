@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- groups`: membership at directory scale (issue 13), on the embedded store and on MongoDB (the test
+ * `npm run bench -- groups`: membership at directory scale, on the embedded store and on MongoDB (the test
  * database unless MONGODB_URI), each with 101,000 users (the largest group, and spares) behind the built server over HTTP.
  *
  * Three groups are filled through the API (POST, then PATCHes of 1,000 members): 10, 10,000 and 100,000 members.

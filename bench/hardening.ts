@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- hardening`: the requests that once froze the server (issue 8), replayed against the default
+ * `npm run bench -- hardening`: the requests that once froze the server, replayed against the default
  * bounds, each measured in CPU time. The contract: at the defaults no request costs more than 100 ms of CPU.
  *
  * The app runs in this process (buildApp, driven with `inject`), so `process.cpuUsage()` around one request is the

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- http`: the hot path against what Fastify itself can do, side by side in one run (issue 12).
+ * `npm run bench -- http`: the hot path against what Fastify itself can do, side by side in one run.
  *
  * Two processes answer the same shapes of request: the floor (bench/floor.ts, a bare Fastify server with fixed
  * bodies of the same size) and the server (dist/src/server.js, JWT on every request), first on the embedded store,
@@ -50,7 +50,7 @@ const EXT = SCHEMA_URNS.enterpriseUser;
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const DEPARTMENTS = ['Engineering', 'Finance', 'Sales', 'Marketing', 'Support', 'Legal', 'People', 'Operations'];
 
-/** The targets of issue 12: server req/s as a fraction of the floor's (embedded store). */
+/** The targets of the hot path: server req/s as a fraction of the floor's (embedded store). */
 const TARGETS: Record<string, number> = { get: 0.6, patch: 0.3, post: 0.3 };
 
 interface Shape {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- soak`: a provisioning client's mixed traffic for minutes on end, watching for what only time shows
- * (issue 17): memory that keeps growing, latency that creeps up, errors that appear under sustained load.
+ *: memory that keeps growing, latency that creeps up, errors that appear under sustained load.
  *
  * Per store (the embedded store, then MongoDB: the test database unless MONGODB_URI or --mongodb-uri), the built server
  * (dist/src/server.js, JWT on every request, logging at info as `npm start` does, SCIM_RATE_LIMIT=0 so that its rate
@@ -277,7 +277,7 @@ export async function soakBenchmark(options: SoakBenchOptions): Promise<void> {
     // section at the end of the file when its markers are not there yet).
     const full = path.isAbsolute(options.report) ? options.report : path.join(ROOT, options.report);
     const text = existsSync(full) ? readFileSync(full, 'utf8') : '';
-    if (!text.includes('<!-- bench:soak:begin')) writeFileSync(full, `${text.trimEnd()}${text.trim() ? '\n\n' : ''}# Benchmark report: soak (issue 17)\n`);
+    if (!text.includes('<!-- bench:soak:begin')) writeFileSync(full, `${text.trimEnd()}${text.trim() ? '\n\n' : ''}# Benchmark report: soak\n`);
     writeReportSection(options.report, 'soak', `npm run bench -- ${options.argv.join(' ')}`, report);
   }
   results.forEach((r, i) => {

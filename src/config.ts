@@ -67,7 +67,7 @@ export interface Config {
   me?: { claim: string; attribute: string };
   /** The profile sections a person may change of themselves through /Me (SCIM_ME_SECTIONS). */
   meSections: string[];
-  /** Operating it (issue 17): metrics, rate limits, shutdown, pressure, CORS. */
+  /** Operating it: metrics, rate limits, shutdown, pressure, CORS. */
   operations: OperationsConfig;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Shutting down on SIGTERM/SIGINT (issue 17): stop accepting connections, let the requests in flight finish, close
+ * Shutting down on SIGTERM/SIGINT: stop accepting connections, let the requests in flight finish, close
  * the store, exit. While it drains, /readyz answers 503 and requests arriving on connections kept alive get 503
  * with `Connection: close` (operations.ts), so a load balancer sends them elsewhere. In-flight requests have
  * `graceMs` to finish; past it the process exits anyway (status 1), as an orchestrator would kill it.

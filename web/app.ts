@@ -1,5 +1,5 @@
 /**
- * The administrator's profile page (issue 15): entry point. Signs in (views/signin.ts), shows who is signed in and
+ * The administrator's profile page: entry point. Signs in (views/signin.ts), shows who is signed in and
  * what they may change, and routes the address's hash to a view:
  *   #/users[?q=&sortBy=&sortOrder=&cursor=&page=]  the directory
  *   #/users/<id>                                  a profile

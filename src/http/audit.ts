@@ -1,5 +1,5 @@
 /**
- * GET /scim/v2/AuditEvents: the audit trail (issue 14, ../scim/audit.ts), for administrators (globalAdmin,
+ * GET /scim/v2/AuditEvents: the audit trail (../scim/audit.ts), for administrators (globalAdmin,
  * userAdmin; access.ts). One entry per accepted write, oldest first (sortOrder=descending: newest first), filtered
  * by resource (`resourceId`) and time (`since` inclusive, `until` exclusive, ISO 8601), paged by cursor: a page's
  * `nextCursor` is passed back as `cursor` to read on (RFC 9865's parameters, for an append-only log where index

@@ -1,5 +1,5 @@
 /**
- * What operating the server needs around the routes (issue 17), registered at the root: security headers on every
+ * What operating the server needs around the routes, registered at the root: security headers on every
  * answer (/ui sets its own stricter page policy on top), CORS closed unless origins are configured, the metrics
  * endpoint, the request id on every answer, and 503 for requests that arrive while the server drains. Rate limits
  * and the pressure check are the API's (app.ts registers them under /scim/v2).

@@ -1,5 +1,5 @@
 /**
- * Rate limits (issue 17): a runaway client must not starve the others. Token buckets in memory, per instance:
+ * Rate limits: a runaway client must not starve the others. Token buckets in memory, per instance:
  * - per caller: a verified token's client (`client_id`/`azp`/`appid`), else its subject, SCIM_RATE_LIMIT requests a
  *   minute, as a burst that refills evenly;
  * - per address, for requests without a valid token (anonymous discovery, bad or expired tokens):

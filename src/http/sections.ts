@@ -1,5 +1,5 @@
 /**
- * GET /scim/v2/Sections: what the calling token may write and read (issue 14). The sections of a user profile
+ * GET /scim/v2/Sections: what the calling token may write and read. The sections of a user profile
  * (schemas/sections.json), each with its attributes, the roles it is limited to, and whether this caller may change
  * and read it, so that a client (an HR feed, an identity provider) can learn before it writes which of its changes
  * would be refused. Ownership by a source of authority is per user: a user's `sources` (the project extension) say

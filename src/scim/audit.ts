@@ -1,5 +1,5 @@
 /**
- * The audit trail (issue 14): one entry per accepted write, saying who, when, which resource, the version before
+ * The audit trail: one entry per accepted write, saying who, when, which resource, the version before
  * and after, and which attributes changed, from what to what. Auditors and HR systems ask "who changed this
  * manager, and when". Values that must not be read back are masked: writeOnly attributes (the password) and
  * attributes only some callers may read (authentication contact info), for which the entry says only that they

@@ -12,7 +12,7 @@
  *   one assigns has the same value in the other), compared within elements of the same `type`.
  *
  * Lookups are hashed on the normalised `value` (or `type`), so adding n values to a list of m costs O(n + m), not
- * O(n·m): one request adding thousands of values once took seconds of CPU pairwise (issue 8).
+ * O(n·m): pairwise, one request adding thousands of values would take seconds of CPU.
  */
 import { AttributeDefinition, subAttribute } from './schema';
 import { normaliseSimple } from './query-copy';

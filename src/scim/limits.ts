@@ -1,7 +1,7 @@
 /**
  * Bounds on the work one request may ask for. A SCIM client is trusted to write, not to stall the server: without
  * these, one PATCH of 10,000 operations or one value list of 30,000 emails held the event loop for minutes, and
- * every other client waited (issue 8). The defaults sit far above what Entra ID, Okta or an HR feed send; each is a
+ * every other client waited. The defaults sit far above what Entra ID, Okta or an HR feed send; each is a
  * setting (config.ts), and each refusal names the bound and its setting so an operator knows what to raise.
  *
  * bench/hardening.ts holds the CPU budget: at these defaults no request costs more than 100 ms of CPU.

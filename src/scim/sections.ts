@@ -1,5 +1,5 @@
 /**
- * The sections of a user profile (issue 14): photo, identity, job info, settings, contact, account. SCIM's
+ * The sections of a user profile: photo, identity, job info, settings, contact, account. SCIM's
  * mutability says what can ever change; sections are the unit of who may change it (a caller's grant, a source of
  * authority's ownership). Defined once in schemas/sections.json and checked against the schemas when the server
  * starts: every listed path is a writable top-level attribute of the resource type, none is in two sections, and

@@ -1,5 +1,5 @@
 /**
- * Who may do what to a user profile (issue 14): which sections a caller may write and read, who may release a
+ * Who may do what to a user profile: which sections a caller may write and read, who may release a
  * section a source of authority owns, who may read the audit trail. Decided from the verified token alone, plus
  * the operator's list of authoritative clients; the sections themselves are data (schemas/sections.json).
  *

@@ -151,7 +151,7 @@ class BulkRun {
       switch (op.method) {
         case 'POST': {
           const record = await service.write({ operation: 'create', body: this.resolve(op, op.data as Json) }, { caller: this.caller });
-          this.succeed(op, record!);
+          this.succeed(op, record);
           return;
         }
         case 'PUT':
@@ -159,7 +159,7 @@ class BulkRun {
           const body = this.resolve(op, op.data as Json);
           const operation = op.method === 'PUT' ? 'replace' : 'patch';
           const record = await service.write({ operation, id: id!, body }, { caller: this.caller, ifMatch });
-          this.succeed(op, record!);
+          this.succeed(op, record);
           return;
         }
         case 'DELETE':

@@ -215,6 +215,9 @@ export class ResourceService {
    * afterDelete run after the turn: they write other resources, which must not wait on this one. Returns the stored
    * record (undefined for delete).
    */
+  write(request: Extract<WriteRequest, { operation: 'delete' }>, context: WriteContext): Promise<undefined>;
+  write(request: Exclude<WriteRequest, { operation: 'delete' }>, context: WriteContext): Promise<StoredRecord>;
+  write(request: WriteRequest, context: WriteContext): Promise<StoredRecord | undefined>;
   async write(request: WriteRequest, context: WriteContext): Promise<StoredRecord | undefined> {
     const rules: RuleContext = { caller: context.caller, operation: request.operation, at: this.timestamp() };
     switch (request.operation) {
@@ -287,22 +290,22 @@ export class ResourceService {
 
   /** RFC 7644 §3.3 POST. */
   async create(body: unknown, caller: Caller = SYSTEM_CALLER): Promise<StoredRecord> {
-    return (await this.write({ operation: 'create', body }, { caller }))!;
+    return this.write({ operation: 'create', body }, { caller });
   }
 
   /** RFC 7644 §3.5.1 PUT: the body replaces every readWrite attribute; readOnly ones are kept by the server. */
   async replace(id: string, body: unknown, ifMatch?: string, caller: Caller = SYSTEM_CALLER): Promise<StoredRecord> {
-    return (await this.write({ operation: 'replace', id, body }, { caller, ifMatch }))!;
+    return this.write({ operation: 'replace', id, body }, { caller, ifMatch });
   }
 
   /** RFC 7644 §3.5.2 PATCH: the operations apply to the current resource, all or nothing. */
   async patch(id: string, body: unknown, ifMatch?: string, caller: Caller = SYSTEM_CALLER): Promise<StoredRecord> {
-    return (await this.write({ operation: 'patch', id, body }, { caller, ifMatch }))!;
+    return this.write({ operation: 'patch', id, body }, { caller, ifMatch });
   }
 
   /** Ends a source of authority's ownership of a section of a user (an administrator's act, sections-rule.ts). */
   async release(id: string, section: string, ifMatch: string | undefined, caller: Caller): Promise<StoredRecord> {
-    return (await this.write({ operation: 'release', id, section }, { caller, ifMatch }))!;
+    return this.write({ operation: 'release', id, section }, { caller, ifMatch });
   }
 
   /** RFC 7644 §3.6 DELETE. */

@@ -1,5 +1,5 @@
 /**
- * Who may change which section of a user profile, and who owns it (issue 14; sections in schemas/sections.json,
+ * Who may change which section of a user profile, and who owns it (sections in schemas/sections.json,
  * ../scim/sections.ts; callers' rights in access.ts). Runs first among a User's rules, in the single write path
  * (ResourceService.write), before anything is stored, so every kind of write meets it: POST, PUT, PATCH, a release,
  * and later Bulk and /Me, which go through the same path.

@@ -1,5 +1,5 @@
 /**
- * The administrator's page (issue 15, web/) as the files a browser loads: one script and one stylesheet bundled by
+ * The administrator's page (web/) as the files a browser loads: one script and one stylesheet bundled by
  * esbuild, named after their content hash so that they can be cached for good, and the HTML that names them.
  *
  * Two callers, one recipe:

@@ -1,5 +1,5 @@
 /**
- * GET /ui: the administrator's profile page (issue 15), a static page that talks only to this server's SCIM API
+ * GET /ui: the administrator's profile page, a static page that talks only to this server's SCIM API
  * with the bearer token its user pastes, so it can do nothing the API would not let that token do.
  *
  * Outside /scim/v2, as the health probes: no SCIM media types or error bodies here, and no token either (the page

@@ -1,5 +1,5 @@
 /**
- * Who may change which part of a profile (issue 14), on both stores, as the clients of a directory send requests:
+ * Who may change which part of a profile, on both stores, as the clients of a directory send requests:
  * an HR feed (`scim:write:jobInfo`, client hr-feed, the source of authority for job info), an identity provider
  * (identity, preferences, contact, settings, account), an on-premises directory (client ad-connect, authoritative for identity
  * and contact), a provisioning client with `scim:write`, a user administrator and a global administrator.

@@ -1,5 +1,5 @@
 /**
- * Issue 8 over HTTP, on every store: the request bounds answer with SCIM errors that name them and write nothing;
+ * Request bounds over HTTP, on every store: the request bounds answer with SCIM errors that name them and write nothing;
  * Unicode twins are one userName (NFC); text with unpaired surrogates is refused before it reaches a store; values
  * are never duplicated; writers of one user on one instance never see 409.
  */

@@ -1,5 +1,5 @@
 /**
- * Operating the server (issue 17): request ids and the one log line per request (never a token, a password or an
+ * Operating the server: request ids and the one log line per request (never a token, a password or an
  * authentication contact value), Prometheus metrics, rate limits per caller and per address, security headers,
  * CORS closed by default, 503 while draining and under pressure.
  */

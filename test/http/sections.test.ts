@@ -1,5 +1,5 @@
 /**
- * Who may change which section of a profile (issue 14, service/sections-rule.ts), on both stores: an HR feed whose
+ * Who may change which section of a profile (service/sections-rule.ts), on both stores: an HR feed whose
  * token grants `scim:write:jobInfo`, an identity provider granted identity, preferences, contact, settings and account, and an
  * administrator with `scim:write`. Every forbidden change is 403 with nothing written; a full PUT from a client
  * leaves the sections it may not write as they are.

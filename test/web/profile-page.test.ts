@@ -1,5 +1,5 @@
 /**
- * The administrator's profile page (issue 15) in a real browser: Debian's Chromium, headless, driven by
+ * The administrator's profile page in a real browser: Debian's Chromium, headless, driven by
  * playwright-core (no browser is downloaded), against the app listening on loopback with the embedded store.
  *
  * Flows, as an administrator, an HR feed and a user administrator would use the page: sign in; search, sort and

@@ -6,7 +6,7 @@
  * survives the process being killed right after the response, and a power loss. LMDB serialises write
  * transactions across every process that opens the directory (the benchmark's bare calls open it beside the
  * server). One server process per directory is what is supported: under heavy concurrent writes from two, batches
- * of commits were seen to fail (docs/embedded-store.md).
+ * of commits were seen to fail (docs/stores.md).
  *
  * Sub-databases (keys are ordered-binary arrays, so strings order by code point, as MongoDB orders them):
  *   records  [type, id]                      -> { version, resource, secrets }                  (records.ts)

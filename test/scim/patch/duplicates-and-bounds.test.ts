@@ -1,5 +1,5 @@
 /**
- * Issue 8 in the PATCH engine, table-driven `{ name, source, operations, expected | error }`:
+ * Bounds and duplicate values in the PATCH engine, table-driven `{ name, source, operations, expected | error }`:
  * - a multi-valued attribute never holds the same value twice (RFC 7643 §2.4 identity: value, and type where both
  *   have one; RFC 7644 §3.5.2.1 "If the target location already contains the value specified, no changes SHOULD be
  *   made to the resource"), and a value that names an element but carries more (primary) is merged into it;
