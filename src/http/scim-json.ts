@@ -27,6 +27,19 @@ function emptyBodyError(request: FastifyRequest) {
   return errors.invalidSyntax(`the request body is empty; ${request.method} ${request.url.split('?')[0]} needs a JSON object`);
 }
 
+/**
+ * Why a body the JSON parser refused was refused, and where: JSON.parse says where the text stops being JSON; text
+ * that is JSON was refused for setting `__proto__` or `constructor.prototype` (prototype poisoning).
+ */
+function jsonError(body: string) {
+  try {
+    JSON.parse(body);
+  } catch (e) {
+    return errors.invalidSyntax(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+  return errors.invalidSyntax('request body sets "__proto__" or "constructor.prototype", which are refused');
+}
+
 async function scimJson(app: FastifyInstance): Promise<void> {
   // Decided before the body is read (a refusal costs no read): whether there is content at all, its charset, and
   // how it is encoded.
@@ -67,7 +80,7 @@ async function scimJson(app: FastifyInstance): Promise<void> {
     // Windows tools (PowerShell 5's UTF-8 files among them) write one.
     const body = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
     jsonParser(request, body, (err: Error | null, value?: unknown) => {
-      if (err) return done(err);
+      if (err) return done(jsonError(body));
       try {
         // Decoded UTF-8 never holds a lone surrogate (Node substitutes U+FFFD), so one can only come from a \u
         // escape: a body without a surrogate escape needs no walk.

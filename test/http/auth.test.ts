@@ -40,12 +40,14 @@ t.test('bearer JWT (HS256): every failure is a 401 SCIM error with WWW-Authentic
 
 t.test('verified tokens are cached, but a cached token still expires on time', async (t) => {
   const h = await build(t, 'lmdb');
-  // exp at the next whole second: valid now, expired a little over a second from now.
-  const token = `Bearer ${hs256({ scope: 'scim:read', exp: now() + 1 })}`;
+  // exp two whole seconds on: valid for at least one more second (the two requests below take milliseconds, even on
+  // a loaded machine), and expired once the clock has passed it, which the test waits for rather than guesses.
+  const exp = now() + 2;
+  const token = `Bearer ${hs256({ scope: 'scim:read', exp })}`;
   const get = () => h.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: token } });
   t.equal((await get()).statusCode, 200, 'valid');
   t.equal((await get()).statusCode, 200, 'valid again (from the cache)');
-  await new Promise((r) => setTimeout(r, 2100));
+  await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
   const late = await get();
   t.equal(late.statusCode, 401, 'expired, although it was cached');
   t.match(late.json(), { schemas: [ERROR], status: '401' });

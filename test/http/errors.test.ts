@@ -31,21 +31,51 @@ t.test('application/json requests are accepted; responses are application/scim+j
   t.match(res.headers['content-type'], /^application\/scim\+json/);
 });
 
-t.test('no body shape produces a 500', async (t) => {
+t.test('each body shape gets its exact answer, never a 500', async (t) => {
   const h = await build(t);
-  const bodies: unknown[] = [
-    0, true, 'x', [], [1], {}, { userName: null }, { userName: [] }, { userName: ['a'] }, { userName: { a: 1 } },
-    { userName: 'ok', emails: 'x' }, { userName: 'ok2', emails: [1, 2] }, { userName: 'ok3', emails: [[{}]] },
-    { userName: 'ok4', name: [] }, { userName: 'ok5', name: [{ givenName: 'a' }, { givenName: 'b' }] },
-    { userName: 'ok6', schemas: 'x' }, { userName: 'ok7', schemas: [1] }, { userName: 'ok8', meta: 'x' },
-    { userName: 'ok9', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': 'x' },
-    { userName: 'ok10', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { manager: 5 } },
-    { userName: 'ok11', x509Certificates: [{ value: '%%%' }] }, { userName: 'ok12', active: null, password: 5 },
-    { userName: 'ok13', 'name.givenName': 'dotted' }, { userName: 'ok14', constructor: { prototype: {} } },
+  const EXT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+  const notAnObject = { status: 400, scimType: 'invalidSyntax', detail: 'request body must be a JSON object' };
+  const cases: { body: unknown; status: number; scimType?: string; detail?: string; stored?: Record<string, unknown> }[] = [
+    { body: 0, ...notAnObject },
+    { body: true, ...notAnObject },
+    { body: 'x', ...notAnObject },
+    { body: [], ...notAnObject },
+    { body: [1], ...notAnObject },
+    { body: {}, status: 400, scimType: 'invalidValue', detail: 'required attribute missing: userName' },
+    { body: { userName: null }, status: 400, scimType: 'invalidValue', detail: 'required attribute missing: userName' },
+    { body: { userName: [] }, status: 400, scimType: 'invalidValue', detail: 'required attribute missing: userName' },
+    // A one-element array for a single value, as Entra ID sends `manager`.
+    { body: { userName: ['a'] }, status: 201, stored: { userName: 'a' } },
+    { body: { userName: { a: 1 } }, status: 400, scimType: 'invalidValue', detail: "'userName' must be a string, got object" },
+    // A bare value for a multi-valued complex attribute is its `value`.
+    { body: { userName: 'ok', emails: 'x' }, status: 201, stored: { userName: 'ok', emails: [{ value: 'x' }] } },
+    { body: { userName: 'ok2', emails: [1, 2] }, status: 400, scimType: 'invalidValue', detail: "'emails[0].value' must be a string, got number" },
+    { body: { userName: 'ok3', emails: [[{}]] }, status: 400, scimType: 'invalidValue', detail: "'emails[0]' must be an object, got array" },
+    // [] is no value.
+    { body: { userName: 'ok4', name: [] }, status: 201, stored: { userName: 'ok4' } },
+    { body: { userName: 'ok5', name: [{ givenName: 'a' }, { givenName: 'b' }] }, status: 400, scimType: 'invalidValue', detail: "'name' is single-valued but got an array of 2" },
+    { body: { userName: 'ok6', schemas: 'x' }, status: 400, scimType: 'invalidSyntax', detail: "'schemas' must be an array of schema URNs" },
+    { body: { userName: 'ok7', schemas: [1] }, status: 400, scimType: 'invalidSyntax', detail: "'schemas' must be an array of schema URNs" },
+    // Client-sent meta is the server's to set: ignored.
+    { body: { userName: 'ok8', meta: 'x' }, status: 201, stored: { userName: 'ok8' } },
+    { body: { userName: 'ok9', [EXT]: 'x' }, status: 400, scimType: 'invalidValue', detail: `'${EXT}' must be an object of ${EXT} attributes` },
+    { body: { userName: 'ok10', [EXT]: { manager: 5 } }, status: 400, scimType: 'invalidValue', detail: `'${EXT}:manager.value' must be a string, got number` },
+    { body: { userName: 'ok11', x509Certificates: [{ value: '%%%' }] }, status: 400, scimType: 'invalidValue', detail: "'x509Certificates[0].value' must be base64-encoded binary" },
+    { body: { userName: 'ok12', active: null, password: 5 }, status: 400, scimType: 'invalidValue', detail: "'password' must be a string" },
+    // Entra ID's dotted keys.
+    { body: { userName: 'ok13', 'name.givenName': 'dotted' }, status: 201, stored: { userName: 'ok13', name: { givenName: 'dotted' } } },
+    { body: { userName: 'ok14', constructor: { prototype: {} } }, status: 400, scimType: 'invalidSyntax', detail: 'request body sets "__proto__" or "constructor.prototype", which are refused' },
   ];
-  for (const b of bodies) {
-    const res = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: JSON.stringify(b) });
-    t.ok(res.statusCode < 500, `${JSON.stringify(b).slice(0, 80)} -> ${res.statusCode} ${res.body.slice(0, 120)}`);
+  for (const c of cases) {
+    const name = JSON.stringify(c.body).slice(0, 80);
+    const res = await h.req({ method: 'POST', url: '/scim/v2/Users', payload: JSON.stringify(c.body) });
+    t.equal(res.statusCode, c.status, `${name}: status`);
+    if (c.stored) {
+      const { id: _id, meta: _meta, schemas: _schemas, ...attributes } = res.json() as Record<string, unknown>;
+      t.same(attributes, c.stored, `${name}: stored`);
+    } else {
+      t.same(res.json(), { schemas: [ERROR], status: String(c.status), scimType: c.scimType, detail: c.detail }, `${name}: error`);
+    }
   }
 });
 

@@ -18,8 +18,11 @@ const target = proxyTarget(t, 'hung database');
 if (target) {
   t.test('a frozen database: 503 with Retry-After within the deadline, /readyz within its bound, recovery after', async (t) => {
     const proxy = await startFreezableProxy(target);
-    const DB_TIMEOUT = 1000;
-    const READY_TIMEOUT = 400;
+    // The deadlines under test, and a margin past each that holds on a loaded 2-core machine; /readyz's bound plus
+    // its margin stays under the database's deadline, so an answer within it did not wait for the database.
+    const DB_TIMEOUT = 3000;
+    const READY_TIMEOUT = 300;
+    const MARGIN = 2000;
     const config = loadConfig({
       SCIM_JWT_SECRET: SECRET,
       MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`,
@@ -53,16 +56,16 @@ if (target) {
     ]);
     for (const { res, ms } of during) {
       t.equal(res.statusCode, 503, `503 after ${ms} ms`);
-      t.ok(ms < DB_TIMEOUT + 1500, `answered within the deadline (${ms} ms)`);
+      t.ok(ms < DB_TIMEOUT + MARGIN, `answered at the deadline (${ms} ms)`);
       t.equal(res.headers['retry-after'], '5', 'Retry-After');
-      t.match(res.json(), { schemas: [ERROR], status: '503', detail: /did not answer within 1000 ms|unavailable/ });
+      t.match(res.json(), { schemas: [ERROR], status: '503', detail: /did not answer within 3000 ms|unavailable/ });
     }
     const ready = await timed({ method: 'GET', url: '/readyz' });
     t.equal(ready.res.statusCode, 503, '/readyz says not ready');
-    t.ok(ready.ms < READY_TIMEOUT + 500, `/readyz answered in ${ready.ms} ms`);
+    t.ok(ready.ms < READY_TIMEOUT + MARGIN, `/readyz answered in ${ready.ms} ms, without waiting for the database`);
     const health = await timed({ method: 'GET', url: '/healthz' });
     t.equal(health.res.statusCode, 200, '/healthz is the process, not the database');
-    t.ok(health.ms < 200);
+    t.ok(health.ms < READY_TIMEOUT + MARGIN, `/healthz answered in ${health.ms} ms, without waiting for the database`);
 
     proxy.thaw();
     let status = 0;

@@ -3,6 +3,7 @@
  * table case and 400 generated filters over 80 generated users go through the LMDB store's query and must select
  * exactly what the filter evaluator selects, and the plans that use an index are checked to be supersets.
  */
+import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import fc from 'fast-check';
 import { rmSync } from 'node:fs';
@@ -76,7 +77,7 @@ t.test('400 generated filters over 80 generated users agree with the evaluator',
       if (planFilter(testSchema, f).kind !== 'scan') stats.indexed++;
       const expected = generated.filter((u) => evaluateFilter(f, u)).map((u) => String(u.id)).sort();
       const got = await ids(store, testSchema, f);
-      if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      if (!isDeepStrictEqual(got, expected)) {
         throw new Error(`${text}\n  evaluator: ${expected.join(',')}\n  lmdb:      ${got.join(',')}\n  plan: ${JSON.stringify(planFilter(testSchema, f))}`);
       }
     }),

@@ -4,6 +4,7 @@
  * MongoDB wire server (MONGODB_URI; FerretDB in CI), for the hand-written table and for a few hundred generated
  * filters over ~80 generated users.
  */
+import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import fc from 'fast-check';
 import { MongoClient, type Collection, type Document } from 'mongodb';
@@ -105,11 +106,11 @@ if (!uri) {
           if (o.memory.length === 0) stats.none++;
           else if (o.memory.length === GENERATED_USERS) stats.all++;
           else stats.some++;
-          if (JSON.stringify(o.memory) !== JSON.stringify(o.mongo)) {
+          if (!isDeepStrictEqual(o.memory, o.mongo)) {
             throw new Error(`${text}\n  memory: ${o.memory.join(',')}\n  mongo:  ${o.mongo.join(',')}\n  query: ${JSON.stringify(compileFilter(f).query)}`);
           }
           if (!o.memory.every((id) => o.raw.includes(id))) throw new Error(`${text}: the query is not a superset`);
-          if (o.exact && JSON.stringify(o.raw) !== JSON.stringify(o.memory)) throw new Error(`${text}: exact but differs`);
+          if (o.exact && !isDeepStrictEqual(o.raw, o.memory)) throw new Error(`${text}: exact but differs`);
         }),
         { seed: 4242, numRuns: GENERATED_FILTERS },
       );
