@@ -12,14 +12,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { mintToken } from '../../src/cli/mint';
-import { MongoStore } from '../../src/store/mongo';
 import { SECRET } from '../helper';
-import { locateFerretDB, startFerretDB } from '../support/ferretdb';
-import { proxyTarget, startFreezableProxy } from '../support/freezable-proxy';
+import { startFerretDB } from '../support/ferretdb';
+import { appBehindProxy, ownTestDatabase } from '../support/databases';
+import { proxyTarget } from '../support/freezable-proxy';
 
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
-
-type Tap = tap.Test;
 
 interface Load {
   statuses: Map<number, number>;
@@ -54,31 +52,10 @@ function writeLoad(app: FastifyInstance, auth: Record<string, string>, prefix: s
   };
 }
 
-/** An app on MONGODB_URI through a proxy that can cut its connections; closed, and its database dropped, at teardown. */
-async function behindProxy(t: Tap, target: { host: string; port: number }, name: string, env: Record<string, string> = {}) {
-  const proxy = await startFreezableProxy(target);
-  const config = loadConfig({
-    SCIM_JWT_SECRET: SECRET,
-    MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true&serverSelectionTimeoutMS=2000`,
-    MONGODB_DB: `scim_${name}_${process.pid}`,
-    SCIM_MAX_EVENT_LOOP_DELAY_MS: '0',
-    ...env,
-  });
-  const app = await buildApp({ config });
-  t.teardown(async () => {
-    proxy.thaw();
-    if (app.store instanceof MongoStore) await app.store.client.db(config.mongodbDb).dropDatabase().catch(() => undefined);
-    await app.close();
-    await proxy.close();
-  });
-  const auth = { authorization: `Bearer ${await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 600 })}` };
-  return { app, proxy, auth };
-}
-
 const target = proxyTarget(t, 'connections ended under load');
 if (target) {
   t.test('connections ended under the driver while it writes: 201 or 503, never 500', async (t) => {
-    const { app, proxy, auth } = await behindProxy(t, target, 'severed');
+    const { app, proxy, auth } = await appBehindProxy(t, target, 'severed');
     const load = writeLoad(app, auth, 'severed', 32);
     // Forty times, every connection the driver holds is ended under it, mid-write or idle.
     for (let i = 0; i < 40; i++) {
@@ -97,7 +74,7 @@ if (target) {
     // A write larger than the socket takes at once (a Bulk of creates is one insert of many documents) makes the
     // driver wait for 'drain'; a database that dies then ends the connection under that wait, and the socket's own
     // EPIPE is what the driver throws, unwrapped.
-    const { app, proxy, auth } = await behindProxy(t, target, 'midwrite', { SCIM_DB_TIMEOUT_MS: '20000' });
+    const { app, proxy, auth } = await appBehindProxy(t, target, 'midwrite', { SCIM_DB_TIMEOUT_MS: '20000' });
     t.equal((await app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: { userName: 'before' } })).statusCode, 201);
     const Operations = Array.from({ length: 150 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `b${i}`, data: { userName: `large-${i}`, title: 'x'.repeat(25_000) } }));
     proxy.freeze();
@@ -113,14 +90,11 @@ if (target) {
   });
 }
 
-const found = locateFerretDB();
-if (!('bin' in found)) {
-  if (process.env.CI === 'true') t.fail(`FerretDB is required in CI: ${found.reason}`);
-  else t.pass('database killed under load', { skip: `no FerretDB: ${found.reason}` });
-} else {
+const bin = ownTestDatabase(t, 'database killed under load');
+if (bin) {
   t.test('the database killed (SIGKILL) under write load: 201 or 503, never 500', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'scim-killed-'));
-    const db = await startFerretDB({ bin: found.bin, dataDir });
+    const db = await startFerretDB({ bin, dataDir });
     const config = loadConfig({
       SCIM_JWT_SECRET: SECRET,
       MONGODB_URI: `${db.uri}?serverSelectionTimeoutMS=1000`,

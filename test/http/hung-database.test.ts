@@ -7,37 +7,19 @@
  */
 import t from 'tap';
 import type { InjectOptions } from 'fastify';
-import { buildApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { mintToken } from '../../src/cli/mint';
-import { SECRET, ERROR } from '../helper';
-import { proxyTarget, startFreezableProxy } from '../support/freezable-proxy';
-import { MongoStore } from '../../src/store/mongo';
+import { ERROR } from '../helper';
+import { proxyTarget } from '../support/freezable-proxy';
+import { appBehindProxy } from '../support/databases';
 
 const target = proxyTarget(t, 'hung database');
 if (target) {
   t.test('a frozen database: 503 with Retry-After within the deadline, /readyz within its bound, recovery after', async (t) => {
-    const proxy = await startFreezableProxy(target);
     // The deadlines under test, and a margin past each that holds on a loaded 2-core machine; /readyz's bound plus
     // its margin stays under the database's deadline, so an answer within it did not wait for the database.
     const DB_TIMEOUT = 3000;
     const READY_TIMEOUT = 300;
     const MARGIN = 2000;
-    const config = loadConfig({
-      SCIM_JWT_SECRET: SECRET,
-      MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`,
-      MONGODB_DB: `scim_hung_${process.pid}`,
-      SCIM_DB_TIMEOUT_MS: String(DB_TIMEOUT),
-      SCIM_READY_TIMEOUT_MS: String(READY_TIMEOUT),
-    });
-    const app = await buildApp({ config });
-    t.teardown(async () => {
-      proxy.thaw();
-      if (app.store instanceof MongoStore) await app.store.client.db(config.mongodbDb).dropDatabase().catch(() => undefined);
-      await app.close();
-      await proxy.close();
-    });
-    const auth = { authorization: `Bearer ${await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 600 })}` };
+    const { app, proxy, auth } = await appBehindProxy(t, target, 'hung', { SCIM_DB_TIMEOUT_MS: String(DB_TIMEOUT), SCIM_READY_TIMEOUT_MS: String(READY_TIMEOUT) });
     const created = await app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: { userName: 'frozen-survivor' } });
     t.equal(created.statusCode, 201);
     const id = created.json().id as string;

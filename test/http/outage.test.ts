@@ -9,17 +9,15 @@ import { join } from 'node:path';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { mintToken } from '../../src/cli/mint';
-import { locateFerretDB, startFerretDB } from '../support/ferretdb';
+import { startFerretDB } from '../support/ferretdb';
+import { ownTestDatabase } from '../support/databases';
 import { SECRET, ERROR } from '../helper';
 
-const found = locateFerretDB();
-if (!('bin' in found)) {
-  if (process.env.CI === 'true') t.fail(`FerretDB is required in CI: ${found.reason}`);
-  else t.pass('outage test', { skip: `no FerretDB: ${found.reason}` });
-} else {
+const bin = ownTestDatabase(t, 'outage test');
+if (bin) {
   t.test('503 while the database is down, recovery when it returns', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'scim-outage-'));
-    let db = await startFerretDB({ bin: found.bin, dataDir });
+    let db = await startFerretDB({ bin, dataDir });
     const config = loadConfig({ SCIM_JWT_SECRET: SECRET, MONGODB_URI: `${db.uri}?serverSelectionTimeoutMS=1000`, MONGODB_DB: 'outage' });
     const app = await buildApp({ config });
     t.teardown(async () => {
@@ -43,7 +41,7 @@ if (!('bin' in found)) {
     }
     t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
 
-    db = await startFerretDB({ bin: found.bin, dataDir, port: db.port });
+    db = await startFerretDB({ bin, dataDir, port: db.port });
     let ready = 0;
     for (let i = 0; i < 40 && ready !== 200; i++) {
       ready = (await app.inject({ method: 'GET', url: '/readyz' })).statusCode;
