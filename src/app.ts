@@ -3,7 +3,7 @@
  * (environment, listening, signals) live in server.ts, so tests build the app and drive it with `inject`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config';
 import { SchemaRegistry } from './scim/schema';
@@ -22,9 +22,8 @@ import { auditRoute } from './http/audit';
 import { CursorCodec } from './scim/cursor';
 import { registryFingerprint, Views } from './scim/view';
 import scimJson from './http/scim-json';
-import scimErrors, { isApiUrl, sendScimError } from './http/errors';
-import { errors, ERROR_SCHEMA } from './scim/errors';
-import { SCIM_CONTENT_TYPE } from './http/scim-json';
+import scimErrors, { isApiUrl, rawErrorBody, sendScimError } from './http/errors';
+import { errors } from './scim/errors';
 import auth from './http/auth';
 import { discoveryRoutes } from './http/discovery';
 import { healthRoutes } from './http/health';
@@ -175,14 +174,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (!socket.writable) return socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       if (status === 431) metrics.bounds.inc({ bound: 'maxHeaderSize' });
-      const body = JSON.stringify({
-        schemas: [ERROR_SCHEMA],
-        status: String(status),
-        detail: status === 431 ? 'request line and headers are larger than 128 KiB' : 'malformed HTTP request',
-      });
+      const { type, body } = rawErrorBody(true, status, status === 431 ? 'request line and headers are larger than 128 KiB' : 'malformed HTTP request');
       socket.end(
-        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-          `Content-Type: ${SCIM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+          `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     },
     // Request bodies are validated as their JSON Schemas say: no silent dropping of unknown members, no coercion.
@@ -192,11 +187,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // respond with a 417 (Expectation Failed)". Node answers so before any route (the body is never read); the answer
   // gets the body every other refusal has.
   app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    const expectation = String(req.headers.expect ?? '');
-    const detail = `the expectation '${expectation}' cannot be met; only 100-continue is understood`;
-    const scim = isApiUrl(req.url);
-    const body = JSON.stringify(scim ? { schemas: [ERROR_SCHEMA], status: '417', detail } : { statusCode: 417, error: 'Expectation Failed', message: detail });
-    res.writeHead(417, { 'content-type': scim ? SCIM_CONTENT_TYPE : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    const detail = `the expectation '${String(req.headers.expect ?? '')}' cannot be met; only 100-continue is understood`;
+    const { type, body } = rawErrorBody(isApiUrl(req.url), 417, detail);
+    res.writeHead(417, { 'content-type': type, 'content-length': Buffer.byteLength(body), connection: 'close' });
     res.end(body);
   });
   // text/plain is not a SCIM media type: such bodies get 415 rather than a parse attempt.

@@ -10,7 +10,7 @@ import { errorCodes } from 'fastify';
 import { errors } from '../scim/errors';
 
 /** The codings accepted, as a 415 names them in its Accept-Encoding header (RFC 7694 §3). */
-export const ACCEPTED_ENCODINGS = 'gzip, deflate, br';
+const ACCEPTED_ENCODINGS = 'gzip, deflate, br';
 
 const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,

@@ -5,7 +5,8 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { errors, isScimError, ScimError } from '../scim/errors';
+import { STATUS_CODES } from 'node:http';
+import { ERROR_SCHEMA, errors, isScimError, ScimError } from '../scim/errors';
 import { SCIM_CONTENT_TYPE } from './scim-json';
 import { noteScimError } from './metrics';
 
@@ -15,6 +16,16 @@ import { noteScimError } from './metrics';
  */
 export function isApiUrl(url: string | undefined): boolean {
   return url !== undefined && /^\/+scim\//i.test(url);
+}
+
+/**
+ * An error answered outside a Fastify reply (Node's own refusals, before any request exists or any route runs): a
+ * SCIM Error for the API, plain JSON elsewhere, as every other refusal there is. Its body and Content-Type.
+ */
+export function rawErrorBody(api: boolean, status: number, detail: string): { type: string; body: string } {
+  return api
+    ? { type: SCIM_CONTENT_TYPE, body: JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), detail }) }
+    : { type: 'application/json; charset=utf-8', body: JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message: detail }) };
 }
 
 export function sendScimError(reply: FastifyReply, err: ScimError): FastifyReply {

@@ -13,9 +13,6 @@ import { Intents } from './intents';
 import { MongoResources } from './records';
 import type { QueryTuning } from './queries';
 
-export { DEFAULT_OPERATION_TIMEOUT_MS } from './connection';
-export { SMALL_RESULT, WINDOW_SAMPLE } from './queries';
-
 export type MongoStoreOptions = ConnectionOptions & QueryTuning;
 
 export class MongoStore implements Store {
