@@ -194,7 +194,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // text/plain is not a SCIM media type: such bodies get 415 rather than a parse attempt.
   app.removeContentTypeParser('text/plain');
-  const registry = opts.registry ?? SchemaRegistry.fromDirectory();
+  // The built-in schemas and the operator's (SCIM_SCHEMA_DIR): a broken file stops the server here, naming it.
+  const registry = opts.registry ?? SchemaRegistry.load({ operatorDir: config.schemaDir, unknownAttributes: config.unknownAttributes });
   // The profile's sections (schemas/sections.json), checked against the schemas before anything is served: a
   // writable attribute in no section, or a section naming an unknown attribute, stops the server here.
   const sections = Sections.fromDirectory(registry);
@@ -236,6 +237,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       views,
     });
     service.onRetry = () => metrics.retries.inc({ type: type.id });
+    schema.onIgnored = (urn, attribute) => {
+      metrics.ignored(type.id, urn, attribute);
+      app.log.debug({ resourceType: type.id, schema: urn, attribute }, 'unknown attribute ignored (SCIM_UNKNOWN_ATTRIBUTES=ignore)');
+    };
     // Who may change which section goes first: the rules after it see only what the caller may write.
     if (schema === sections.schema) {
       service.use(sectionsRule(access));

@@ -69,6 +69,16 @@ export interface Config {
   meSections: string[];
   /** Operating it: metrics, rate limits, shutdown, pressure, CORS. */
   operations: OperationsConfig;
+  /**
+   * The operator's own extension schemas (SCIM_SCHEMA_DIR): RFC 7643 §7 files and extensions.json (scim/operator.ts).
+   * Unset: only the built-in schemas. Read once at start; a change needs a restart.
+   */
+  schemaDir?: string;
+  /**
+   * What a write naming an attribute or schema URN the schemas lack gets (SCIM_UNKNOWN_ATTRIBUTES): `reject`, a 400
+   * naming it (the default), or `ignore`, dropped (logged at debug, counted in /metrics).
+   */
+  unknownAttributes: 'reject' | 'ignore';
 }
 
 export interface OperationsConfig {
@@ -148,6 +158,8 @@ const envSchema = {
     LOG_PRETTY: { enum: ['true', 'false'] },
     SCIM_ME_SECTIONS: { type: 'string', pattern: '^\\s*[A-Za-z]+(\\s*,\\s*[A-Za-z]+)*\\s*$' },
     SCIM_TRUST_PROXY: { type: 'string', minLength: 1 },
+    SCIM_SCHEMA_DIR: { type: 'string', minLength: 1 },
+    SCIM_UNKNOWN_ATTRIBUTES: { enum: ['reject', 'ignore'] },
   },
 } as const;
 
@@ -185,6 +197,7 @@ const MESSAGES: Record<string, string> = {
   SCIM_ME_CLAIM: 'SCIM_ME_CLAIM must be the name of a token claim, such as sub',
   SCIM_ME_ATTRIBUTE: 'SCIM_ME_ATTRIBUTE must be a User attribute path, such as userName or externalId',
   SCIM_ME_SECTIONS: 'SCIM_ME_SECTIONS must be a comma-separated list of section names, such as photo,preferences,contact',
+  SCIM_UNKNOWN_ATTRIBUTES: 'SCIM_UNKNOWN_ATTRIBUTES must be reject or ignore',
   SCIM_TRUST_PROXY:
     'SCIM_TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list of addresses and CIDR ranges such as 10.0.0.0/8,127.0.0.1',
 };
@@ -287,6 +300,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxPayloadSize: clean.SCIM_BULK_MAX_PAYLOAD_SIZE ? Number(clean.SCIM_BULK_MAX_PAYLOAD_SIZE) : DEFAULT_BULK_LIMITS.maxPayloadSize,
     },
     ...(clean.SCIM_ME_CLAIM !== undefined && clean.SCIM_ME_ATTRIBUTE !== undefined ? { me: { claim: clean.SCIM_ME_CLAIM, attribute: clean.SCIM_ME_ATTRIBUTE } } : {}),
+    ...(clean.SCIM_SCHEMA_DIR !== undefined ? { schemaDir: clean.SCIM_SCHEMA_DIR } : {}),
+    unknownAttributes: clean.SCIM_UNKNOWN_ATTRIBUTES === 'ignore' ? 'ignore' : 'reject',
     meSections: clean.SCIM_ME_SECTIONS ? clean.SCIM_ME_SECTIONS.split(',').map((s) => s.trim()) : [...DEFAULT_ME_SECTIONS],
     operations: {
       ...(clean.SCIM_METRICS_TOKEN ? { metricsToken: clean.SCIM_METRICS_TOKEN } : {}),

@@ -39,6 +39,9 @@ export function noteScimError(request: FastifyRequest, error: ScimError): void {
   answered.set(request, error);
 }
 
+/** The most distinct (schema, attribute) pairs scim_ignored_attributes_total counts apart. */
+const IGNORED_SERIES = 200;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: 'scim_http_requests_total', help: 'HTTP requests answered, by route template, method and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
@@ -52,6 +55,14 @@ export class Metrics {
   readonly errors = new Counter({ name: 'scim_errors_total', help: 'SCIM errors answered, by status and scimType', labelNames: ['status', 'scimType'], registers: [this.registry] });
   readonly bounds = new Counter({ name: 'scim_bounds_hit_total', help: 'Requests refused by a request bound, by its setting', labelNames: ['bound'], registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'scim_rate_limited_total', help: 'Requests answered 429, per caller or per address', labelNames: ['kind'], registers: [this.registry] });
+  /** SCIM_UNKNOWN_ATTRIBUTES=ignore: what writes named that the schemas lack, dropped (see ignored()). */
+  readonly ignoredAttributes = new Counter({
+    name: 'scim_ignored_attributes_total',
+    help: 'Attributes a write named that the schemas lack, dropped (SCIM_UNKNOWN_ATTRIBUTES=ignore), by resource type, schema URN and attribute',
+    labelNames: ['type', 'schema', 'attribute'],
+    registers: [this.registry],
+  });
+  private readonly ignoredSeen = new Set<string>();
   readonly retries = new Counter({ name: 'scim_write_retries_total', help: 'Writes applied again after losing a version race to another writer', labelNames: ['type'], registers: [this.registry] });
   readonly storeDuration = new Histogram({
     name: 'scim_store_operation_duration_seconds',
@@ -65,6 +76,20 @@ export class Metrics {
   readonly pressure = new Counter({ name: 'scim_under_pressure_total', help: 'Requests answered 503 because the event loop or the heap was past its bound', labelNames: ['reason'], registers: [this.registry] });
 
   /** `count(type)`: how many resources of a type the store holds, read when scraped (scim_resources{type}). */
+  /**
+   * Counts an ignored attribute. Names come from clients, so the distinct (schema, attribute) pairs counted are
+   * bounded: past IGNORED_SERIES, further new ones are counted as `(other)`, and the series stay few.
+   */
+  ignored(type: string, schema: string, attribute: string): void {
+    const key = `${type}\u0000${schema}\u0000${attribute}`;
+    if (!this.ignoredSeen.has(key) && this.ignoredSeen.size >= IGNORED_SERIES) {
+      this.ignoredAttributes.inc({ type, schema: '(other)', attribute: '(other)' });
+      return;
+    }
+    this.ignoredSeen.add(key);
+    this.ignoredAttributes.inc({ type, schema: schema === '' ? '(core)' : schema, attribute: attribute === '' ? '(schema)' : attribute });
+  }
+
   countResources(types: readonly string[], count: (type: string) => Promise<number>): void {
     if (types.length === 0) return;
     new Gauge({

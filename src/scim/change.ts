@@ -154,3 +154,26 @@ export function carryImmutable(schema: ResourceSchema, current: JsonObject, next
     if (extension && Object.keys(nextHolder).length > 0) next[urn] = nextHolder;
   }
 }
+
+/**
+ * Values stored under names the schemas no longer define (an operator removed an attribute or an extension from
+ * SCIM_SCHEMA_DIR) are kept across a PUT: they are never returned, so no client can assert them, and removing
+ * them is the operator's decision (`npm run schema -- apply --purge`), not a side effect of the next replace.
+ * Re-adding the definition brings them back.
+ */
+export function carryRetired(schema: ResourceSchema, current: JsonObject, next: JsonObject): void {
+  for (const [key, value] of Object.entries(current)) {
+    if (key === 'schemas' || key === 'id' || key === 'meta') continue;
+    const urn = schema.extensionUrn(key);
+    if (urn === undefined) {
+      if (!schema.attribute(schema.core.id, key) && next[key] === undefined) next[key] = structuredClone(value);
+      continue;
+    }
+    if (!isObject(value)) continue;
+    for (const [name, inner] of Object.entries(value)) {
+      if (schema.attribute(urn, name)) continue;
+      const holder = isObject(next[urn]) ? (next[urn] as JsonObject) : (next[urn] = {});
+      if ((holder as JsonObject)[name] === undefined) (holder as JsonObject)[name] = structuredClone(inner);
+    }
+  }
+}

@@ -7,6 +7,7 @@ import { AttributeDefinition, ResourceSchema } from './schema';
 import { isObject, isUnassigned, Json, JsonObject, readAttribute, ReadOptions } from './values';
 import { DEFAULT_LIMITS, Limits } from './limits';
 import { dedupeElements } from './elements';
+import { unknownTarget } from './path';
 
 /**
  * Schema URNs some clients put in `schemas` that name no attributes, accepted and dropped: Entra ID lists its own
@@ -74,7 +75,9 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
     const unknown = (declared as string[]).filter(
       (s) => s.toLowerCase() !== schema.core.id.toLowerCase() && !schema.extensionUrn(s) && !TOLERATED_SCHEMAS.has(s.toLowerCase()),
     );
-    if (unknown.length > 0) {
+    if (unknown.length > 0 && schema.ignoresUnknown) {
+      for (const u of unknown) if (!schema.splitUrn(u)) schema.onIgnored(u, '');
+    } else if (unknown.length > 0) {
       throw errors.invalidSyntax(`'schemas' names ${unknown.map((u) => `'${u}'`).join(', ')}, which ${schema.type.name} does not support`);
     }
     if (!(declared as string[]).some((s) => s.toLowerCase() === schema.core.id.toLowerCase())) {
@@ -145,7 +148,15 @@ export function readResourceBody(schema: ResourceSchema, body: unknown, limits: 
   }
   const ambiguous = unknownKeys.find((k) => schema.ambiguous(k));
   if (ambiguous) throw errors.invalidSyntax(schema.unresolved(ambiguous));
-  if (unknownKeys.length > 0) {
+  if (unknownKeys.length > 0 && schema.ignoresUnknown) {
+    // SCIM_UNKNOWN_ATTRIBUTES=ignore: dropped, each reported (an unknown extension's object attribute by attribute).
+    for (const key of unknownKeys) {
+      const value = body[key];
+      const target = unknownTarget(schema, key);
+      if (/^urn:/i.test(key) && !schema.splitUrn(key) && isObject(value)) for (const k of Object.keys(value)) schema.onIgnored(key, k);
+      else schema.onIgnored(target?.schema ?? '', target?.attribute ?? key);
+    }
+  } else if (unknownKeys.length > 0) {
     throw errors.invalidSyntax(
       `unknown attribute${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `'${k}'`).join(', ')} for ${schema.type.name}`,
     );

@@ -80,6 +80,31 @@ function resolveAttrPath(schema: ResourceSchema, attrText: string, pathText: str
   throw errors.invalidPath(`path '${pathText}': ${schema.unresolved(attrText)}`);
 }
 
+/**
+ * What a path names that the schemas lack, for SCIM_UNKNOWN_ATTRIBUTES=ignore: the schema URN ('' when the name is
+ * unqualified) and the attribute. Undefined for a path that resolves, and for one that is wrong rather than unknown
+ * (ambiguous between extensions, or malformed), which stays an error whatever the setting.
+ */
+export function unknownTarget(schema: ResourceSchema, pathText: string): { schema: string; attribute: string } | undefined {
+  const text = pathText.trim();
+  const bracket = text.indexOf('[');
+  const attrText = bracket < 0 ? text : text.slice(0, bracket);
+  if (attrText === '' || schema.extensionUrn(attrText) || attrText.toLowerCase() === schema.core.id.toLowerCase()) return undefined;
+  if (schema.resolve(attrText) || schema.ambiguous(attrText)) return undefined;
+  const split = schema.splitUrn(attrText);
+  if (split) {
+    if (!ATTR_PATH.test(split.rest)) return undefined;
+    const name = split.rest.split('.')[0]!;
+    return { schema: split.schema, attribute: schema.attribute(split.schema, name) ? split.rest : name };
+  }
+  if (/^urn:/i.test(attrText)) {
+    // An extension this server does not have: its URN is all but the last segment, as RFC 7644 §3.10 builds it.
+    const colon = attrText.lastIndexOf(':');
+    return { schema: attrText.slice(0, colon), attribute: attrText.slice(colon + 1) };
+  }
+  return ATTR_PATH.test(attrText) ? { schema: '', attribute: attrText } : undefined;
+}
+
 /** Parses and resolves a PATCH path (RFC 7644 §3.5.2). Attribute names and URNs match in any case. */
 export function parsePath(schema: ResourceSchema, path: string, limits?: FilterLimits): PatchPath {
   const text = path.trim();

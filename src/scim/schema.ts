@@ -6,6 +6,7 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { readOperatorSchemas, type OperatorSchemas } from './operator';
 
 export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
 export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
@@ -89,9 +90,26 @@ export interface ResolvedAttribute {
   sub?: AttributeDefinition;
 }
 
+/** What a resource type does beyond its definitions: the operator's indexes, and writes naming what it lacks. */
+export interface ResourceSchemaOptions {
+  /** Extension attribute paths the operator had indexed (URN-qualified), after the built-in lookup paths. */
+  indexed?: readonly string[];
+  /**
+   * A write naming an attribute or schema URN the schemas lack: `reject` (400 naming it, the default) or `ignore`
+   * (dropped; `onIgnored` hears of each, for logs and metrics).
+   */
+  unknownAttributes?: 'reject' | 'ignore';
+}
+
 /** The rules of one resource type: its core schema, its extensions and the common attributes. */
 export class ResourceSchema {
   readonly type: ResourceTypeDefinition;
+  /** The operator's indexed paths (see ResourceSchemaOptions). */
+  readonly indexed: readonly string[];
+  /** True when writes drop what the schemas lack instead of refusing it (SCIM_UNKNOWN_ATTRIBUTES=ignore). */
+  readonly ignoresUnknown: boolean;
+  /** Told of every attribute or schema URN a write named and `ignoresUnknown` dropped: the URN (or '') and the name. */
+  onIgnored: (schema: string, attribute: string) => void = () => undefined;
   readonly core: SchemaDefinition;
   readonly extensions: readonly { schema: SchemaDefinition; required: boolean }[];
   readonly common: SchemaDefinition;
@@ -103,8 +121,11 @@ export class ResourceSchema {
     core: SchemaDefinition,
     extensions: { schema: SchemaDefinition; required: boolean }[],
     common: SchemaDefinition,
+    options: ResourceSchemaOptions = {},
   ) {
     this.type = type;
+    this.indexed = options.indexed ?? [];
+    this.ignoresUnknown = options.unknownAttributes === 'ignore';
     this.core = core;
     this.extensions = extensions;
     this.common = common;
@@ -247,17 +268,33 @@ function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
+export interface RegistryOptions {
+  /** The operator's schemas (SCIM_SCHEMA_DIR, read by operator.ts): extensions added to the built-in types. */
+  operator?: OperatorSchemas;
+  unknownAttributes?: 'reject' | 'ignore';
+}
+
 /** All schemas and resource types the server knows, loaded once at boot. */
 export class SchemaRegistry {
   private readonly schemaMap = new Map<string, SchemaDefinition>();
   private readonly typeMap = new Map<string, ResourceTypeDefinition>();
   private readonly resourceSchemas = new Map<string, ResourceSchema>();
   readonly common: SchemaDefinition;
+  /** The operator's schemas, when SCIM_SCHEMA_DIR named some. */
+  readonly operator?: OperatorSchemas;
 
-  constructor(schemas: SchemaDefinition[], resourceTypes: ResourceTypeDefinition[], common: SchemaDefinition) {
+  constructor(schemas: SchemaDefinition[], resourceTypes: ResourceTypeDefinition[], common: SchemaDefinition, options: RegistryOptions = {}) {
     this.common = common;
-    for (const s of schemas) this.schemaMap.set(s.id.toLowerCase(), s);
-    for (const t of resourceTypes) {
+    this.operator = options.operator;
+    const operatorExtensions = options.operator?.extensions ?? [];
+    for (const s of [...schemas, ...operatorExtensions.map((e) => e.schema)]) this.schemaMap.set(s.id.toLowerCase(), s);
+    for (const builtIn of resourceTypes) {
+      // The operator's extensions join the type's schemaExtensions, as /ResourceTypes shows them (RFC 7643 §6).
+      const added = operatorExtensions.filter((e) => e.resourceType.toLowerCase() === builtIn.id.toLowerCase());
+      const t: ResourceTypeDefinition =
+        added.length === 0
+          ? builtIn
+          : { ...builtIn, schemaExtensions: [...(builtIn.schemaExtensions ?? []), ...added.map((e) => ({ schema: e.schema.id, required: e.required }))] };
       this.typeMap.set(t.id.toLowerCase(), t);
       const core = this.schemaMap.get(t.schema.toLowerCase());
       if (!core) throw new Error(`resource type ${t.id}: unknown schema ${t.schema}`);
@@ -266,11 +303,30 @@ export class SchemaRegistry {
         if (!schema) throw new Error(`resource type ${t.id}: unknown extension ${e.schema}`);
         return { schema, required: e.required };
       });
-      this.resourceSchemas.set(t.id.toLowerCase(), new ResourceSchema(t, core, extensions, common));
+      const indexed = added.flatMap((e) => e.indexed.map((p) => `${e.schema.id}:${p}`));
+      this.resourceSchemas.set(t.id.toLowerCase(), new ResourceSchema(t, core, extensions, common, { indexed, unknownAttributes: options.unknownAttributes }));
     }
   }
 
-  static fromDirectory(dir: string = SCHEMAS_DIR): SchemaRegistry {
+  /**
+   * The built-in schemas of `dir` and, with `operatorDir`, the operator's (checked by operator.ts, which throws a
+   * SchemaFileError naming the file, the JSON pointer and the rule).
+   */
+  static load(options: { dir?: string; operatorDir?: string; unknownAttributes?: 'reject' | 'ignore' } = {}): SchemaRegistry {
+    const builtIn = SchemaRegistry.fromDirectory(options.dir);
+    if (!options.operatorDir && !options.unknownAttributes) return builtIn;
+    const sectionsFile = readJson<{ resourceType: string; sections: { name: string }[] }>(join(options.dir ?? SCHEMAS_DIR, SECTIONS_FILE));
+    const operator = options.operatorDir
+      ? readOperatorSchemas(options.operatorDir, {
+          urns: new Set([...builtIn.schemas().map((s) => s.id), ...Object.values(SCHEMA_URNS)].map((u) => u.toLowerCase())),
+          resourceTypes: builtIn.resourceTypes().map((t) => t.id),
+          sectioned: { resourceType: sectionsFile.resourceType, names: sectionsFile.sections.map((s) => s.name) },
+        })
+      : undefined;
+    return SchemaRegistry.fromDirectory(options.dir, { operator, unknownAttributes: options.unknownAttributes });
+  }
+
+  static fromDirectory(dir: string = SCHEMAS_DIR, options: RegistryOptions = {}): SchemaRegistry {
     const schemas = readdirSync(dir)
       .filter((f) => f.endsWith('.json') && f !== COMMON_FILE && f !== SECTIONS_FILE)
       .sort()
@@ -280,7 +336,7 @@ export class SchemaRegistry {
       .filter((f) => f.endsWith('.json'))
       .sort()
       .map((f) => readJson<ResourceTypeDefinition>(join(typesDir, f)));
-    return new SchemaRegistry(schemas, types, readJson<SchemaDefinition>(join(dir, COMMON_FILE)));
+    return new SchemaRegistry(schemas, types, readJson<SchemaDefinition>(join(dir, COMMON_FILE)), options);
   }
 
   /** The schemas served by /Schemas. */

@@ -87,7 +87,20 @@ export class Sections {
         if (s[k] !== undefined && (!strings(s[k]) || s[k].length === 0)) throw new Error(`${SECTIONS_FILE}: section ${s.name}: "${k}" must be a non-empty list of role names`);
       }
     }
-    return new Sections(registry.resourceSchema(file.resourceType), file.sections);
+    // The operator's extensions (SCIM_SCHEMA_DIR) place their attributes in built-in sections or in sections of
+    // their own; operator.ts has checked both, so a problem found here is the built-in file's.
+    const sections = file.sections.map((s) => ({ ...s, attributes: [...s.attributes] }));
+    const operator = registry.operator;
+    if (operator) {
+      sections.push(...operator.sections.map((s) => ({ ...s, attributes: [] as string[] })));
+      for (const ext of operator.extensions) {
+        if (ext.resourceType.toLowerCase() !== file.resourceType.toLowerCase()) continue;
+        for (const [name, attributes] of Object.entries(ext.sections)) {
+          sections.find((s) => s.name === name)!.attributes.push(...attributes.map((a) => `${ext.schema.id}:${a}`));
+        }
+      }
+    }
+    return new Sections(registry.resourceSchema(file.resourceType), sections);
   }
 
   /** A section's definition by name. */

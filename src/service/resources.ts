@@ -6,7 +6,7 @@ import { errors, isScimError, ScimError } from '../scim/errors';
 import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource';
 import { ResourceSchema } from '../scim/schema';
 import { readResourceBody, ResourceInput, schemasOf } from '../scim/input';
-import { carryImmutable, checkChange } from '../scim/change';
+import { carryImmutable, carryRetired, checkChange } from '../scim/change';
 import { JsonObject } from '../scim/values';
 import { jsonEqual } from '../scim/equal';
 import type { CursorCodec } from '../scim/cursor';
@@ -254,6 +254,7 @@ export class ResourceService {
         return async (current) => {
           const attributes = structuredClone(input.attributes);
           carryImmutable(this.schema, current.resource, attributes, input.cleared);
+          carryRetired(this.schema, current.resource, attributes);
           checkChange(this.schema, current.resource, attributes);
           // RFC 7644 §3.5.1 lets a client omit what it does not assert; a PUT built from a GET (Okta) never carries
           // the writeOnly password, so an omitted password is kept rather than wiped.

@@ -19,12 +19,15 @@ export const LOOKUP_PATHS = [
   `${SCHEMA_URNS.enterpriseUser}:employeeNumber`,
 ];
 
-/** The unique attributes, then the lookup paths the resource type has (Group has no emails), each once. */
+/**
+ * The unique attributes, then the lookup paths the resource type has (Group has no emails), then the operator's
+ * indexed paths (SCIM_SCHEMA_DIR), each once.
+ */
 export function indexedAttributes(schema: ResourceSchema): ResolvedAttribute[] {
   const out: ResolvedAttribute[] = uniqueAttributes(schema).map((u) => u.resolved);
   const same = (a: ResolvedAttribute, b: ResolvedAttribute) =>
     a.schema === b.schema && a.attribute.name === b.attribute.name && a.sub?.name === b.sub?.name;
-  for (const path of LOOKUP_PATHS) {
+  for (const path of [...LOOKUP_PATHS, ...schema.indexed]) {
     const resolved = schema.resolve(path);
     if (resolved && !out.some((r) => same(r, resolved))) out.push(resolved);
   }

@@ -42,7 +42,7 @@ import { applyOperation, deepClone, JsonPatchError, Operation } from 'fast-json-
 import { errors, isScimError } from '../errors';
 import type { Filter } from '../filter/ast';
 import { evaluateOnElement } from '../filter/evaluate';
-import { parsePath, PatchPath, SchemaPath } from '../path';
+import { parsePath, PatchPath, SchemaPath, unknownTarget } from '../path';
 import { AttributeDefinition, ResolvedAttribute, ResourceSchema, subAttribute } from '../schema';
 import { isObject, isUnassigned, Json, JsonObject, readAttribute, readComplex, readSimple, ReadOptions } from '../values';
 import { DEFAULT_LIMITS, Limits } from '../limits';
@@ -323,6 +323,7 @@ export class Translator {
     this.extensions = new Set();
     this.primaries = new Map();
     this.touched = new Map();
+    if (op.path !== undefined && this.ignored(op.path, op.value)) return;
     try {
       if (op.path === undefined) this.applyObject(op.op, op.value, undefined);
       else {
@@ -357,6 +358,7 @@ export class Translator {
       // `schemas` is derived from the attributes present; clients that send a whole resource echo it, and some
       // (scim2-models) put one inside extension objects too.
       if (key.toLowerCase() === 'schemas') continue;
+      if (this.ignored(schemaUrn ? `${schemaUrn}:${key}` : key, v)) continue;
       const path = parsePath(this.schema, schemaUrn ? `${schemaUrn}:${key}` : key, this.limits);
       if (path.kind === 'schema') {
         if (schemaUrn) throw errors.invalidPath(`'${schemaUrn}' has no attribute '${key}'`);
@@ -366,6 +368,20 @@ export class Translator {
       if (this.isEchoedReadOnly(path, v)) continue;
       this.applyTarget(op, path, v);
     }
+  }
+
+  /**
+   * SCIM_UNKNOWN_ATTRIBUTES=ignore: a path naming what the schemas lack is dropped (and reported) instead of
+   * refused; an unknown extension's whole object is, attribute by attribute.
+   */
+  private ignored(pathText: string, value: unknown): boolean {
+    if (!this.schema.ignoresUnknown) return false;
+    const unknown = unknownTarget(this.schema, pathText);
+    if (!unknown) return false;
+    if (/^urn:/i.test(pathText) && !this.schema.splitUrn(pathText) && isObject(value)) {
+      for (const k of Object.keys(value)) this.schema.onIgnored(pathText, k);
+    } else this.schema.onIgnored(unknown.schema, unknown.attribute);
+    return true;
   }
 
   /** A bare schema URN: its value is an object of that schema's attributes; remove clears an extension. */

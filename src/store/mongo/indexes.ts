@@ -38,7 +38,7 @@ export function indexPlan(schema: ResourceSchema): IndexPlan {
   // Sorting is by (attribute, _id); the unique index alone cannot give that order, so sortBy=userName would read
   // every user. A companion index can.
   for (const u of unique) all.push({ key: { [u.path]: 1, _id: 1 }, name: `by:${u.attribute.label}` });
-  for (const path of LOOKUP_PATHS) {
+  for (const path of [...LOOKUP_PATHS, ...schema.indexed]) {
     const resolved = schema.resolve(path);
     if (!resolved) continue; // the resource type has no such attribute (Group has no emails)
     const field = fieldPath(resolved);
