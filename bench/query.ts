@@ -137,6 +137,9 @@ class Collector implements ResourceStore {
   async query(_schema: ResourceSchema, _options: QueryOptions): Promise<QueryResult> {
     throw new Error('not used');
   }
+  async walk(): Promise<void> {
+    throw new Error('not used');
+  }
 }
 
 /**

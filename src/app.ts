@@ -38,6 +38,7 @@ import { callerOf } from './http/auth';
 import { Metrics, measuredStore } from './http/metrics';
 import rateLimit from './http/rate-limit';
 import { registerOperations, registerPressure } from './http/operations';
+import { describe, migrateStoredData } from './service/schema-migration';
 
 /**
  * Fastify logs two lines per request (on arrival, on completion); one, written when the request is answered, says
@@ -136,6 +137,25 @@ function pruneAuditTrail(app: FastifyInstance, audit: AuditStore, days: number, 
   app.addHook('onClose', async () => clearInterval(timer));
 }
 
+/** How often the progress of background index builds is logged. */
+const INDEXING_LOG_EVERY_MS = 10_000;
+
+/** Logs the background index builds as they go and when they end. */
+function logIndexing(app: FastifyInstance, store: Store): void {
+  if (store.indexing().length === 0) return;
+  const line = () => {
+    for (const b of store.indexing()) app.log.info({ resourceType: b.type, paths: b.paths, done: b.done, total: b.total }, 'building indexes');
+  };
+  line();
+  const timer = setInterval(line, INDEXING_LOG_EVERY_MS);
+  timer.unref();
+  void store.indexed().then(() => {
+    clearInterval(timer);
+    app.log.info('indexes built');
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts;
   const metrics = new Metrics();
@@ -206,6 +226,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.store ??
     (await createStore({ mongodbUri: config.mongodbUri, mongodbDb: config.mongodbDb, dbTimeoutMs: config.dbTimeoutMs, dataDir: config.dataDir }));
   if (ownsStore) app.addHook('onClose', async () => rawStore.close());
+  if ('onIndexError' in rawStore) {
+    (rawStore as { onIndexError: (err: unknown, index: string) => void }).onIndexError = (err, index) =>
+      app.log.error({ err, index }, 'a background index build failed; queries are answered without it, and the next start tries again');
+  }
   metrics.countResources(
     registry.resourceTypes().map((t) => t.id),
     async (type) => (await rawStore.resources.query(registry.resourceSchema(type), { startIndex: 1, count: 0 })).totalResults,
@@ -249,7 +273,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     for (const make of RULES[type.id] ?? []) service.use(make(service, store));
     services.set(type.id, service);
   }
-  await store.init([...services.values()].map((s) => s.schema));
+  // Stored data against the schema it will be served with, before any index it might contradict is made: a change
+  // of type, shape, comparison, or a new required or unique rule that stored resources break stops the start here.
+  const schemas = [...services.values()].map((s) => s.schema);
+  const migration = await migrateStoredData(rawStore, schemas);
+  const blocking = migration.findings.filter((f) => f.blocking);
+  if (blocking.length > 0) {
+    throw new Error(
+      `stored data contradicts the schema it would be served with:\n${describe(blocking, { ids: 5 })}\n` +
+        'Nothing was changed. `npm run schema -- check` lists every resource; `npm run schema -- apply` converts what can be converted.',
+    );
+  }
+  for (const f of migration.findings) app.log.info({ type: f.type, attribute: f.change.label, change: f.change.what }, 'schema change: stored values kept');
+  await store.init(schemas);
+  // Indexes built in the background (attributes indexed since the data was stored): progress in the log and /readyz.
+  logIndexing(app, rawStore);
   const users = services.get('User');
   if (!users) throw new Error('schemas/resource-types/ must define the User resource type');
   app.decorate('store', store);

@@ -91,12 +91,12 @@ function item(def: AttributeDef, v: Json, key: string): Child {
   const subs = new Map((def.subAttributes ?? []).map((s) => [s.name, s]));
   const tags = [typeof v.type === 'string' ? v.type : undefined, v.primary === true ? 'primary' : undefined].filter(Boolean).join(', ');
   let main: Child;
-  if (def.name === 'photos') {
+  if (def.builtIn && def.name === 'photos') {
     const src = safeImageUrl(v.value);
     main = src
       ? h('img', { class: 'avatar large', src, alt: typeof v.display === 'string' ? v.display : `Photo${tags ? ` (${tags})` : ''}`, referrerpolicy: 'no-referrer' })
       : scalar(subs.get('value'), v.value ?? '', 'value');
-  } else if (def.name === 'addresses') {
+  } else if (def.builtIn && def.name === 'addresses') {
     main =
       typeof v.formatted === 'string'
         ? v.formatted
@@ -105,7 +105,7 @@ function item(def: AttributeDef, v: Json, key: string): Child {
     main = scalar(subs.get('value'), v.value, 'value');
   } else {
     main = Object.entries(v)
-      .map(([k, x]) => `${labelOf(k)}: ${typeof x === 'string' ? x : JSON.stringify(x)}`)
+      .map(([k, x]) => `${labelOf(k, def.builtIn)}: ${typeof x === 'string' ? x : JSON.stringify(x)}`)
       .join('; ');
   }
   return [main, tags ? h('span', { class: 'muted' }, ` (${tags})`) : null];
@@ -119,14 +119,19 @@ export function displayValue(key: string, def: AttributeDef | undefined, value: 
     return userLink(value.value, typeof value.displayName === 'string' ? value.displayName : value.value);
   }
   if (Array.isArray(value)) {
-    return h('ul', { class: def?.name === 'photos' ? 'values photos' : 'values' }, value.map((v) => h('li', null, def ? item(def, v, key) : JSON.stringify(v))));
+    return h('ul', { class: def?.builtIn && def.name === 'photos' ? 'values photos' : 'values' }, value.map((v) => h('li', null, def ? item(def, v, key) : JSON.stringify(v))));
   }
   if (isObject(value)) {
     const subs = new Map((def?.subAttributes ?? []).map((s) => [s.name, s]));
+    // In the schema's order of sub-attributes (a PATCH may have reordered the stored object), unknown ones last.
+    const order = [...subs.keys()];
+    const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
     return h(
       'dl',
       { class: 'sub' },
-      Object.entries(value).flatMap(([k, v]) => [h('dt', null, labelOf(k)), h('dd', null, scalar(subs.get(k), v, k))]),
+      Object.entries(value)
+        .sort(([a], [b]) => rank(a) - rank(b))
+        .flatMap(([k, v]) => [h('dt', null, labelOf(k, def?.builtIn ?? true)), h('dd', null, scalar(subs.get(k), v, k))]),
     );
   }
   return scalar(def, value, key);

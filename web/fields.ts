@@ -6,6 +6,7 @@
  */
 import type { Api, Json, JsonObject } from './api';
 import { literal } from './api';
+import { displayValue } from './display';
 import { type Child, h, uid } from './dom';
 import { type AttributeDef, editableSubs, hintOf, isUserReference, labelOf, labelOfKey } from './schema';
 
@@ -31,6 +32,13 @@ export interface Field {
   value(): Json | undefined;
   /** The control an error about `path` belongs to (the field's first control when none is closer). */
   control(path: FieldPath): HTMLElement | undefined;
+  /** What the form holds that no value of the attribute's type could be (`abc` for an integer), at its control. */
+  problem(): Problem | undefined;
+}
+
+export interface Problem {
+  control: HTMLElement;
+  message: string;
 }
 
 export interface FieldContext {
@@ -76,15 +84,46 @@ function inputType(def: AttributeDef, attribute: string): string {
   if (def.type === 'reference') return 'url';
   if (def.type === 'integer' || def.type === 'decimal') return 'number';
   if (def.type === 'dateTime') return 'datetime-local';
-  if (attribute === 'emails' && def.name === 'value') return 'email';
-  if (attribute === 'phoneNumbers' && def.name === 'value') return 'tel';
+  if (def.builtIn && attribute === 'emails' && def.name === 'value') return 'email';
+  if (def.builtIn && attribute === 'phoneNumbers' && def.name === 'value') return 'tel';
   return 'text';
 }
 
-/** A plain control for a simple (non-complex) value, with its label and the schema's description as a hint. */
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/**
+ * A dateTime for a `datetime-local` control, which holds a wall-clock time without a zone: the instant in the
+ * browser's time zone (the one the profile shows dates in). Seconds only when there are some. '' when unreadable.
+ */
+export function localDateTime(value: Json | undefined): string {
+  if (typeof value !== 'string') return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  const seconds = d.getSeconds() !== 0 || d.getMilliseconds() !== 0 ? `:${pad(d.getSeconds())}` : '';
+  return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}${seconds}`;
+}
+
+/** A `datetime-local` value (browser's time zone) as the xsd:dateTime the server takes: UTC, `2026-01-31T12:00:00Z`. */
+export function utcDateTime(local: string): string | undefined {
+  // ECMAScript reads a date-time without an offset as local time.
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+function timeZoneName(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  } catch {
+    return 'local time';
+  }
+}
+
+/** A plain control for a simple (non-complex) value, with its label and a hint (an operator's attribute: its description). */
 function simpleControl(def: AttributeDef, label: string, value: Json | undefined, attribute: string) {
   const id = uid('f');
-  const hintText = def.mutability === 'writeOnly' ? 'Write-only: never shown. Leave empty to keep the current password.' : hintOf(def.name);
+  const zone = def.type === 'dateTime' ? `In your time zone (${timeZoneName()}).` : undefined;
+  const hintText =
+    def.mutability === 'writeOnly' ? 'Write-only: never shown. Leave empty to keep the current password.' : [hintOf(def), zone].filter(Boolean).join(' ') || undefined;
   const hint = hintText ? h('small', { id: `${id}-hint`, class: 'hint' }, hintText) : undefined;
   const described = hint ? `${id}-hint` : undefined;
   if (def.type === 'boolean') {
@@ -94,6 +133,7 @@ function simpleControl(def: AttributeDef, label: string, value: Json | undefined
       element: h('div', { class: 'field checkbox' }, input, h('label', { for: id }, label), hint),
       input,
       read: (): Json | undefined => (input.checked ? true : value === undefined ? undefined : false),
+      problem: (): string | undefined => undefined,
     };
   }
   if (def.canonicalValues?.length) {
@@ -105,10 +145,17 @@ function simpleControl(def: AttributeDef, label: string, value: Json | undefined
       h('option', { value: '' }, '(none)'),
       options.map((o) => h('option', { value: o, selected: o === value }, o)),
     );
-    return { element: h('div', { class: 'field' }, h('label', { for: id }, label), select, hint), input: select, read: () => select.value || undefined };
+    return {
+      element: h('div', { class: 'field' }, h('label', { for: id }, label), select, hint),
+      input: select,
+      read: (): Json | undefined => select.value || undefined,
+      problem: (): string | undefined => undefined,
+    };
   }
-  const long = def.type === 'binary' || (attribute === 'addresses' && def.name === 'formatted');
-  const text = value === undefined || value === null ? '' : typeof value === 'string' ? value : String(value);
+  const long = def.type === 'binary' || (def.builtIn && attribute === 'addresses' && def.name === 'formatted');
+  const numeric = def.type === 'integer' || def.type === 'decimal';
+  const text =
+    value === undefined || value === null ? '' : def.type === 'dateTime' ? localDateTime(value) : typeof value === 'string' ? value : String(value);
   const input = long
     ? h('textarea', { id, name: def.name, rows: 3, spellcheck: 'false', 'aria-describedby': described })
     : h('input', {
@@ -116,16 +163,30 @@ function simpleControl(def: AttributeDef, label: string, value: Json | undefined
         name: def.name,
         type: def.mutability === 'writeOnly' ? 'password' : inputType(def, attribute),
         autocomplete: def.mutability === 'writeOnly' ? 'new-password' : 'off',
+        step: def.type === 'integer' ? 1 : def.type === 'decimal' ? 'any' : def.type === 'dateTime' && /:\d\d:\d\d$/.test(text) ? 1 : undefined,
+        inputmode: def.type === 'integer' ? 'numeric' : def.type === 'decimal' ? 'decimal' : undefined,
         'aria-describedby': described,
       });
   input.value = def.mutability === 'writeOnly' ? '' : text;
+  // What the control held at first: left as it was, it reads back as the value it was given (a dateTime keeps its
+  // own spelling and precision, so an untouched field is never sent as a change).
+  const shown = input.value;
   const read = (): Json | undefined => {
     const t = input.value.trim();
     if (t === '') return undefined;
-    if (def.type === 'integer' || def.type === 'decimal') return Number(t);
+    if (def.type === 'dateTime') return input.value === shown && typeof value === 'string' ? value : (utcDateTime(t) ?? t);
+    if (numeric) return Number(t);
     return t;
   };
-  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), input, hint), input, read };
+  const problem = (): string | undefined => {
+    // A number or date half typed: the control's value is '' (as if cleared), which must not be sent as a removal.
+    if (input.validity.badInput) return def.type === 'dateTime' ? 'Enter a complete date and time, or clear the field.' : 'Enter a number.';
+    const now = read();
+    if (numeric && now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) return 'Enter a number.';
+    if (def.type === 'integer' && typeof now === 'number' && !Number.isInteger(now)) return 'Enter a whole number.';
+    return undefined;
+  };
+  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), input, hint), input, read, problem };
 }
 
 function withoutEmpty(o: JsonObject): JsonObject | undefined {
@@ -156,10 +217,12 @@ export function editablePart(def: AttributeDef, value: Json | undefined): Json |
  */
 export function fieldFor(key: string, def: AttributeDef, value: Json | undefined, ctx: FieldContext, initial: Json | undefined = value): Field {
   if (def.mutability === 'writeOnly') return passwordField(key, def);
+  // readOnly: the server's to set; immutable: set once, and then no longer changed.
+  if (def.mutability === 'readOnly' || (def.mutability === 'immutable' && editablePart(def, value) !== undefined)) return fixedField(key, def, value);
   if (isUserReference(def)) return userReferenceField(key, def, value, ctx, initial);
   if (def.type === 'complex' && def.multiValued) return multiValuedField(key, def, value, initial);
   if (def.type === 'complex') return complexField(key, def, value, initial);
-  if (def.multiValued) return listField(key, value, initial);
+  if (def.multiValued) return listField(key, def, value, initial);
   const c = simpleControl(def, labelOfKey(key), initial, key);
   const before = editablePart(def, value);
   return {
@@ -172,6 +235,35 @@ export function fieldFor(key: string, def: AttributeDef, value: Json | undefined
       return now === undefined ? [{ op: 'remove', path: key }] : [{ op: 'replace', path: key, value: now }];
     },
     control: () => c.input,
+    problem: () => problemOf([c]),
+  };
+}
+
+/** The first control of `controls` holding what its type cannot take. */
+function problemOf(controls: readonly { input: HTMLElement; problem(): string | undefined }[]): Problem | undefined {
+  for (const c of controls) {
+    const message = c.problem();
+    if (message) return { control: c.input, message };
+  }
+  return undefined;
+}
+
+/** An attribute the person may not change (readOnly, or immutable and already set): its value, shown, never sent. */
+function fixedField(key: string, def: AttributeDef, value: Json | undefined): Field {
+  const id = uid('f');
+  return {
+    key,
+    element: h(
+      'div',
+      { class: 'field fixed', role: 'group', 'aria-labelledby': `${id}-label`, 'aria-describedby': `${id}-hint` },
+      h('span', { id: `${id}-label`, class: 'label' }, labelOfKey(key)),
+      h('div', null, displayValue(key, def, value)),
+      h('small', { id: `${id}-hint`, class: 'hint' }, def.mutability === 'readOnly' ? 'Read-only: set by the server.' : 'Set once: it cannot be changed.'),
+    ),
+    value: () => editablePart(def, value),
+    operations: () => [],
+    control: () => undefined,
+    problem: () => undefined,
   };
 }
 
@@ -187,6 +279,7 @@ function passwordField(key: string, def: AttributeDef): Field {
       return now === undefined ? [] : [{ op: 'replace', path: key, value: now }];
     },
     control: () => c.input,
+    problem: () => undefined,
   };
 }
 
@@ -195,7 +288,7 @@ function complexField(key: string, def: AttributeDef, value: Json | undefined, i
   const asObject = (v: Json | undefined): JsonObject => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : {});
   const current = asObject(value);
   const start = asObject(initial);
-  const controls = editableSubs(def).map((sub) => ({ sub, c: simpleControl(sub, labelOf(sub.name), start[sub.name], key) }));
+  const controls = editableSubs(def).map((sub) => ({ sub, c: simpleControl(sub, labelOf(sub.name, sub.builtIn), start[sub.name], key) }));
   const read = (): JsonObject | undefined => withoutEmpty(Object.fromEntries(controls.map(({ sub, c }) => [sub.name, c.read() as Json])));
   return {
     key,
@@ -210,22 +303,42 @@ function complexField(key: string, def: AttributeDef, value: Json | undefined, i
         return now === undefined ? [{ op: 'remove', path }] : [{ op: 'replace', path, value: now }];
       }),
     control: (path) => (controls.find(({ sub }) => sub.name.toLowerCase() === path.sub?.toLowerCase()) ?? controls[0])?.c.input,
+    problem: () => problemOf(controls.map(({ c }) => c)),
   };
 }
 
-/** A multi-valued simple attribute (none in the core User, but a schema may grow one): one value per line. */
-function listField(key: string, value: Json | undefined, initial: Json | undefined): Field {
+/**
+ * A multi-valued simple attribute (none in the core User, but an operator's schema may have one): one value per
+ * line, each read as the attribute's type (numbers as numbers, booleans as booleans; dateTimes as written, in UTC).
+ */
+function listField(key: string, def: AttributeDef, value: Json | undefined, initial: Json | undefined): Field {
   const id = uid('f');
   const area = h('textarea', { id, rows: 3, 'aria-describedby': `${id}-hint` });
   area.value = (Array.isArray(initial) ? initial : []).map(String).join('\n');
+  const numeric = def.type === 'integer' || def.type === 'decimal';
+  const lines = () => area.value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const typed = (line: string): Json => {
+    if (numeric && line !== '' && Number.isFinite(Number(line))) return Number(line);
+    if (def.type === 'boolean' && /^(true|false)$/i.test(line)) return line.toLowerCase() === 'true';
+    return line;
+  };
   const read = (): Json[] | undefined => {
-    const lines = area.value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    return lines.length > 0 ? lines : undefined;
+    const values = lines().map(typed);
+    return values.length > 0 ? values : undefined;
   };
   const before = Array.isArray(value) && value.length > 0 ? value : undefined;
+  const hints: Record<string, string> = {
+    integer: ' Whole numbers.',
+    decimal: ' Numbers.',
+    boolean: ' true or false.',
+    dateTime: ' Dates and times in UTC, e.g. 2026-01-31T12:00:00Z.',
+  };
+  const hint = [hintOf(def), `One value per line.${Object.hasOwn(hints, def.type) ? hints[def.type] : ''}`, def.canonicalValues?.length ? `One of: ${def.canonicalValues.join(', ')}.` : '']
+    .filter(Boolean)
+    .join(' ');
   return {
     key,
-    element: h('div', { class: 'field' }, h('label', { for: id }, labelOfKey(key)), area, h('small', { id: `${id}-hint`, class: 'hint' }, 'One value per line.')),
+    element: h('div', { class: 'field' }, h('label', { for: id }, labelOfKey(key)), area, h('small', { id: `${id}-hint`, class: 'hint' }, hint)),
     value: read,
     operations: () => {
       const now = read();
@@ -233,13 +346,21 @@ function listField(key: string, value: Json | undefined, initial: Json | undefin
       return now === undefined ? [{ op: 'remove', path: key }] : [{ op: 'replace', path: key, value: now }];
     },
     control: () => area,
+    problem: () => {
+      const wrong = (read() ?? []).find((v) =>
+        numeric ? typeof v !== 'number' || (def.type === 'integer' && !Number.isInteger(v)) : def.type === 'boolean' ? typeof v !== 'boolean' : false,
+      );
+      if (wrong === undefined) return undefined;
+      return { control: area, message: `“${String(wrong)}” is not ${def.type === 'integer' ? 'a whole number' : def.type === 'boolean' ? 'true or false' : 'a number'}.` };
+    },
   };
 }
 
 /** emails, phoneNumbers, photos, addresses…: a list of rows, added and removed, replaced whole when changed. */
 function multiValuedField(key: string, def: AttributeDef, value: Json | undefined, initial: Json | undefined): Field {
   const attribute = labelOfKey(key);
-  const rowName = ROW_NAMES[def.name] ?? 'Value';
+  const rowName = (def.builtIn && Object.hasOwn(ROW_NAMES, def.name) ? ROW_NAMES[def.name] : undefined) ?? 'Value';
+  const valueLabel = def.builtIn && Object.hasOwn(VALUE_LABELS, def.name) ? VALUE_LABELS[def.name] : undefined;
   const subs = editableSubs(def);
   const list = h('div', { class: 'rows' });
   interface Row {
@@ -252,7 +373,7 @@ function multiValuedField(key: string, def: AttributeDef, value: Json | undefine
   const addRow = (item: JsonObject, focus: boolean) => {
     const controls = subs.map((sub) => ({
       sub,
-      c: simpleControl(sub, sub.name === 'value' ? (VALUE_LABELS[def.name] ?? labelOf(sub.name)) : labelOf(sub.name), item[sub.name], def.name),
+      c: simpleControl(sub, (sub.name === 'value' ? valueLabel : undefined) ?? labelOf(sub.name, sub.builtIn), item[sub.name], def.name),
     }));
     const row: Row = { element: h('fieldset', { class: 'row' }), controls };
     const remove = h(
@@ -300,6 +421,7 @@ function multiValuedField(key: string, def: AttributeDef, value: Json | undefine
       const c = row?.controls.find(({ sub }) => sub.name.toLowerCase() === path.sub?.toLowerCase()) ?? row?.controls[0];
       return c?.c.input ?? rows[0]?.controls[0]?.c.input ?? add;
     },
+    problem: () => problemOf(rows.flatMap((r) => r.controls.map(({ c }) => c))),
   };
 }
 
@@ -384,6 +506,7 @@ function userReferenceField(key: string, def: AttributeDef, value: Json | undefi
       return now === undefined ? [{ op: 'remove', path: key }] : [{ op: 'replace', path: key, value: now }];
     },
     control: () => input,
+    problem: () => undefined,
   };
 }
 

@@ -4,9 +4,20 @@
  * gains shows up without a change here. Keys name top-level attributes as GET /Sections does: `title`, or an
  * extension's `urn:…:enterprise:2.0:User:department`.
  */
-import type { Json, JsonObject } from './api';
+import { ENTERPRISE, type Json, type JsonObject, PROFILE } from './api';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+/**
+ * The server's own User schemas, whose attributes the page knows by name (labels, hints, row names). Any other
+ * schema is an operator's (SCIM_SCHEMA_DIR): its attributes are labelled from their names and hinted with their
+ * own descriptions, never mistaken for a built-in attribute of the same name.
+ */
+const BUILT_IN = new Set([USER_SCHEMA, ENTERPRISE, PROFILE].map((u) => u.toLowerCase()));
+
+export function isBuiltInSchema(urn: string | undefined): boolean {
+  return urn === undefined || BUILT_IN.has(urn.toLowerCase());
+}
 
 export interface AttributeDef {
   name: string;
@@ -19,6 +30,8 @@ export interface AttributeDef {
   canonicalValues?: string[];
   referenceTypes?: string[];
   subAttributes?: AttributeDef[];
+  /** From one of the server's own schemas (core, enterprise, profile), not an operator's. */
+  builtIn: boolean;
 }
 
 export interface Schemas {
@@ -26,7 +39,7 @@ export interface Schemas {
   attribute(key: string): AttributeDef | undefined;
 }
 
-function defOf(raw: JsonObject): AttributeDef {
+function defOf(raw: JsonObject, builtIn: boolean): AttributeDef {
   const text = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
   const list = (k: string) => (Array.isArray(raw[k]) ? (raw[k] as Json[]).filter((x): x is string => typeof x === 'string') : undefined);
   return {
@@ -39,7 +52,8 @@ function defOf(raw: JsonObject): AttributeDef {
     required: raw.required === true,
     canonicalValues: list('canonicalValues'),
     referenceTypes: list('referenceTypes'),
-    subAttributes: Array.isArray(raw.subAttributes) ? (raw.subAttributes as JsonObject[]).map(defOf) : undefined,
+    subAttributes: Array.isArray(raw.subAttributes) ? (raw.subAttributes as JsonObject[]).map((sub) => defOf(sub, builtIn)) : undefined,
+    builtIn,
   };
 }
 
@@ -48,7 +62,7 @@ export function schemasFrom(resources: JsonObject[]): Schemas {
   for (const schema of resources) {
     const id = typeof schema.id === 'string' ? schema.id : '';
     for (const raw of (Array.isArray(schema.attributes) ? schema.attributes : []) as JsonObject[]) {
-      const def = defOf(raw);
+      const def = defOf(raw, isBuiltInSchema(id));
       // Core attributes by name; extension attributes qualified by their schema's URN.
       byKey.set((id === USER_SCHEMA ? def.name : `${id}:${def.name}`).toLowerCase(), def);
     }
@@ -105,9 +119,12 @@ const LABELS: Record<string, string> = {
   value: 'Value',
 };
 
-/** A readable label for an attribute name: a known one, or its camelCase split into words. */
-export function labelOf(name: string): string {
-  const known = LABELS[name];
+/**
+ * A readable label for an attribute name: a known one, or its camelCase split into words. `builtIn` false (an
+ * operator's attribute): always the split name, so an operator's `userName` is not labelled as the sign-in name.
+ */
+export function labelOf(name: string, builtIn = true): string {
+  const known = builtIn && Object.hasOwn(LABELS, name) ? LABELS[name] : undefined;
   if (known) return known;
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
@@ -115,7 +132,8 @@ export function labelOf(name: string): string {
 
 /** The label of a top-level attribute key (an extension's without its URN). */
 export function labelOfKey(key: string): string {
-  return labelOf(splitKey(key).name);
+  const { urn, name } = splitKey(key);
+  return labelOf(name, isBuiltInSchema(urn));
 }
 
 /**
@@ -137,9 +155,13 @@ const HINTS: Record<string, string> = {
   externalId: 'The identity provider’s own id for this user.',
 };
 
-/** The hint under a field, if it has one. */
-export function hintOf(name: string): string | undefined {
-  return HINTS[name];
+/**
+ * The hint under a field, if it has one: a built-in attribute's from the list above; an operator's is its schema's
+ * own description, which its operator wrote for the people filling it in.
+ */
+export function hintOf(def: AttributeDef): string | undefined {
+  if (!def.builtIn) return def.description?.trim() || undefined;
+  return Object.hasOwn(HINTS, def.name) ? HINTS[def.name] : undefined;
 }
 
 const SECTION_NAMES: Record<string, string> = {
@@ -153,8 +175,9 @@ const SECTION_NAMES: Record<string, string> = {
   account: 'Account',
 };
 
+/** A section's heading: a built-in section's name, or an operator's section name split into words (`employment`: Employment). */
 export function sectionName(name: string): string {
-  return SECTION_NAMES[name] ?? labelOf(name);
+  return (Object.hasOwn(SECTION_NAMES, name) ? SECTION_NAMES[name] : undefined) ?? labelOf(name, false);
 }
 
 /** A sub-attribute a person edits: not readOnly, and not `$ref`, which the server derives from `value`. */

@@ -29,7 +29,17 @@ export function healthRoutes(app: FastifyInstance, store: Store, opts: HealthOpt
         return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind, reason: 'timeout' });
       }
       const data = store.stats();
-      return { status: 'ready', store: store.kind, ...(data ? { data } : {}) };
+      // Indexes built in the background (an operator's attribute indexed since the data was stored): ready, since
+      // queries are answered meanwhile, and how far along, so an operator knows when they are fast again.
+      const builds = store.indexing();
+      const indexing =
+        builds.length === 0
+          ? undefined
+          : {
+              fraction: Math.min(1, builds.reduce((n, b) => n + b.done, 0) / Math.max(1, builds.reduce((n, b) => n + b.total, 0))),
+              builds: builds.map((b) => ({ resourceType: b.type, paths: b.paths, done: b.done, total: b.total })),
+            };
+      return { status: 'ready', store: store.kind, ...(data ? { data } : {}), ...(indexing ? { indexing } : {}) };
     } catch (err) {
       request.log.warn({ err }, 'store not reachable');
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', store: store.kind });

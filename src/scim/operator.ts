@@ -99,6 +99,7 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
   if (!isObject(doc)) fail('', 'must be an object with "extensions" (and optionally "sections")');
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) if (!['description', 'extensions', 'sections'].includes(k)) fail(`/${token(k)}`, `unknown member '${k}' (expected description, extensions, sections)`);
+  if (top.description !== undefined && typeof top.description !== 'string') fail('/description', 'must be a string');
   if (!Array.isArray(top.extensions)) fail('/extensions', 'must be a list of {schema, resourceType, required, sections, indexed}');
 
   // Sections the operator defines.
@@ -110,8 +111,16 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
       if (!isObject(s)) return fail(at, 'must be an object {name, description, writers, readers}');
       for (const k of Object.keys(s)) if (!['name', 'description', 'writers', 'readers'].includes(k)) fail(`${at}/${token(k)}`, `unknown member '${k}' (expected name, description, writers, readers)`);
       if (typeof s.name !== 'string' || !SECTION_NAME.test(s.name)) return fail(`${at}/name`, 'must be a plain name (a letter, then letters and digits)');
-      if (builtIn.sectioned.names.includes(s.name)) fail(`${at}/name`, `section '${s.name}' is built in; list attributes under it in an extension's "sections" instead of redefining it`);
-      if (defined.some((d) => d.name === s.name)) fail(`${at}/name`, `section '${s.name}' is defined twice`);
+      // Names are matched exactly (SCIM_AUTHORITIES, SCIM_ME_SECTIONS), so two differing only in case would be a trap.
+      const name = s.name;
+      const same = (other: string) => other.toLowerCase() === name.toLowerCase();
+      const builtInName = builtIn.sectioned.names.find(same);
+      if (builtInName === name) fail(`${at}/name`, `section '${name}' is built in; list attributes under it in an extension's "sections" instead of redefining it`);
+      if (builtInName !== undefined) fail(`${at}/name`, `section '${name}' differs from the built-in section '${builtInName}' only in case`);
+      const earlier = defined.findIndex((d) => same(d.name));
+      if (earlier >= 0) {
+        fail(`${at}/name`, defined[earlier]!.name === name ? `section '${name}' is defined twice (also at /sections/${earlier})` : `section '${name}' differs from '${defined[earlier]!.name}' (at /sections/${earlier}) only in case`);
+      }
       if (s.description !== undefined && typeof s.description !== 'string') fail(`${at}/description`, 'must be a string');
       const section: SectionDefinition = { name: s.name, attributes: [] };
       if (typeof s.description === 'string') section.description = s.description;
@@ -137,10 +146,13 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
     if (typeof e.schema !== 'string') return fail(`${at}/schema`, 'must be the URN of a schema in this directory');
     const found = schemas.get(e.schema.toLowerCase());
     if (!found) return fail(`${at}/schema`, `no schema file in ${dir} has the id '${e.schema}'`);
-    if (claimed.has(found.schema.id)) fail(`${at}/schema`, `'${found.schema.id}' is already extended by ${claimed.get(found.schema.id)}`);
+    if (claimed.has(found.schema.id)) fail(`${at}/schema`, `'${found.schema.id}' is already listed at ${claimed.get(found.schema.id)}; a schema extends one resource type`);
     claimed.set(found.schema.id, at);
     const type = builtIn.resourceTypes.find((t) => typeof e.resourceType === 'string' && t.toLowerCase() === e.resourceType.toLowerCase());
-    if (!type) return fail(`${at}/resourceType`, `must name a resource type: ${builtIn.resourceTypes.join(' or ')}`);
+    if (!type) {
+      const given = typeof e.resourceType === 'string' ? `, not '${e.resourceType}'` : '';
+      return fail(`${at}/resourceType`, `must name a resource type: ${builtIn.resourceTypes.join(' or ')}${given}`);
+    }
     if (e.required !== undefined && typeof e.required !== 'boolean') fail(`${at}/required`, 'must be true or false');
     const byName = new Map(found.schema.attributes.map((a) => [a.name.toLowerCase(), a]));
     const sectioned = type === builtIn.sectioned.resourceType;
@@ -160,6 +172,7 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
         if (!attribute) return fail(`${sat}/${j}`, `'${name}' is not a top-level attribute of ${found.schema.id}`);
         if (attribute.mutability === 'readOnly') fail(`${sat}/${j}`, `'${attribute.name}' is readOnly; only what a client can write belongs to a section`);
         const earlier = placed.get(attribute.name);
+        if (earlier === section) fail(`${sat}/${j}`, `'${attribute.name}' is listed twice in section ${section}`);
         if (earlier !== undefined) fail(`${sat}/${j}`, `'${attribute.name}' is in both section ${earlier} and section ${section}`);
         placed.set(attribute.name, section);
         sections[section]!.push(attribute.name);
@@ -180,11 +193,13 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
       const iat = `${at}/indexed/${j}`;
       if (typeof p !== 'string') return fail(iat, 'must be an attribute path');
       const [name = '', subName, ...more] = p.split('.');
+      if (more.length > 0) return fail(iat, `'${p}' has more than one dot: index an attribute ('hireDate') or a sub-attribute of a complex one ('workLocation.site')`);
       const attribute = byName.get(name.toLowerCase());
-      if (!attribute || more.length > 0) return fail(iat, `'${p}' is not an attribute of ${found.schema.id}`);
+      if (!attribute) return fail(iat, `'${name}' is not a top-level attribute of ${found.schema.id}`);
       let def: AttributeDefinition = attribute;
       let path = attribute.name;
       if (subName !== undefined) {
+        if (attribute.type !== 'complex') return fail(iat, `'${attribute.name}' is ${attribute.type}, not complex: it has no sub-attribute '${subName}'`);
         const sub = attribute.subAttributes?.find((s) => s.name.toLowerCase() === subName.toLowerCase());
         if (!sub) return fail(iat, `'${attribute.name}' has no sub-attribute '${subName}'`);
         def = sub;
@@ -201,7 +216,7 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
     if (!claimed.has(schema.id)) throw new SchemaFileError(file, '/id', `'${schema.id}' extends no resource type: list it in ${EXTENSIONS_FILE}`);
   }
   defined.forEach((section, i) => {
-    if (!extensions.some((e) => e.sections[section.name]?.length)) fail(`/sections/${i}`, `section '${section.name}' holds no attribute`);
+    if (!extensions.some((e) => e.sections[section.name]?.length)) fail(`/sections/${i}`, `section '${section.name}' holds no attribute; list attributes under it in an extension's "sections", or remove it`);
   });
   return { dir, extensions, sections: defined };
 }

@@ -11,6 +11,7 @@ import type { Keyset, SortSpec } from './sort';
 import type { Member, MemberType } from '../scim/members';
 import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
 import type { ScimError } from '../scim/errors';
+import type { SchemaState } from '../scim/schema-state';
 
 export type { Keyset, SortKey, SortSpec } from './sort';
 export type { MemberType };
@@ -163,6 +164,11 @@ export interface ResourceStore {
    * §3.4.2.3), so descending is exactly ascending reversed. Throws `invalidValue` for a sort path no schema defines.
    */
   query(schema: ResourceSchema, options: QueryOptions): Promise<QueryResult>;
+  /**
+   * Every record of the type in id order, `visit`ed a batch at a time with the event loop free in between; creates
+   * no index (the schema check runs before indexes that stored data might contradict are made).
+   */
+  walk(schema: ResourceSchema, visit: (records: StoredRecord[]) => Promise<void> | void): Promise<void>;
 }
 
 /** Groups' members, as (group, member) pairs; written by ResourceStore's writes, read and renamed here. */
@@ -191,6 +197,22 @@ export interface AuditStore {
   prune(before: string): Promise<number>;
 }
 
+/** An index being built in the background: a path indexed since the records were stored (operator schemas). */
+export interface IndexBuild {
+  type: string;
+  /** The paths (or index names) being built. */
+  paths: string[];
+  /** Records (or indexes) done of `total`. */
+  done: number;
+  total: number;
+}
+
+/** What the stored data was last checked against, per resource type (scim/schema-state.ts). */
+export interface SchemaStateStore {
+  read(type: string): Promise<SchemaState | undefined>;
+  write(type: string, state: SchemaState): Promise<void>;
+}
+
 /** What an operator wants to know of local data: records held and the data file's size. */
 export interface StoreStats {
   records: number;
@@ -207,6 +229,12 @@ export interface Store {
    * request. Stores also prepare a resource type on first use, so a type left out here is still safe to use.
    */
   init(schemas?: readonly ResourceSchema[]): Promise<void>;
+  /** The schema each resource type's stored data was last checked against. */
+  readonly schemaState: SchemaStateStore;
+  /** Indexes being built in the background; empty once every index is complete. */
+  indexing(): IndexBuild[];
+  /** Resolves when the background index builds init() started are done (tests, the schema command). */
+  indexed(): Promise<void>;
   /** Resolves when the backing service answers; throws an `unavailable` ScimError otherwise. */
   ping(): Promise<void>;
   /** The embedded store's figures of its data directory; undefined for a database elsewhere. */

@@ -13,15 +13,13 @@
  * SCIM_UI_SCREENSHOTS=1 saves the main views to docs/screenshots/ (docs/ui.md shows them).
  */
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
+import { AUDIT, chromiumAvailable, launchChromium } from './browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PROFILE = 'urn:scim-server:schemas:extension:profile:1.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const SCREENSHOTS = process.env.SCIM_UI_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : undefined;
@@ -29,13 +27,7 @@ const REPORTS = 1000;
 
 type Tap = tap.Test;
 
-if (!existsSync(CHROMIUM)) {
-  const reason = `${CHROMIUM} is missing (scripts/install-chromium.sh installs Debian's chromium)`;
-  if (process.env.CI === 'true') t.fail(`the browser tests of the administrator page cannot run in CI: ${reason}`);
-  else t.plan(0, `browser tests of the administrator page skipped: ${reason}`);
-} else {
-  run();
-}
+if (chromiumAvailable(t)) run();
 
 /** A tiny SVG portrait, as a data: URL (photos are URLs; the page's CSP allows https: and data: images). */
 function portrait(initials: string, hue: number): string {
@@ -44,69 +36,6 @@ function portrait(initials: string, hue: number): string {
     `<text x="48" y="60" font-size="36" text-anchor="middle" fill="#fff" font-family="sans-serif">${initials}</text></svg>`;
   return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
 }
-
-/** Checks, in the page, what every view must meet: labelled fields, named controls, images with alt, contrast. */
-const AUDIT = `(() => {
-  const problems = [];
-  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
-  for (const el of document.querySelectorAll('input, select, textarea')) {
-    if (el.type === 'hidden') continue;
-    const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
-    if (!named) problems.push('field without a label: ' + describe(el));
-  }
-  for (const el of document.querySelectorAll('button, a[href]')) {
-    if (!(el.getAttribute('aria-label') || el.textContent || '').trim()) problems.push('control without a name: ' + describe(el));
-  }
-  for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) problems.push('image without alt: ' + describe(el));
-  const ids = new Set();
-  for (const el of document.querySelectorAll('[id]')) {
-    if (ids.has(el.id)) problems.push('duplicate id: ' + el.id);
-    ids.add(el.id);
-  }
-  const parse = (c) => {
-    const m = /rgba?\\(([^)]+)\\)/.exec(c);
-    if (!m) return null;
-    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
-    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
-  };
-  const lum = (c) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
-  };
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
-    }
-    let base = { r: 255, g: 255, b: 255 };
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const c = layers[i];
-      base = { r: c.r * c.a + base.r * (1 - c.a), g: c.g * c.a + base.g * (1 - c.a), b: c.b * c.a + base.b * (1 - c.a) };
-    }
-    return base;
-  };
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const seen = new Set();
-  while (walker.nextNode()) {
-    const el = walker.currentNode.parentElement;
-    if (!el || seen.has(el) || !walker.currentNode.textContent.trim()) continue;
-    seen.add(el);
-    if (el.closest('.visually-hidden, [hidden], :disabled, option')) continue;
-    const rect = el.getBoundingClientRect();
-    if (rect.width === 0 || rect.height === 0) continue;
-    const style = getComputedStyle(el);
-    const fg = parse(style.color);
-    if (!fg) continue;
-    const bg = background(el);
-    const l1 = lum(fg), l2 = lum(bg);
-    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
-    const size = parseFloat(style.fontSize);
-    const large = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66);
-    if (ratio < (large ? 3 : 4.5)) problems.push('contrast ' + ratio.toFixed(2) + ':1 for ' + describe(el));
-  }
-  return problems;
-})()`;
 
 interface Seeded {
   grace: string;
@@ -206,25 +135,7 @@ function run(): void {
     tokens.userAdmin = await mint('scim:read scim:write', ['userAdmin'], 'helpdesk');
     // The first request bundles the page (running from source); not part of any measurement.
     await fetch(`${base}/ui`);
-    const profileDir = mkdtempSync(join(tmpdir(), 'scim-ui-chromium-'));
-    t.teardown(() => rmSync(profileDir, { recursive: true, force: true }));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 900 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
+    context = await launchChromium(t);
     t.teardown(() => context.close());
     context.on('request', (r: Request) => urls.push(r.url()));
   });

@@ -238,6 +238,12 @@ class ProfilePage {
     const fields = this.editing?.fields ?? [];
     const label = sectionName(info.name);
     clearErrors(form, alert);
+    // What no value of its type could be (a half-typed date, a word for a number) is shown at its field, not sent:
+    // the control reads as empty, and sending that would remove the attribute.
+    for (const f of fields) {
+      const problem = f.problem();
+      if (problem) return markField(problem.control, problem.message, labelOfKey(f.key), undefined, alert);
+    }
     const operations = fields.flatMap((f) => f.operations());
     if (operations.length === 0) {
       this.editing = undefined;
@@ -431,19 +437,21 @@ function showError(e: unknown, fields: Field[], operationPaths: string[], alert:
     const path = fieldOfError(e.detail, fields.map((f) => f.key), operationPaths);
     const field = path && fields.find((f) => f.key.toLowerCase() === path.key.toLowerCase());
     const control = field && path ? field.control(path) : undefined;
-    if (control) {
-      const id = uid('err');
-      const message = h('p', { id, class: 'field-error' }, e.detail);
-      control.setAttribute('aria-invalid', 'true');
-      control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
-      (control.closest('.field') ?? control.parentElement ?? control).append(message);
-      alert.replaceChildren(h('p', null, `Not saved: see the message at ${labelOfKey(field!.key)}${path?.sub ? ` (${path.sub})` : ''}.`));
-      alert.hidden = false;
-      control.focus();
-      return;
-    }
+    if (control) return markField(control, e.detail, labelOfKey(field!.key), path?.sub, alert);
   }
   alert.replaceChildren(h('p', null, `Not saved: ${errorText(e)}`));
   alert.hidden = false;
   alert.focus();
+}
+
+/** A message at the control it is about: the control marked invalid, described by it, and focused. */
+function markField(control: HTMLElement, text: string, label: string, sub: string | undefined, alert: HTMLElement): void {
+  const id = uid('err');
+  const message = h('p', { id, class: 'field-error' }, text);
+  control.setAttribute('aria-invalid', 'true');
+  control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+  (control.closest('.field') ?? control.parentElement ?? control).append(message);
+  alert.replaceChildren(h('p', null, `Not saved: see the message at ${label}${sub ? ` (${sub})` : ''}.`));
+  alert.hidden = false;
+  control.focus();
 }

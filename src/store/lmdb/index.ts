@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { ResourceSchema } from '../../scim/schema';
-import type { Store, StoreStats } from '../store';
+import type { IndexBuild, SchemaStateStore, Store, StoreStats } from '../store';
+import type { SchemaState } from '../../scim/schema-state';
 import { LmdbEnvironment } from './environment';
 import { LmdbAudit } from './audit';
 import { LmdbMemberships } from './members';
@@ -34,10 +35,32 @@ export class LmdbStore implements Store {
     this.resources = new LmdbResources(this.db, this.memberships, this.audit);
   }
 
-  /** Drops views another writer made stale, and (re)builds index entries made with an older index plan. */
+  /**
+   * Drops views another writer made stale, keeps unique keys in step with the unique attributes, and lays out the
+   * index (paths indexed since the records were stored are built in the background: indexing()).
+   */
   async init(schemas: readonly ResourceSchema[] = []): Promise<void> {
     this.db.dropViewsAfterForeignWrites();
+    await this.resources.buildUniqueKeys(schemas);
     await this.resources.queries.buildIndexes(schemas);
+  }
+
+  readonly schemaState: SchemaStateStore = {
+    read: async (type) => {
+      const text = this.db.meta.get(['schema-state', type]);
+      return text === undefined ? undefined : (JSON.parse(text) as SchemaState);
+    },
+    write: async (type, state) => {
+      await this.db.write(() => this.db.meta.put(['schema-state', type], JSON.stringify(state)));
+    },
+  };
+
+  indexing(): IndexBuild[] {
+    return this.resources.queries.indexing();
+  }
+
+  indexed(): Promise<void> {
+    return this.resources.queries.settled;
   }
 
   async ping(): Promise<void> {

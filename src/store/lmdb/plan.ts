@@ -66,6 +66,16 @@ export function pathLabel(r: ResolvedAttribute): string {
   return `${r.extension ? `${r.schema}:` : ''}${r.attribute.name}${r.sub ? `.${r.sub.name}` : ''}`;
 }
 
+/**
+ * What an index entry's slot stands for: the path, and what its key values depend on (type and caseExact, through
+ * the normalised copy). A path whose signature changed is a new path to the layout: built anew, the old slot dropped.
+ */
+export function signatureOf(r: ResolvedAttribute): string {
+  const def = r.sub ?? r.attribute;
+  return `${pathLabel(r)}|${def.type}|${def.caseExact === true ? 'exact' : 'folded'}|${def.multiValued || r.attribute.multiValued ? 'multi' : 'single'}`;
+}
+
+/** The paths a schema indexes with slots by position: a new directory's layout (queries.ts keeps the live one). */
 export function indexedPaths(schema: ResourceSchema): IndexedPath[] {
   let paths = cache.get(schema);
   if (!paths) {
@@ -92,10 +102,10 @@ function valuesAt(q: JsonObject, r: ResolvedAttribute): Json[] {
 }
 
 /** The index entries of a record, from its normalised copy. */
-export function indexEntries(schema: ResourceSchema, id: string, q: JsonObject): IndexKey[] {
+export function indexEntries(schema: ResourceSchema, id: string, q: JsonObject, paths: readonly IndexedPath[] = indexedPaths(schema)): IndexKey[] {
   const type = schema.type.id;
   const out: IndexKey[] = [];
-  for (const { slot, resolved } of indexedPaths(schema)) {
+  for (const { slot, resolved } of paths) {
     const seen = new Set<unknown>();
     if (!resolved.attribute.multiValued) {
       const v = valuesAt(q, resolved)[0];
@@ -118,8 +128,8 @@ export function indexEntries(schema: ResourceSchema, id: string, q: JsonObject):
 const RANK = { eq: 0, sw: 1, range: 2, pr: 3 } as const;
 
 /** The step that serves `filter` from the index, or scan. */
-export function planFilter(schema: ResourceSchema, filter: Filter): PlanStep {
-  const indexed = new Map(indexedPaths(schema).map((p) => [p.path, p]));
+export function planFilter(schema: ResourceSchema, filter: Filter, paths: readonly IndexedPath[] = indexedPaths(schema)): PlanStep {
+  const indexed = new Map(paths.map((p) => [p.path, p]));
   const plan = (f: Filter): PlanStep => {
     switch (f.op) {
       case 'and': {

@@ -11,12 +11,14 @@ import type { ResourceSchema } from '../../scim/schema';
 import { evaluateFilter } from '../../scim/filter/evaluate';
 import { queryCopy } from '../../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, type SortPlan } from '../sort';
-import type { QueryOptions, QueryResult } from '../store';
+import type { IndexBuild, QueryOptions, QueryResult } from '../store';
 import { MAX_ID, type LmdbEnvironment, type Stored } from './environment';
-import { INDEX_FORMAT, indexedPaths, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, TOP } from './plan';
+import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, signatureOf, TOP } from './plan';
 
 /** Records a scan reads between two turns of the event loop. */
 const SCAN_CHUNK = 2000;
+/** Records a background index build reads (and indexes) per write transaction. */
+const BUILD_CHUNK = 1000;
 
 /** Turns a stored value into the record a query returns (records.ts: with its member flag). */
 export type RecordReader = (schema: ResourceSchema, id: string, value: Stored) => StoredRecord;
@@ -27,22 +29,150 @@ export class LmdbQueries {
     private readonly recordOf: RecordReader,
   ) {}
 
+  /** Per type: every path with its slot (what writes maintain) and the paths still being built (not yet planned on). */
+  private readonly layouts = new Map<string, { paths: IndexedPath[]; building: Set<string> }>();
+  /** Background builds under way, for /readyz and the log. */
+  private readonly builds = new Map<string, IndexBuild>();
+  /** Resolves when every background build started by buildIndexes has finished (tests, the schema command). */
+  settled: Promise<void> = Promise.resolve();
+
+  /** The paths index entries are written for: all of them, built or being built. */
+  pathsOf(schema: ResourceSchema): readonly IndexedPath[] {
+    return this.layouts.get(schema.type.id)?.paths ?? indexedPaths(schema);
+  }
+
+  /** The paths a query may be planned on: those whose entries are complete. */
+  readyPaths(schema: ResourceSchema): readonly IndexedPath[] {
+    const layout = this.layouts.get(schema.type.id);
+    if (!layout) return indexedPaths(schema);
+    return layout.building.size === 0 ? layout.paths : layout.paths.filter((p) => !layout.building.has(p.path));
+  }
+
+  indexing(): IndexBuild[] {
+    return [...this.builds.values()].map((b) => ({ ...b }));
+  }
+
   /**
-   * Makes sure each type's index entries were built with today's index plan: a plan that changed (an attribute
-   * indexed since) rebuilds that type's entries from its records, once, in one transaction.
+   * Lays out each type's index: a slot per indexed path, kept in meta (`['index-layout', type]`) so that a path
+   * keeps its slot when others come and go. A path indexed since the records were stored (an operator's attribute
+   * newly listed in extensions.json) gets a new slot and is built in the background, a chunk of records per write
+   * transaction, while queries on it are answered by the evaluator (the planner leaves it out until it is complete)
+   * and writes keep its entries as they go. A path no longer indexed has its entries removed the same way. A new
+   * directory, or one written with another entry format, is laid out (and, if need be, rebuilt) at once.
    */
   async buildIndexes(schemas: readonly ResourceSchema[]): Promise<void> {
+    const background: Promise<void>[] = [];
     for (const schema of schemas) {
       const type = schema.type.id;
-      const plan = JSON.stringify([INDEX_FORMAT, ...indexedPaths(schema).map((p) => p.path)]);
-      if (this.db.meta.get(['indexes', type]) === plan) continue;
-      await this.db.write(() => {
-        for (const key of this.db.index.getKeys({ start: [type], end: [type, MAX_ID] })) this.db.index.remove(key);
-        for (const { value } of this.db.records.getRange({ start: [type], end: [type, MAX_ID] })) {
-          for (const entry of indexEntries(schema, value.resource.id, queryCopy(schema, value.resource))) this.db.index.put(entry as unknown as Key, 1);
+      const wanted = indexedPaths(schema);
+      const stored = this.readLayout(type);
+      const count = this.db.counts.get([type]) ?? 0;
+      if (!stored || stored.format !== INDEX_FORMAT) {
+        // An older format (or none): entries as today's plan makes them, from every record, in one transaction.
+        const legacy = this.db.meta.get(['indexes', type]);
+        const positional = JSON.stringify([INDEX_FORMAT, ...wanted.map((p) => p.path)]);
+        if (count > 0 && legacy !== positional) {
+          await this.db.write(() => {
+            for (const key of this.db.index.getKeys({ start: [type], end: [type, MAX_ID] })) this.db.index.remove(key);
+            for (const { value } of this.db.records.getRange({ start: [type], end: [type, MAX_ID] })) {
+              for (const entry of indexEntries(schema, value.resource.id, queryCopy(schema, value.resource), wanted)) this.db.index.put(entry as unknown as Key, 1);
+            }
+          });
         }
-        this.db.meta.put(['indexes', type], plan);
+        const slots = Object.fromEntries(wanted.map((p) => [signatureOf(p.resolved), p.slot]));
+        await this.db.write(() => {
+          this.db.meta.put(['index-layout', type], JSON.stringify({ format: INDEX_FORMAT, slots, building: [] }));
+          this.db.meta.remove(['indexes', type]);
+        });
+        this.layouts.set(type, { paths: wanted, building: new Set() });
+        continue;
+      }
+      const slots = { ...stored.slots };
+      const building = new Set(stored.building);
+      let next = Math.max(-1, ...Object.values(slots)) + 1;
+      const paths: IndexedPath[] = [];
+      for (const p of wanted) {
+        const signature = signatureOf(p.resolved);
+        let slot = slots[signature];
+        if (slot === undefined) {
+          slot = slots[signature] = next++;
+          if (count > 0) building.add(signature);
+        }
+        paths.push({ ...p, slot });
+      }
+      const signatures = new Set(wanted.map((p) => signatureOf(p.resolved)));
+      const retired = Object.entries(slots).filter(([signature]) => !signatures.has(signature));
+      for (const [signature] of retired) {
+        delete slots[signature];
+        building.delete(signature);
+      }
+      await this.db.write(() => this.db.meta.put(['index-layout', type], JSON.stringify({ format: INDEX_FORMAT, slots, building: [...building] })));
+      const layout = { paths, building: new Set(paths.filter((p) => building.has(signatureOf(p.resolved))).map((p) => p.path)) };
+      this.layouts.set(type, layout);
+      if (layout.building.size > 0 || retired.length > 0) {
+        background.push(this.buildInBackground(schema, paths.filter((p) => layout.building.has(p.path)), retired.map(([, slot]) => slot), count));
+      }
+    }
+    this.settled = Promise.all([this.settled, ...background]).then(() => undefined);
+  }
+
+  private readLayout(type: string): { format: string; slots: Record<string, number>; building: string[] } | undefined {
+    const text = this.db.meta.get(['index-layout', type]);
+    return text === undefined ? undefined : (JSON.parse(text) as { format: string; slots: Record<string, number>; building: string[] });
+  }
+
+  /**
+   * Adds the entries of `paths` for every record of the type, BUILD_CHUNK records per transaction with a turn of
+   * the event loop between, then removes the entries of retired slots the same way; the layout notes each path
+   * built, so a restart resumes the rest from scratch (entries are idempotent).
+   */
+  private async buildInBackground(schema: ResourceSchema, paths: IndexedPath[], retired: number[], total: number): Promise<void> {
+    const type = schema.type.id;
+    const build: IndexBuild = { type, paths: paths.map((p) => p.path), done: 0, total };
+    if (paths.length > 0) this.builds.set(type, build);
+    try {
+      let from: string | undefined;
+      while (paths.length > 0) {
+        const last = await this.db.write(() => {
+          let n = 0;
+          let id: string | undefined;
+          for (const { key, value } of this.db.records.getRange({ start: [type, from ?? ''], end: [type, MAX_ID], limit: BUILD_CHUNK + 1 })) {
+            if (from !== undefined && key[1] === from) continue;
+            if (n >= BUILD_CHUNK) break;
+            for (const entry of indexEntries(schema, key[1], queryCopy(schema, value.resource), paths)) this.db.index.put(entry as unknown as Key, 1);
+            id = key[1];
+            n++;
+          }
+          build.done += n;
+          return id;
+        });
+        if (last === undefined) break;
+        from = last;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      build.done = Math.max(build.done, build.total);
+      for (const slot of retired) {
+        for (;;) {
+          const removed = await this.db.write(() => {
+            let n = 0;
+            for (const key of [...this.db.index.getKeys({ start: [type, slot], end: [type, slot, TOP, MAX_ID], limit: BUILD_CHUNK * 4 })]) {
+              this.db.index.remove(key);
+              n++;
+            }
+            return n;
+          });
+          if (removed === 0) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      await this.db.write(() => {
+        const layout = this.readLayout(type);
+        if (layout) this.db.meta.put(['index-layout', type], JSON.stringify({ ...layout, building: [] }));
       });
+      const live = this.layouts.get(type);
+      if (live) live.building.clear();
+    } finally {
+      this.builds.delete(type);
     }
   }
 
@@ -78,7 +208,7 @@ export class LmdbQueries {
       if (walked) return walked;
     }
 
-    const step = filter ? planFilter(schema, filter) : undefined;
+    const step = filter ? planFilter(schema, filter, this.readyPaths(schema)) : undefined;
     // The normalised copy is what a sort reads; without one, keys are ids alone and no copy is made.
     const matched = (await this.matching(schema, step, filter)).map((r) => ({ id: r.id, q: plan ? queryCopy(schema, r.resource) : {}, r }));
     if (plan) matched.sort(comparator(plan));
@@ -98,7 +228,7 @@ export class LmdbQueries {
   private walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number): QueryResult | undefined {
     const type = schema.type.id;
     const label = pathLabel(plan.resolved);
-    const path = indexedPaths(schema).find((p) => p.path === label)?.slot;
+    const path = this.readyPaths(schema).find((p) => p.path === label)?.slot;
     if (path === undefined) return undefined;
     const { keyset } = options;
     const from = keyset?.before ?? keyset?.after;
@@ -141,6 +271,19 @@ export class LmdbQueries {
     if (!keyset) return { totalResults, records: count === 0 ? [] : records };
     if (keyset.before) records.reverse();
     return { totalResults, records, more: ids.length > count };
+  }
+
+  /** Every record of the type in id order, SCAN_CHUNK at a time (ResourceStore.walk). */
+  async walk(schema: ResourceSchema, visit: (records: StoredRecord[]) => Promise<void> | void): Promise<void> {
+    const type = schema.type.id;
+    let from: string | undefined;
+    for (;;) {
+      const batch = this.recordsRange(schema, { start: [type, from ?? ''], end: [type, MAX_ID], limit: SCAN_CHUNK + 1 }).filter((r) => r.id !== from).slice(0, SCAN_CHUNK);
+      if (batch.length === 0) return;
+      await visit(batch);
+      from = batch[batch.length - 1]!.id;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Records of one type from a key range of the records database. */

@@ -213,6 +213,51 @@ export class LmdbResources implements ResourceStore {
     return this.queries.query(schema, options);
   }
 
+  walk(schema: ResourceSchema, visit: (records: StoredRecord[]) => Promise<void> | void): Promise<void> {
+    return this.queries.walk(schema, visit);
+  }
+
+  /**
+   * Keeps each type's unique keys in step with its unique attributes: an attribute made unique since the records
+   * were stored gets its keys from every record (the schema check at start has made sure no two share a value; a
+   * pair found anyway stops the start), an attribute no longer unique has its keys removed. The labels are noted
+   * in meta (`['unique-layout', type]`).
+   */
+  async buildUniqueKeys(schemas: readonly ResourceSchema[]): Promise<void> {
+    for (const schema of schemas) {
+      const type = schema.type.id;
+      const labels = uniqueAttributes(schema).map((u) => u.label);
+      const text = this.db.meta.get(['unique-layout', type]);
+      const count = this.db.counts.get([type]) ?? 0;
+      // A directory from before the layout was noted has its keys rebuilt once (puts are idempotent).
+      const before: string[] = text !== undefined ? (JSON.parse(text) as string[]) : count === 0 ? labels : [];
+      const added = labels.filter((l) => !before.includes(l));
+      const removed = before.filter((l) => !labels.includes(l));
+      for (const label of removed) {
+        await this.db.write(() => {
+          for (const key of [...this.db.unique.getKeys({ start: [type, label, ''], end: [type, label, '\uffff'] })]) this.db.unique.remove(key);
+        });
+      }
+      if (added.length > 0) {
+        await this.walk(schema, (records) =>
+          this.db.write(() => {
+            for (const r of records) {
+              for (const k of uniqueKeys(schema, r.resource, queryCopy(schema, r.resource))) {
+                if (!added.includes(k.label)) continue;
+                const holder = this.db.unique.get([type, k.label, k.key]);
+                if (holder !== undefined && holder !== r.id) {
+                  throw new Error(`${type} ${r.id} and ${holder} share ${k.label} ${JSON.stringify(k.original)}, which is now unique: run \`npm run schema -- check\``);
+                }
+                this.db.unique.put([type, k.label, k.key], r.id);
+              }
+            }
+          }),
+        );
+      }
+      if (text !== JSON.stringify(labels)) await this.db.write(() => this.db.meta.put(['unique-layout', type], JSON.stringify(labels)));
+    }
+  }
+
   /** A record as read, flagged when the resource is in some group. */
   private recordOf(schema: ResourceSchema, id: string, value: Stored): StoredRecord {
     const record = recordOf(schema, id, value);
@@ -243,7 +288,7 @@ export class LmdbResources implements ResourceStore {
   /** A record's unique keys and index entries, from its normalised copy. */
   private keysOf(schema: ResourceSchema, id: string, resource: JsonObject): Keys {
     const q = queryCopy(schema, resource);
-    return { keys: uniqueKeys(schema, resource, q), entries: indexEntries(schema, id, q) };
+    return { keys: uniqueKeys(schema, resource, q), entries: indexEntries(schema, id, q, this.queries.pathsOf(schema)) };
   }
 
   /** Removes a stored record's unique keys and index entries (inside the caller's transaction). */

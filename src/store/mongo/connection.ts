@@ -15,6 +15,7 @@ import type { MemberType } from '../store';
 import { collectionName, type ResourceDocument } from './document';
 import { asScimError } from './errors';
 import { indexPlan } from './indexes';
+import type { IndexBuild } from '../store';
 
 const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
@@ -44,14 +45,8 @@ export function onceUntilItWorks(task: () => Promise<void>): () => Promise<void>
   };
 }
 
-/**
- * Creates the indexes one command each. Idempotent (an existing identical index is left alone), but not in one
- * `createIndexes` command: FerretDB 1.24 drops the connection when such a command names several indexes of which
- * some already exist, i.e. on every restart of the server.
- */
-async function createIndexes(coll: Collection<ResourceDocument>, schema: ResourceSchema): Promise<void> {
-  for (const { key, ...options } of indexPlan(schema).all) await coll.createIndex(key, options);
-}
+/** MongoDB's code for a namespace that does not exist (listIndexes on a collection never written). */
+const NAMESPACE_NOT_FOUND = 26;
 
 export class MongoConnection {
   readonly client: MongoClient;
@@ -63,6 +58,15 @@ export class MongoConnection {
   private readonly schemas = new Map<string, ResourceSchema>();
   /** The resource collections this instance has used: where the audit sweep looks. */
   readonly used = new Set<Collection<ResourceDocument>>();
+  /** Index builds under way in the background, by collection name. */
+  readonly builds = new Map<string, IndexBuild>();
+  /** Resolves when every background build started so far has ended. */
+  settled: Promise<void> = Promise.resolve();
+  /** Told of a background build that failed (logged by the app; the next start tries again). */
+  onIndexError: (err: unknown, index: string) => void = () => undefined;
+  private readonly uri: string;
+  private readonly clientOptions: MongoClientOptions;
+  private builder?: MongoClient;
 
   constructor(options: ConnectionOptions) {
     const clientOptions: MongoClientOptions = { ...options.clientOptions };
@@ -76,6 +80,8 @@ export class MongoConnection {
     if (clientOptions.socketTimeoutMS === undefined && !inUri('socketTimeoutMS')) clientOptions.socketTimeoutMS = this.operationTimeoutMS + 1000;
     if (clientOptions.connectTimeoutMS === undefined && !inUri('connectTimeoutMS')) clientOptions.connectTimeoutMS = this.operationTimeoutMS;
     if (clientOptions.waitQueueTimeoutMS === undefined && !inUri('waitQueueTimeoutMS')) clientOptions.waitQueueTimeoutMS = this.operationTimeoutMS;
+    this.uri = options.uri;
+    this.clientOptions = clientOptions;
     this.client = new MongoClient(options.uri, clientOptions);
     this.db = this.client.db(options.dbName);
   }
@@ -113,7 +119,7 @@ export class MongoConnection {
     if (!ready) {
       const coll = this.db.collection<ResourceDocument>(name);
       this.used.add(coll);
-      const attempt = createIndexes(coll, schema).then(() => coll);
+      const attempt = this.prepare(coll, schema).then(() => coll);
       attempt.catch(() => {
         if (this.prepared.get(name) === attempt) this.prepared.delete(name);
       });
@@ -133,7 +139,52 @@ export class MongoConnection {
     await this.guard('ping', () => this.db.command({ ping: 1 }));
   }
 
+  /**
+   * Creates the indexes the collection lacks, one command each (FerretDB 1.24 dropped the connection when one
+   * `createIndexes` named several of which some existed). Unique indexes are made before the collection is used:
+   * uniqueness is never left unenforced, and the schema check at start has made sure stored values allow them.
+   * Lookup indexes of a collection that already holds documents (an operator's attribute indexed since) are built
+   * in the background, on a connection of their own with no socket timeout, while queries are answered without
+   * them; `builds` tells /readyz how far they are.
+   */
+  private async prepare(coll: Collection<ResourceDocument>, schema: ResourceSchema): Promise<void> {
+    const plan = indexPlan(schema).all;
+    let existing: Set<string>;
+    try {
+      existing = new Set((await coll.listIndexes().toArray()).map((i) => String(i.name)));
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== NAMESPACE_NOT_FOUND) throw e;
+      existing = new Set();
+    }
+    const missing = plan.filter((i) => !existing.has(i.name!));
+    for (const { key, ...options } of missing.filter((i) => i.unique)) await coll.createIndex(key, options);
+    const lookups = missing.filter((i) => !i.unique);
+    if (lookups.length === 0) return;
+    if (existing.size === 0 || (await coll.estimatedDocumentCount()) === 0) {
+      for (const { key, ...options } of lookups) await coll.createIndex(key, options);
+      return;
+    }
+    if (this.builds.has(coll.collectionName)) return;
+    const build: IndexBuild = { type: schema.type.id, paths: lookups.map((i) => i.name!), done: 0, total: lookups.length };
+    this.builds.set(coll.collectionName, build);
+    const task = (async () => {
+      this.builder ??= new MongoClient(this.uri, { ...this.clientOptions, socketTimeoutMS: 0, maxPoolSize: 2 });
+      const target = this.builder.db(this.db.databaseName).collection(coll.collectionName);
+      for (const { key, ...options } of lookups) {
+        try {
+          await target.createIndex(key, options);
+        } catch (err) {
+          this.onIndexError(err, options.name ?? JSON.stringify(key));
+        }
+        build.done++;
+      }
+    })().finally(() => this.builds.delete(coll.collectionName));
+    this.settled = Promise.all([this.settled, task.catch(() => undefined)]).then(() => undefined);
+  }
+
   async close(): Promise<void> {
+    // A build still running goes on in the database; this instance stops waiting for it.
+    await this.builder?.close().catch(() => undefined);
     await this.client.close();
   }
 }

@@ -5,7 +5,11 @@
  */
 import type { MongoClient } from 'mongodb';
 import type { ResourceSchema } from '../../scim/schema';
-import type { Store } from '../store';
+import type { IndexBuild, SchemaStateStore, Store } from '../store';
+import type { SchemaState } from '../../scim/schema-state';
+
+/** The collection of the schema states (one document per resource type). */
+const SCHEMA_STATE = 'scim_schema_state';
 import { MongoConnection, type ConnectionOptions } from './connection';
 import { MongoMemberships } from './members';
 import { MongoAudit } from './audit';
@@ -47,6 +51,33 @@ export class MongoStore implements Store {
 
   ping(): Promise<void> {
     return this.conn.ping();
+  }
+
+  /** One document per resource type in `scim_schema_state`: the shapes its data was last checked against. */
+  readonly schemaState: SchemaStateStore = {
+    read: (type) =>
+      this.conn.guard('schema state', async () => {
+        const doc = await this.conn.db.collection<{ _id: string; state: string }>(SCHEMA_STATE).findOne({ _id: type });
+        return doc ? (JSON.parse(doc.state) as SchemaState) : undefined;
+      }),
+    write: (type, state) =>
+      this.conn.guard('schema state', async () => {
+        // Text, not a document: labels hold dots (`name.givenName`, `urn:…:2.0:User:…`), which field names may not.
+        await this.conn.db.collection<{ _id: string; state: string }>(SCHEMA_STATE).replaceOne({ _id: type }, { state: JSON.stringify(state) }, { upsert: true });
+      }),
+  };
+
+  indexing(): IndexBuild[] {
+    return [...this.conn.builds.values()].map((b) => ({ ...b }));
+  }
+
+  indexed(): Promise<void> {
+    return this.conn.settled;
+  }
+
+  /** Told of a background index build that failed. */
+  set onIndexError(listener: (err: unknown, index: string) => void) {
+    this.conn.onIndexError = listener;
   }
 
   /** A database elsewhere: its figures are its own tools' to give. */

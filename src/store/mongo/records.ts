@@ -28,7 +28,7 @@ import type {
   StoredView,
   WriteOutcome,
 } from '../store';
-import { fromDocument, toDocument, type ResourceDocument } from './document';
+import { collectionName, fromDocument, toDocument, type ResourceDocument } from './document';
 import { isDuplicateKey, retryWriteConflicts } from './errors';
 import { indexPlan, type UniqueIndex } from './indexes';
 import { chunks } from './members';
@@ -60,6 +60,9 @@ function identifyIndex(unique: UniqueIndex[], e: MongoServerError): UniqueIndex 
   if (/index: _id_ /.test(message)) return 'id';
   return undefined;
 }
+
+/** Documents a walk reads per round trip. */
+const WALK_BATCH = 1000;
 
 export class MongoResources implements ResourceStore {
   readonly queries: MongoQueries;
@@ -149,6 +152,24 @@ export class MongoResources implements ResourceStore {
       if (!doc || typeof doc.view !== 'string') return undefined;
       return doc.gm ? { version: doc.v, view: doc.view, member: true } : { version: doc.v, view: doc.view };
     });
+  }
+
+  /**
+   * Every document of the collection in _id order, WALK_BATCH at a time, through the plain collection: no index is
+   * made on the way (the schema check walks before indexes stored data might contradict are created).
+   */
+  async walk(schema: ResourceSchema, visit: (records: StoredRecord[]) => Promise<void> | void): Promise<void> {
+    const coll = this.conn.db.collection<ResourceDocument>(collectionName(schema));
+    let from: string | undefined;
+    for (;;) {
+      const after = from;
+      const docs = await this.conn.guard('walk', () =>
+        coll.find(after === undefined ? {} : { _id: { $gt: after } }, { projection: RECORD_PROJECTION, sort: { _id: 1 }, limit: WALK_BATCH }).toArray(),
+      );
+      if (docs.length === 0) return;
+      await visit(docs.map((d) => fromDocument(schema, d)));
+      from = docs[docs.length - 1]!._id;
+    }
   }
 
   /** A list's views would cost another round trip to read: its page is rendered instead. */
