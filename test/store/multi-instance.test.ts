@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { MongoClient } from 'mongodb';
 import { buildApp } from '../../src/app';
@@ -27,7 +28,8 @@ if (!uri) {
 
 function run(uri: string): void {
   const dbName = `scim_test_multi_${randomBytes(6).toString('hex')}`;
-  const config = loadConfig({ SCIM_JWT_SECRET: SECRET, MONGODB_URI: uri, MONGODB_DB: dbName });
+  // With the operator's example schemas: a unique operator attribute is unique across instances too.
+  const config = loadConfig({ SCIM_JWT_SECRET: SECRET, MONGODB_URI: uri, MONGODB_DB: dbName, SCIM_SCHEMA_DIR: join(__dirname, '..', '..', 'examples', 'schema') });
   const apps: FastifyInstance[] = [];
   let token = '';
 
@@ -52,6 +54,18 @@ function run(uri: string): void {
       ...opts,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json', ...(opts.headers as object) },
     });
+
+  t.test('a unique operator attribute (badgeNumber) under concurrent creates through both instances: one winner', async (t) => {
+    const HR = 'urn:example:params:scim:schemas:extension:hr:2.0:User';
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => req(i, { method: 'POST', url: '/scim/v2/Users', payload: user(`badge-racer-${i}`, { [HR]: { badgeNumber: i % 2 ? 'BADGE-9' : 'badge-9' } }) })),
+    );
+    t.equal(results.filter((r) => r.statusCode === 201).length, 1, 'exactly one create wins');
+    for (const r of results.filter((r) => r.statusCode !== 201)) {
+      t.equal(r.statusCode, 409);
+      t.match(r.json(), { schemas: [ERROR], scimType: 'uniqueness' });
+    }
+  });
 
   t.test('the instances have a store each', async (t) => {
     t.not(apps[0]!.store, apps[1]!.store);
