@@ -39,6 +39,7 @@ import { collectionName, encodeKey, fieldPath, toDocument, ResourceDocument } fr
 import { indexPlan } from '../src/store/mongo/indexes';
 import type { QueryOptions, QueryResult, ResourceStore, WriteOutcome } from '../src/store/store';
 import { Ferret, HttpClient, LoadOptions, LoadResult, ROOT, runLoad, runPair, startFerretDB, startServer } from './support';
+import { EXAMPLE_SCHEMA_DIR, exampleRegistry, HR, hasHr, hrValues, jobCodeHolders, jobCodeOf } from './hr';
 
 const EXT = SCHEMA_URNS.enterpriseUser;
 /** The `q` of the target: a query may cost at most this much more at the largest size than at the smallest. */
@@ -146,8 +147,20 @@ class Collector implements ResourceStore {
  * Seeds `size` users: userName user000123, a GUID externalId (as Entra sends), work and home emails, name,
  * displayName, title, and the enterprise extension's employeeNumber, department, costCenter and a manager (a tree,
  * eight reports per manager, managers created first). created = lastModified spread at random over two years.
+ * When `schema` has the operator's HR extension (`registry` loaded examples/schema), each user also carries its HR
+ * values (bench/hr.ts: jobCode, hireDate, workLocation, a unique badgeNumber), which draw nothing from the seeded
+ * generator: the rest of the data is the same with or without them. `registry` is the one the server runs with
+ * (the records' views are made against its fingerprint).
  */
-export async function seedUsers(uri: string, dbName: string, schema: ResourceSchema, size: number, seedValue: number, log: (s: string) => void): Promise<Seeded> {
+export async function seedUsers(
+  uri: string,
+  dbName: string,
+  schema: ResourceSchema,
+  size: number,
+  seedValue: number,
+  log: (s: string) => void,
+  registry: SchemaRegistry = SchemaRegistry.fromDirectory(),
+): Promise<Seeded> {
   const t0 = performance.now();
   const rnd = rngOf(seedValue);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -158,7 +171,7 @@ export async function seedUsers(uri: string, dbName: string, schema: ResourceSch
     const epoch = Date.parse('2023-01-01T00:00:00Z');
     const span = 2 * 365 * 86400 * 1000;
     let clock = new Date(epoch);
-    const registry = SchemaRegistry.fromDirectory();
+    const withHr = hasHr(schema);
     const views = new Views(schema, (t) => registry.resourceType(t)?.endpoint, registryFingerprint(registry));
     const service = new ResourceService(schema, { resources: collector, now: () => clock, views });
     const displayNames = new Map<string, string>();
@@ -205,7 +218,7 @@ export async function seedUsers(uri: string, dbName: string, schema: ResourceSch
       const at = epoch + Math.floor(rnd() * span);
       clock = new Date(at);
       const body = {
-        schemas: [SCHEMA_URNS.user, EXT],
+        schemas: withHr ? [SCHEMA_URNS.user, EXT, HR] : [SCHEMA_URNS.user, EXT],
         userName: `user${n}`,
         externalId,
         name: { givenName: given, familyName: family, formatted: `${given} ${family}` },
@@ -222,6 +235,7 @@ export async function seedUsers(uri: string, dbName: string, schema: ResourceSch
           costCenter: `CC-${100 + Math.floor(rnd() * 50)}`,
           ...(i > 0 ? { manager: { value: ids[managerIndex(i)]! } } : {}),
         },
+        ...(withHr ? { [HR]: hrValues(i, size) } : {}),
       };
       const record = await service.create(body);
       ids.push(record.id);

@@ -78,6 +78,11 @@ function trustHops(hops: number): (address: string, hop: number) => boolean {
 /** An id a client may give its request (X-Request-Id) to find it in our logs; anything else is replaced. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
+/** A start refused for what the operator must change (schema files, stored data): the message says it all. */
+export class StartRefused extends Error {
+  override readonly name = 'StartRefused';
+}
+
 export interface AppOptions {
   config: Config;
   /** A store to use instead of the one the configuration names; the caller keeps ownership (tests). */
@@ -279,7 +284,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const migration = await migrateStoredData(rawStore, schemas);
   const blocking = migration.findings.filter((f) => f.blocking);
   if (blocking.length > 0) {
-    throw new Error(
+    throw new StartRefused(
       `stored data contradicts the schema it would be served with:\n${describe(blocking, { ids: 5 })}\n` +
         'Nothing was changed. `npm run schema -- check` lists every resource; `npm run schema -- apply` converts what can be converted.',
     );

@@ -2,7 +2,8 @@
  * The process: reads the environment (the only place that does), builds the app, listens, and closes gracefully
  * on SIGINT/SIGTERM (lifecycle.ts).
  */
-import { buildApp } from './app';
+import { buildApp, StartRefused } from './app';
+import { SchemaFileError } from './scim/schema-check';
 import { ConfigError, loadConfig, Config } from './config';
 import { mintToken } from './cli/mint';
 import { withProcessKeys } from './dev-key';
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`scim-server: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  // A schema file or stored data the operator must fix: the message names the place; a stack would bury it.
+  const plain = err instanceof SchemaFileError || err instanceof StartRefused;
+  process.stderr.write(`scim-server: failed to start: ${err instanceof Error ? (plain ? err.message : err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -87,6 +87,16 @@ export function readOperatorSchemas(dir: string, builtIn: BuiltIn): OperatorSche
   for (const name of names.filter((n) => n.endsWith('.json') && n !== EXTENSIONS_FILE).sort()) {
     const file = join(dir, name);
     const schema = checkSchemaDefinition(readJson(file, file), file, { urns: builtIn.urns });
+    // RFC 7643 §7 referenceTypes: "the SCIM resource types that may be referenced": this server's, or external/uri.
+    schema.attributes.forEach((a, i) => {
+      const check = (def: AttributeDefinition, at: string) =>
+        (def.referenceTypes ?? []).forEach((r, j) => {
+          if (r === 'external' || r === 'uri' || builtIn.resourceTypes.some((t) => t === r)) return;
+          throw new SchemaFileError(file, `${at}/referenceTypes/${j}`, `'${r}' is no resource type of this server (${builtIn.resourceTypes.join(', ')}), nor 'external' or 'uri'`);
+        });
+      check(a, `/attributes/${i}`);
+      (a.subAttributes ?? []).forEach((sub, k) => check(sub, `/attributes/${i}/subAttributes/${k}`));
+    });
     const earlier = schemas.get(schema.id.toLowerCase());
     if (earlier) throw new SchemaFileError(file, '/id', `schema '${schema.id}' is also defined by ${earlier.file}`);
     schemas.set(schema.id.toLowerCase(), { schema, file });

@@ -112,6 +112,13 @@ const cases: { name: string; files: Files; file: string; pointer: string; rule: 
     rule: `redefines the built-in schema '${SCHEMA_URNS.enterpriseUser}'`,
   },
   {
+    name: 'a reference to a resource type this server does not have',
+    files: mutate((f) => ((hr(f).attributes as Json[]).find((a) => a.name === 'costCenterOwner')!.referenceTypes = ['User', 'Device'])),
+    file: 'hr.json',
+    pointer: '/attributes/6/referenceTypes/1',
+    rule: "'Device' is no resource type of this server (Group, User), nor 'external' or 'uri'",
+  },
+  {
     name: 'the same URN in two schema files',
     files: mutate((f) => (f['copy.json'] = hr(f))),
     file: 'hr.json',

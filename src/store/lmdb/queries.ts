@@ -18,7 +18,7 @@ import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexK
 /** Records a scan reads between two turns of the event loop. */
 const SCAN_CHUNK = 2000;
 /** Records a background index build reads (and indexes) per write transaction. */
-const BUILD_CHUNK = 1000;
+const BUILD_CHUNK = 250;
 
 /** Turns a stored value into the record a query returns (records.ts: with its member flag). */
 export type RecordReader = (schema: ResourceSchema, id: string, value: Stored) => StoredRecord;
