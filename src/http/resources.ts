@@ -58,6 +58,12 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     return keys ?? undefined;
   };
 
+  // A section readable by some roles only whose attributes are in the default set (an operator's section with
+  // `readers`): views hold those values, so a caller that may not read them is answered by rendering, never a view.
+  const restrictedInViews =
+    access !== undefined && access.sections.restrictedAttributes.some((key) => ['default', 'always'].includes(schema.resolve(key)?.attribute.returned ?? ''));
+  const viewServes = (request: FastifyRequest) => !restrictedInViews || unreadable(request) === undefined;
+
   /** A resource as this request asks for it, rendered (what a view is, made again for other projections). */
   const rendered = (request: FastifyRequest, resource: ScimResource, projection: ProjectionRequest) => {
     const out = project(schema, render(schema, resource, baseUrlOf(request, opts.baseUrl), endpoints), projection);
@@ -90,7 +96,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     const [resource] = await withRelated([record], projection);
     // The default representation was serialised when the record was written: its view (../scim/view.ts).
     const body =
-      isDefault(projection) && !projection.written && record.view !== undefined && resource === record.resource
+      isDefault(projection) && !projection.written && record.view !== undefined && resource === record.resource && viewServes(request)
         ? service.views?.body(record.view, base)
         : undefined;
     if (body !== undefined) return reply.code(status).type(SCIM_CONTENT_TYPE).send(body);
@@ -118,7 +124,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
       unreadable: unreadable(request),
     });
     const projection = readProjection(query);
-    const views = useViews && isDefault(projection) ? service.viewsOf(result.records) : undefined;
+    const views = useViews && isDefault(projection) && viewServes(request) ? service.viewsOf(result.records) : undefined;
     const base = views ? baseUrlOf(request, opts.baseUrl) : '';
     const attached = await withRelated(result.records, projection);
     const resources = result.records.map((r, i): JsonObject | string => {
@@ -173,7 +179,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     // The most frequent read of a provisioning client: the whole resource. Its view answers without reading the
     // record (../scim/view.ts); without one (a record stored before views, or holding the placeholder), it is
     // rendered.
-    if (isDefault(readProjection(request.query as Record<string, unknown>))) {
+    if (isDefault(readProjection(request.query as Record<string, unknown>)) && viewServes(request)) {
       const stored = await service.viewOf(id);
       const base = baseUrlOf(request, opts.baseUrl);
       // A member of some group has `groups`, which its view does not hold.
