@@ -6,6 +6,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { build, eachStore, ERROR, user } from '../helper';
+import { mintToken } from '../../src/cli/mint';
 
 const DIR = join(__dirname, '..', '..', 'examples', 'schema');
 const HR = 'urn:example:params:scim:schemas:extension:hr:2.0:User';
@@ -176,4 +177,34 @@ t.test('SCIM_UNKNOWN_ATTRIBUTES=ignore drops what the schemas lack, counts it, a
   t.match(metrics.body, `scim_ignored_attributes_total{type="User",schema="${HR}",attribute="favouriteColour"} 1`);
   const filter = await h.req({ method: 'GET', url: `/scim/v2/Users?filter=${encodeURIComponent('shoeSize eq 44')}` });
   t.equal(filter.statusCode, 400, 'a filter on an unknown attribute is still refused: reads are not writes');
+});
+
+t.test('/Me: a person finds themselves by an operator attribute and edits an operator section of their own', async (t) => {
+  const h = await build(t, 'lmdb', {
+    SCIM_SCHEMA_DIR: DIR,
+    SCIM_ME_CLAIM: 'badge',
+    SCIM_ME_ATTRIBUTE: `${HR}:badgeNumber`,
+    SCIM_ME_SECTIONS: 'contact,employment',
+  });
+  await h.req({ method: 'POST', url: '/scim/v2/Users', payload: user('me@example.com', { [HR]: { badgeNumber: 'ME-1', jobCode: 'X' } }) });
+  const token = await mintToken(h.config.jwt, { scope: 'scim:me', ttlSeconds: 600, subject: 'someone', claims: { badge: 'ME-1' } });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+  const got = await h.app.inject({ method: 'GET', url: '/scim/v2/Me', headers });
+  t.equal(got.statusCode, 200, got.body);
+  t.equal(got.json().userName, 'me@example.com');
+  const own = await h.app.inject({
+    method: 'PATCH',
+    url: '/scim/v2/Me',
+    headers,
+    payload: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: `${HR}:workLocation.floor`, value: 4 }] },
+  });
+  t.equal(own.statusCode, 200, own.body);
+  t.same(own.json()[HR].workLocation, { floor: 4 });
+  const notOwn = await h.app.inject({
+    method: 'PATCH',
+    url: '/scim/v2/Me',
+    headers,
+    payload: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: `${HR}:jobCode`, value: 'Y' }] },
+  });
+  t.equal(notOwn.statusCode, 403, 'jobCode is in jobInfo, not a section of their own');
 });
