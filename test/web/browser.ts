@@ -7,7 +7,7 @@ import 'tap';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
 type Tap = tap.Test;
@@ -50,6 +50,20 @@ export async function launchChromium(t: Tap): Promise<BrowserContext> {
 }
 
 /** Checks, in the page, what every view must meet: labelled fields, named controls, images with alt, contrast. */
+/** A new tab (its own session storage) whose console errors, page errors and CSP violations go to `problems`. */
+export async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    // A refused request (an expected 4xx) is logged by Chromium as a console error; those are the test's own.
+    if (m.type() === 'error' && !/status of (40[0-9]|41[0-9])/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
+  });
+  return page;
+}
+
 export const AUDIT = `(() => {
   const problems = [];
   const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
-import { AUDIT, chromiumAvailable, launchChromium } from './browser';
+import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
 
 const HR = 'urn:example:params:scim:schemas:extension:hr:2.0:User';
 const ENTRA = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
@@ -74,17 +74,8 @@ function run(): void {
     t.teardown(() => context.close());
   });
 
-  const newPage = async (): Promise<Page> => {
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of (40[0-9]|41[0-9])/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
-    });
-    return page;
-  };
+  /** A new tab (its own session storage), with console errors and CSP violations collected. */
+  const newPage = (): Promise<Page> => watchedPage(context, problems);
   const openProfile = async (page: Page, token: string): Promise<void> => {
     await page.goto(`${base}/ui#/users/${id}`);
     await page.getByLabel('Bearer token').fill(token);

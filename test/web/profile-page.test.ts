@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
-import { AUDIT, chromiumAvailable, launchChromium } from './browser';
+import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
 
 const PROFILE = 'urn:scim-server:schemas:extension:profile:1.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -141,18 +141,7 @@ function run(): void {
   });
 
   /** A new tab (its own session storage), with console errors and CSP violations collected. */
-  const newPage = async (): Promise<Page> => {
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      // A refused request (an expected 4xx) is logged by Chromium as a console error; those are the test's own.
-      if (m.type() === 'error' && !/status of (40[0-9]|41[0-9])/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
-    });
-    return page;
-  };
+  const newPage = (): Promise<Page> => watchedPage(context, problems);
 
   const signIn = async (page: Page, token: string): Promise<void> => {
     await page.goto(`${base}/ui`);
