@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { open } from 'lmdb';
+import { open, type Key } from 'lmdb';
 import { LMDB_OPTIONS, LmdbStore } from '../../src/store/lmdb';
 import { SchemaRegistry } from '../../src/scim/schema';
 import { createStore } from '../../src/store';
@@ -235,4 +235,45 @@ t.test('a member is told by one key that counts its groups: flagged while in som
   t.equal(await store.resources.delete(groupSchema, { id: 'g2' }), 'ok');
   t.notOk((await store.resources.get(users, u.id))?.member, 'in no group any more');
   t.notOk(store.resources.getView(users, u.id)?.member);
+});
+
+t.test("a data directory from before index layouts: its paths keep their slots, an operator's new path is built in the background", async (t) => {
+  const builtIn = SchemaRegistry.fromDirectory().resourceSchema('User');
+  const withOperator = SchemaRegistry.load({ operatorDir: join(__dirname, '..', '..', 'examples', 'schema') }).resourceSchema('User');
+  const HR = 'urn:example:params:scim:schemas:extension:hr:2.0:User';
+  const dir = tempDataDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let store = new LmdbStore({ path: dir });
+  await store.init([builtIn]);
+  for (let i = 0; i < 600; i++) {
+    const id = `u${String(i).padStart(4, '0')}`;
+    const resource = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id, userName: id, externalId: `x-${i}`, meta: { resourceType: 'User', created: 'x', lastModified: 'x', version: 'W/"1"' } };
+    await store.resources.create(builtIn, { resourceType: 'User', id, version: 1, resource: resource as never });
+  }
+  await store.close();
+  // What a server from before layouts left: the plan as a list of paths in slot order, and no layout.
+  const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
+  const meta = env.openDB<string, [string, string]>({ name: 'meta' });
+  const index = env.openDB<number, Key>({ name: 'index' });
+  const layout = JSON.parse(meta.get(['index-layout', 'User'])!) as { format: string; slots: Record<string, number> };
+  const legacy = [layout.format, ...Object.entries(layout.slots).sort((a, b) => a[1] - b[1]).map(([signature]) => signature.split('|')[0]!)];
+  await env.transaction(() => {
+    meta.remove(['index-layout', 'User']);
+    meta.put(['indexes', 'User'], JSON.stringify(legacy));
+  });
+  const entriesBefore = [...index.getKeys({ start: ['User'], end: ['User', 1e9] as Key })].length;
+  await env.close();
+
+  store = new LmdbStore({ path: dir });
+  t.teardown(() => store.close());
+  await store.init([withOperator]);
+  t.ok(store.indexing().length > 0, 'the operator paths are built in the background, not the whole index again');
+  await store.indexed();
+  const queries = store.resources.queries;
+  const slots = new Map(queries.readyPaths(withOperator).map((p) => [p.path, p.slot]));
+  legacy.slice(1).forEach((path, slot) => t.equal(slots.get(path), slot, `${path} keeps slot ${slot}`));
+  t.ok(slots.has(`${HR}:jobCode`), 'the new path is planned on once built');
+  const found = await store.resources.query(withOperator, { startIndex: 1, count: 5, filter: (await import('../../src/scim/filter/parse')).parseFilter(withOperator, 'externalId eq "x-42"') });
+  t.same(found.records.map((r) => r.id), ['u0042'], 'an old path still answers from its entries');
+  t.ok(entriesBefore > 0);
 });

@@ -65,7 +65,7 @@ export class LmdbQueries {
     for (const schema of schemas) {
       const type = schema.type.id;
       const wanted = indexedPaths(schema);
-      const stored = this.readLayout(type);
+      const stored = this.readLayout(type) ?? this.legacyLayout(type, wanted);
       const count = this.db.counts.get([type]) ?? 0;
       if (!stored || stored.format !== INDEX_FORMAT) {
         // An older format (or none): entries as today's plan makes them, from every record, in one transaction.
@@ -106,7 +106,10 @@ export class LmdbQueries {
         delete slots[signature];
         building.delete(signature);
       }
-      await this.db.write(() => this.db.meta.put(['index-layout', type], JSON.stringify({ format: INDEX_FORMAT, slots, building: [...building] })));
+      await this.db.write(() => {
+        this.db.meta.put(['index-layout', type], JSON.stringify({ format: INDEX_FORMAT, slots, building: [...building] }));
+        this.db.meta.remove(['indexes', type]);
+      });
       const layout = { paths, building: new Set(paths.filter((p) => building.has(signatureOf(p.resolved))).map((p) => p.path)) };
       this.layouts.set(type, layout);
       if (layout.building.size > 0 || retired.length > 0) {
@@ -114,6 +117,22 @@ export class LmdbQueries {
       }
     }
     this.settled = Promise.all([this.settled, ...background]).then(() => undefined);
+  }
+
+  /**
+   * The layout of a directory from before layouts were noted: its plan (`['indexes', type]`) listed the paths in
+   * slot order. Paths of that plan keep their slots (no rebuild); a path it lacks is new (built in the background).
+   */
+  private legacyLayout(type: string, wanted: readonly IndexedPath[]): { format: string; slots: Record<string, number>; building: string[] } | undefined {
+    const text = this.db.meta.get(['indexes', type]);
+    if (text === undefined) return undefined;
+    const [format, ...labels] = JSON.parse(text) as string[];
+    const slots: Record<string, number> = {};
+    labels.forEach((label, slot) => {
+      const now = wanted.find((p) => p.path === label);
+      slots[now ? signatureOf(now.resolved) : `${label}|retired`] = slot;
+    });
+    return { format: format ?? '', slots, building: [] };
   }
 
   private readLayout(type: string): { format: string; slots: Record<string, number>; building: string[] } | undefined {

@@ -228,9 +228,9 @@ export class LmdbResources implements ResourceStore {
       const type = schema.type.id;
       const labels = uniqueAttributes(schema).map((u) => u.label);
       const text = this.db.meta.get(['unique-layout', type]);
-      const count = this.db.counts.get([type]) ?? 0;
-      // A directory from before the layout was noted has its keys rebuilt once (puts are idempotent).
-      const before: string[] = text !== undefined ? (JSON.parse(text) as string[]) : count === 0 ? labels : [];
+      // A directory from before the layout was noted kept the keys of every unique attribute it had, and held no
+      // value of an operator's attribute (those were refused): its keys are today's.
+      const before: string[] = text !== undefined ? (JSON.parse(text) as string[]) : labels;
       const added = labels.filter((l) => !before.includes(l));
       const removed = before.filter((l) => !labels.includes(l));
       for (const label of removed) {
