@@ -149,8 +149,9 @@ for (const kind of storeKinds()) {
         const names = (await coll.listIndexes().toArray()).map((i) => i.name as string);
         t.ok(names.includes(`by:${HR}:jobCode`), `index made: ${names.join(', ')}`);
         const explain = JSON.stringify(await coll.find({ [`q.${HR.replace(/\./g, '\uFF0E')}.jobCode`]: 'jc-7' }).explain());
-        t.notMatch(explain, /Seq Scan/, 'explain: not a scan');
-        t.match(explain, /Index/, 'explain: an index');
+        t.notMatch(explain, /Seq Scan|COLLSCAN/, 'explain: not a scan');
+        // PostgreSQL's plan (the test database) or MongoDB's names the index.
+        t.match(explain, `"${/Index Name/.test(explain) ? 'Index Name' : 'indexName'}":"by:${HR}:jobCode"`, 'explain names the new index');
       }
     });
 
