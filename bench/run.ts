@@ -2,10 +2,13 @@
  * Benchmarks: `npm run bench -- <name> [options]` (npm run bench builds first, then runs dist/bench/run.js).
  *
  *   query       list queries at several directory sizes over HTTP, and the server's GET/PATCH against the bare
- *               driver calls (bench/query.ts); writes bench/REPORT.md; fails when an indexed query is a full scan
- *   embedded    the embedded LMDB store at 10k/100k/1M users over HTTP: the query benchmark's queries, GET, POST and
- *               a job-info PATCH, with start-up time and server memory (bench/embedded.ts). Options: --sizes,
- *               --seconds, --report FILE | --no-report
+ *               driver calls (bench/query.ts); writes bench/REPORT.md; fails when an indexed query is a full scan.
+ *               The server runs with the example operator schemas (examples/schema), and `eq` on the HR extension's
+ *               indexed jobCode is measured with the core lookups (bench/hr.ts)
+ *   embedded    the embedded LMDB store at 10k/100k/1M users over HTTP: the query benchmark's queries (jobCode eq
+ *               included), GET, POST and a job-info PATCH, with start-up time and server memory (bench/embedded.ts);
+ *               fails when an indexed filter is planned as a scan. Options: --sizes, --seconds, --report FILE |
+ *               --no-report
  *   http        the hot path side by side with a bare Fastify floor, on both stores at 100,000 users: GET, PATCH,
  *               POST, a filter and a page, as a fraction of the floor's req/s (bench/http.ts)
  *   groups      membership at scale on both stores with 101,000 users: add and remove one member of groups of 10, 10,000
