@@ -2,7 +2,7 @@
 """Run scim2-tester (https://scim2-tester.readthedocs.io) against a running SCIM server.
 
     python conformance/scim2_tester_check.py --base-url http://127.0.0.1:18080/scim/v2 \
-        --token-file TOKEN [--log-dir DIR]
+        --token-file TOKEN [--log-dir DIR] [--expect-schema URN ...]
 
 The bearer token is read from --token-file (or the SCIM_TOKEN environment variable) so that it never appears
 on a command line.
@@ -22,6 +22,13 @@ scim2-tester 0.5.2 has no check of /Bulk. Since the server advertises bulk.suppo
 (BULK_CHECKS), sent and read through scim2-client and scim2-models (the suite's own libraries), so a BulkRequest is
 built and a BulkResponse validated by third-party code: references by bulkId, failOnErrors, version, and the 413 of
 RFC 7644 §3.7.4. Each counts as one check result.
+
+scim2-tester 0.5.2 cannot fill an attribute of type dateTime (none is writable in the built-in schemas; an operator's
+extension has them): _fill_date_times gives its value generator an xsd:dateTime for those, and nothing else.
+
+--expect-schema URN (repeatable; .ci/conformance passes examples/schema's two for its operator-schemas pass) adds one
+check result per URN: the server serves it, a resource type lists it, and the suite passed PATCH add, replace and
+remove on each of its readWrite attributes. Without it, a server that ignored its schema directory would pass too.
 
 The last line is `scim2-tester: N passed, M failed`; the exit code is 0 only when M is 0.
 
@@ -70,6 +77,50 @@ EXPECTED_SKIPS: dict[str, str] = {}
 # sub-attributes that (a) the server's /Schemas mark readOnly and (b) the request left out are set aside. Anything
 # else that differs (a value, a sub-attribute that is not readOnly, a missing element) still fails.
 SERVER_FILLED_CHECKS = {"check_add_attribute", "check_replace_attribute"}
+
+
+def _fill_date_times() -> None:
+    """Give scim2-tester 0.5.2 values for attributes of type dateTime, which it has no generator for.
+
+    Its filler (scim2_tester.filling.generate_random_value) falls back to str(uuid4()) for any type it does not
+    know, and scim2-models types a dateTime attribute discovered from /Schemas as datetime: pydantic refuses the
+    UUID while the suite builds the resource, before any request, and every User check after discovery ends in
+    an ERROR naming the attribute ("1 validation error for HrUser hire_date ... invalid character in year"). The
+    built-in schemas have no writable dateTime (meta's are readOnly), so only an operator schema meets it, e.g.
+    examples/schema's hireDate. Here such an attribute gets an xsd:dateTime (RFC 7643 §2.3.5; whole seconds, UTC)
+    under the same mutability/required filters the suite applies; every other attribute goes to the suite's own
+    generator. Nothing the server answers is judged differently: the suite compares what it reads back as before.
+    """
+    import datetime
+    import random
+
+    from scim2_models import Mutability, Required
+
+    import scim2_tester.checkers.patch_add as patch_add
+    import scim2_tester.checkers.patch_replace as patch_replace
+    import scim2_tester.filling as filling
+
+    suite_generator = filling.generate_random_value
+    if getattr(suite_generator, "_fills_date_times", False):
+        return
+    epoch = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+
+    def generate_random_value(context: Any, path: Any, mutability: Any = None, required: Any = None) -> Any:
+        binding = path.resolve()
+        if binding is None or binding.target_type is not datetime.datetime:
+            return suite_generator(context, path=path, mutability=mutability, required=required)
+        if mutability is not None and binding.get_annotation(Mutability) not in mutability:
+            return None
+        if required is not None and binding.get_annotation(Required) not in required:
+            return None
+        value = filling.get_random_example_value(path) or epoch + datetime.timedelta(seconds=random.randint(0, 40 * 365 * 86400))
+        return [value] if binding.target_is_multivalued else value
+
+    generate_random_value._fills_date_times = True  # type: ignore[attr-defined]
+    # The PATCH checks import the function by name, so each module's reference is replaced, not only filling's.
+    for module in (filling, patch_add, patch_replace):
+        module.generate_random_value = generate_random_value  # type: ignore[assignment]
+
 
 PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE, Status.DEVIATION}
 FAILING = {Status.ERROR, Status.CRITICAL}
@@ -350,12 +401,62 @@ def _bulk_checks(client: SyncSCIMClient, http: httpx2.Client) -> list[tuple[str,
     return out
 
 
+PATCH_CHECKS = ("check_add_attribute", "check_replace_attribute", "check_remove_attribute")
+
+
+def _discover_expected(http: httpx2.Client, urns: list[str]) -> dict[str, Any]:
+    """What /Schemas/<urn> and /ResourceTypes answer, for _expected_schema (read while the client is open)."""
+    if not urns:
+        return {}
+    types = http.get("ResourceTypes").json().get("Resources", [])
+    return {urn: (http.get("Schemas/" + urn), types) for urn in urns}
+
+
+def _expected_schema(urn: str, discovered: tuple[httpx2.Response, list[Any]], rows: list[dict[str, Any]]) -> tuple[bool, str]:
+    """--expect-schema URN: whether the suite met and exercised an extension schema the server should serve.
+
+    A pass against a server that left out the operator's schemas (a SCIM_SCHEMA_DIR not read, a resource type that
+    lost its schemaExtensions) would look like a plain pass and test nothing of them. So: /Schemas serves URN, a
+    resource type lists it in schemaExtensions, and every readWrite attribute of it passed check_add_attribute and
+    check_replace_attribute, and check_remove_attribute too unless it is required.
+    """
+    res, types = discovered
+    if res.status_code != 200:
+        return False, f"GET /Schemas/{urn} answered {res.status_code}"
+    attributes = res.json().get("attributes", []) or []
+    extended = [rt.get("name") for rt in types if any(e.get("schema", "").lower() == urn.lower() for e in rt.get("schemaExtensions", []) or [])]
+    if not extended:
+        return False, f"no resource type lists {urn} in schemaExtensions"
+    passed: dict[str, set[str]] = {check: set() for check in PATCH_CHECKS}
+    for r in rows:
+        if r["verdict"] == "pass" and r["check"] in passed and isinstance(r["data"], dict) and isinstance(r["data"].get("urn"), str):
+            passed[r["check"]].add(r["data"]["urn"].lower())
+    names = [a["name"] for a in attributes if a.get("mutability", "readWrite") == "readWrite"]
+    if not names:
+        return False, f"{urn} has no readWrite attribute to exercise"
+    missing: list[str] = []
+    for attr in attributes:
+        if attr.get("mutability", "readWrite") != "readWrite":
+            continue
+        full = f"{urn}:{attr['name']}".lower()
+        for check in PATCH_CHECKS:
+            if check == "check_remove_attribute" and attr.get("required"):
+                continue
+            if full not in passed[check]:
+                missing.append(f"{check} {attr['name']}")
+    if missing:
+        return False, f"{urn} is served (on {', '.join(extended)}) but not every attribute passed: missing {', '.join(missing)}"
+    return True, f"{urn} served on {', '.join(extended)}; its {len(names)} readWrite attribute(s) passed PATCH add, replace and remove"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True, help="SCIM base URL, e.g. http://127.0.0.1:18080/scim/v2")
     parser.add_argument("--token-file", help="file holding the bearer token (else $SCIM_TOKEN)")
     parser.add_argument("--log-dir", help="where to write the detailed results and the HTTP exchanges")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds")
+    parser.add_argument("--expect-schema", action="append", default=[], metavar="URN",
+                        help="an extension schema the server must serve and the suite must exercise (repeatable); one check result each")
     args = parser.parse_args()
 
     token = Path(args.token_file).read_text().strip() if args.token_file else os.environ.get("SCIM_TOKEN", "").strip()
@@ -377,11 +478,13 @@ def main() -> int:
     client = SyncSCIMClient(http)
 
     print(f"scim2-tester {getattr(scim2_tester, '__version__', '')} against {base_url}".replace("  ", " "))
+    _fill_date_times()
     try:
         results = check_server(client, raise_exceptions=False)
         read_only = _read_only_subattributes(http)
         request_only = _request_only_attributes(http)
         bulk = _bulk_checks(client, http)
+        expected = _discover_expected(http, args.expect_schema)
     finally:
         http.close()
 
@@ -438,6 +541,16 @@ def main() -> int:
         else:
             failed += 1
         rows.append({"verdict": "pass" if ok else "FAIL", "status": "SUCCESS" if ok else "ERROR", "check": name, "resource_type": None, "tags": ["bulk"], "reason": reason, "note": reason, "server_filled": None, "data": None})
+
+    # After every other row: it reads the verdicts of the PATCH checks.
+    for urn, discovered in expected.items():
+        ok, reason = _expected_schema(urn, discovered, rows)
+        statuses["SCHEMA"] += 1
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+        rows.append({"verdict": "pass" if ok else "FAIL", "status": "SUCCESS" if ok else "ERROR", "check": "expected_schema_exercised", "resource_type": None, "tags": ["schema"], "reason": reason, "note": reason, "server_filled": None, "data": {"urn": urn}})
 
     width = max((len(r["check"]) for r in rows), default=10)
     print()
