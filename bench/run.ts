@@ -24,6 +24,10 @@
  *               p50/p99 every 10 s (bench/soak.ts); fails on more than 0.1% errors, RSS growing 20% or more after the
  *               first window, or a last-window p99 1.5x the first's or more. Options: --size, --seconds 180,
  *               --connections 16, --stores, --mongodb-uri, --no-check, --report FILE | --no-report
+ *   walk        whole-directory walks as importers make them, on both stores (bench/walk.ts): by startIndex (as Okta
+ *               does), by startIndex with sortBy, and by cursor; fails when a walk is wrong, its p99 page is over 2x its
+ *               first pages, or it takes over 2x the cursor walk. Options: --sizes 100000, --stores, --count 100,
+ *               --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -52,6 +56,7 @@ import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
 import { GROUPS_DEFAULTS, groupsBenchmark, GroupsBenchOptions } from './groups';
 import { BULK_DEFAULTS, bulkBenchmark, BulkBenchOptions } from './bulk';
 import { SOAK_DEFAULTS, soakBenchmark, SoakBenchOptions } from './soak';
+import { WALK_DEFAULTS, walkBenchmark, WalkBenchOptions } from './walk';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -361,6 +366,32 @@ export function parseHardeningArgs(args: string[]): HardeningOptions {
   return options;
 }
 
+const WALK_USAGE = 'usage: npm run bench -- walk [--sizes 100000] [--stores lmdb,mongodb] [--count 100] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseWalkArgs(args: string[]): WalkBenchOptions {
+  const options: WalkBenchOptions = { ...WALK_DEFAULTS, stores: [...WALK_DEFAULTS.stores], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['walk', ...args] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--sizes':
+        options.sizes = (args[++i] ?? '').split(',').map((s) => positiveInt('--sizes', s.trim()));
+        break;
+      case '--count':
+        options.count = positiveInt(arg, args[++i]);
+        break;
+      case '--stores': {
+        const stores = (args[++i] ?? '').split(',');
+        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${WALK_USAGE}`);
+        options.stores = stores as WalkBenchOptions['stores'];
+        break;
+      }
+      default:
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${WALK_USAGE}`);
+    }
+  }
+  return options;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
@@ -406,6 +437,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await hardeningBenchmark(parseHardeningArgs(rest));
       return;
+    case 'walk':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${WALK_USAGE}\n`);
+        return;
+      }
+      await walkBenchmark(parseWalkArgs(rest));
+      return;
     case 'query':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${USAGE}\n(options are described at the top of bench/run.ts)\n`);
@@ -420,7 +458,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk`);
   }
 }
 

@@ -20,6 +20,7 @@ import { AccessPolicy } from './service/access';
 import { sectionsRoute } from './http/sections';
 import { auditRoute } from './http/audit';
 import { CursorCodec } from './scim/cursor';
+import { PageWalks } from './service/page-walks';
 import { registryFingerprint, Views } from './scim/view';
 import scimJson from './http/scim-json';
 import scimErrors, { isApiUrl, rawErrorBody, sendScimError } from './http/errors';
@@ -245,6 +246,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // them). With only a public key, server.ts supplies one; an app built without any gets a random key of its own.
   const cursorSecret = config.cursorSecret ?? config.jwt.secret ?? randomBytes(32).toString('base64url');
   const cursors = new CursorCodec(cursorSecret, CURSOR_TIMEOUT, opts.now ? () => opts.now!().getTime() : undefined);
+  // Index walks (Okta's imports) continue from where the caller's previous page ended, for as long as a cursor lasts.
+  const walks = new PageWalks({ ttlSeconds: CURSOR_TIMEOUT, now: opts.now ? () => opts.now!().getTime() : undefined });
   // Users and Groups share their memberships: a Group's members, a User's groups.
   const memberTypes = registry.resourceType('User') && registry.resourceType('Group') ? { users: registry.resourceSchema('User'), groups: registry.resourceSchema('Group') } : undefined;
   const memberships = memberTypes ? new Memberships(store.resources, store.memberships, memberTypes.users, memberTypes.groups) : undefined;
@@ -262,6 +265,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       memberships: member ? memberships : undefined,
       now: opts.now,
       cursors,
+      walks,
       limits: config.limits,
       views,
     });

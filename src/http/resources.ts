@@ -58,6 +58,12 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
     return keys ?? undefined;
   };
 
+  // A caller's walk by startIndex (service/page-walks.ts) is its own: the token's subject and client name it.
+  const walkerOf = (request: FastifyRequest): string => {
+    const caller = callerOf(request);
+    return `${caller.subject ?? ''}\0${caller.clientId ?? ''}`;
+  };
+
   // A section readable by some roles only whose attributes are in the default set (an operator's section with
   // `readers`): views hold those values, so a caller that may not read them is answered by rendering, never a view.
   const restrictedInViews =
@@ -122,6 +128,7 @@ export function resourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions
       ...readSort(query),
       cursor,
       unreadable: unreadable(request),
+      walker: walkerOf(request),
     });
     const projection = readProjection(query);
     const views = useViews && isDefault(projection) && viewServes(request) ? service.viewsOf(result.records) : undefined;

@@ -15,6 +15,7 @@ import type { Limits } from '../scim/limits';
 import { sortKeyOf, sortPlan, type SortSpec } from '../store/sort';
 import type { ResourceStore } from '../store/store';
 import type { Memberships } from './memberships';
+import type { PageWalks, WalkPosition } from './page-walks';
 
 export interface ListParams {
   filter?: string;
@@ -29,6 +30,11 @@ export interface ListParams {
    * would tell their values apart, so it is refused (403).
    */
   unreadable?: ReadonlySet<string>;
+  /**
+   * Who is asking (the token's subject and client): a caller's walk by startIndex continues from where its previous
+   * page ended (./page-walks.ts). Without it, every page is read by skipping.
+   */
+  walker?: string;
 }
 
 export interface ListResult {
@@ -48,13 +54,15 @@ export interface ListerOptions {
   cursors?: CursorCodec;
   /** The type's memberships (Group members, User groups), whose filters are rewritten into ids. */
   memberships?: Memberships;
+  /** Callers' walks by startIndex (./page-walks.ts); without it, every index page is read by skipping. */
+  walks?: PageWalks;
 }
 
 export class Lister {
   constructor(private readonly opts: ListerOptions) {}
 
   async list(params: ListParams): Promise<ListResult> {
-    const { schema, resources, limits } = this.opts;
+    const { schema, limits } = this.opts;
     let filter: Filter | undefined = params.filter !== undefined ? parseFilter(schema, params.filter, limits) : undefined;
     const unreadable = params.unreadable;
     if (unreadable?.size) {
@@ -70,8 +78,39 @@ export class Lister {
     if (filter) filter = idEqualitiesByKey(filter);
     const sort = this.sortOf(params);
     if (params.cursor !== undefined) return this.byCursor(filter, sort, params, params.cursor);
-    const result = await resources.query(schema, { filter, startIndex: params.startIndex, count: params.count, sort });
+    return this.byIndex(filter, sort, params);
+  }
+
+  /**
+   * An index page (RFC 7644 §3.4.2.4). The page where the caller's previous page of the same query ended is read
+   * after that page's last result (a keyset read, costing one page); any other is read by skipping.
+   */
+  private async byIndex(filter: Filter | undefined, sort: SortSpec | undefined, params: ListParams): Promise<ListResult> {
+    const { schema, resources, walks } = this.opts;
+    // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1".
+    const startIndex = Math.max(1, Math.floor(params.startIndex));
+    const walk = walks && params.walker !== undefined && params.count > 0 ? `${params.walker}\0${this.contextOf(params, sort)}` : undefined;
+    const from: WalkPosition = startIndex === 1 ? { after: undefined } : walk ? walks!.position(walk, startIndex) : null;
+    const result = from?.after
+      ? await resources.query(schema, { filter, startIndex: 1, count: params.count, sort, keyset: { after: from.after } })
+      : await resources.query(schema, { filter, startIndex, count: params.count, sort });
+    if (walk) {
+      const last = result.records[result.records.length - 1];
+      walks!.served(walk, startIndex, from, result.records.length, last ? this.keyOf(sort, last) : undefined);
+    }
     return { totalResults: result.totalResults, startIndex: params.startIndex, records: result.records };
+  }
+
+  /** What identifies a query's results, whatever page: the type, the filter as sent, the sort. */
+  private contextOf(params: ListParams, sort: SortSpec | undefined): string {
+    const sortKey = sort ? `${sort.path.toLowerCase()}\0${sort.order}` : '';
+    return `${this.opts.schema.type.id}\0${params.filter ?? ''}\0${sortKey}`;
+  }
+
+  /** A record's place in the query's order (../store/sort.ts): its sort value and id. */
+  private keyOf(sort: SortSpec | undefined, record: StoredRecord) {
+    const { schema } = this.opts;
+    return sortKeyOf(sort ? sortPlan(schema, sort) : undefined, { id: record.id, q: sort ? queryCopy(schema, record.resource) : {} });
   }
 
   private sortOf(params: ListParams): SortSpec | undefined {
@@ -89,8 +128,7 @@ export class Lister {
   private async byCursor(filter: Filter | undefined, sort: SortSpec | undefined, params: ListParams, cursor: string): Promise<ListResult> {
     const { schema, resources, cursors } = this.opts;
     if (!cursors) throw errors.invalidValue('cursor paging is not enabled');
-    const sortKey = sort ? `${sort.path.toLowerCase()}\0${sort.order}` : '';
-    const context = `${schema.type.id}\0${params.filter ?? ''}\0${sortKey}`;
+    const context = this.contextOf(params, sort);
     const state = cursor === '' ? undefined : cursors.decode(cursor, context);
     if (state && state.count !== params.count) {
       throw errors.invalidCount(
@@ -101,8 +139,7 @@ export class Lister {
     const keyset = position && position.direction !== 'start' ? { [position.direction]: position.key } : {};
     const result = await resources.query(schema, { filter, startIndex: 1, count: params.count, sort, keyset });
     if (params.count === 0) return { totalResults: result.totalResults, records: [] };
-    const plan = sort ? sortPlan(schema, sort) : undefined;
-    const keyOf = (record: StoredRecord) => sortKeyOf(plan, { id: record.id, q: queryCopy(schema, record.resource) });
+    const keyOf = (record: StoredRecord) => this.keyOf(sort, record);
     const link = (direction: 'after' | 'before', record: StoredRecord | undefined) =>
       record ? cursors.encode({ position: { direction, key: keyOf(record) }, count: params.count }, context) : undefined;
     const first = result.records[0];

@@ -20,6 +20,7 @@ import { KeyedQueue } from '../store/keyed-queue';
 import { hashPassword, verifyPassword } from './password';
 import type { Memberships } from './memberships';
 import { Lister, type ListParams, type ListResult } from './list';
+import type { PageWalks } from './page-walks';
 
 export type { ListParams, ListResult } from './list';
 
@@ -105,6 +106,8 @@ export interface ServiceOptions {
   now?: () => Date;
   /** Signs and reads RFC 9865 cursors; without it, cursor paging is refused. */
   cursors?: CursorCodec;
+  /** Callers' walks by startIndex (page-walks.ts): a walk's next page is read from where its previous one ended. */
+  walks?: PageWalks;
   limits?: Limits;
   /** Makes the view of each record written (../scim/view.ts); none for a type whose resources have none. */
   views?: Views;
@@ -155,7 +158,7 @@ export class ResourceService {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.views = options.views;
     this.now = options.now ?? (() => new Date());
-    this.lister = new Lister({ schema, resources: this.resources, limits: this.limits, cursors: options.cursors, memberships: this.memberships });
+    this.lister = new Lister({ schema, resources: this.resources, limits: this.limits, cursors: options.cursors, memberships: this.memberships, walks: options.walks });
   }
 
   /** Gives a record its view before it is stored. */

@@ -19,6 +19,42 @@ import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexK
 const SCAN_CHUNK = 2000;
 /** Records a background index build reads (and indexes) per write transaction. */
 const BUILD_CHUNK = 250;
+/**
+ * Keys a deep page skips between two turns of the event loop. Reading keys costs about 0.2 µs each here, so a chunk
+ * holds the loop for a few milliseconds, and a page at startIndex 999,901 of a million users (a client jumping there,
+ * not walking: service/page-walks.ts) no longer stalls every other request for the whole skip.
+ */
+const SKIP_CHUNK = 16_384;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Two keys of the same range are the same entry (the ids are unique in it, so the last element decides). */
+const sameKey = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * The keys of a range, `size` at a time, with the event loop free in between: each chunk is read afresh from
+ * where the last one ended (so no read transaction is held across turns; a key written meanwhile is met or not,
+ * as it sorts, and none is read twice).
+ */
+async function* keyChunks(
+  getKeys: (range: { start: unknown; end: unknown; reverse?: boolean; limit: number }) => Iterable<unknown>,
+  range: { start: readonly unknown[]; end: readonly unknown[]; reverse?: boolean },
+  size: number,
+): AsyncGenerator<unknown[][]> {
+  let start = range.start;
+  let after: readonly unknown[] | undefined;
+  for (;;) {
+    const keys: unknown[][] = [];
+    for (const key of getKeys({ start, end: range.end, reverse: range.reverse, limit: size + (after ? 1 : 0) })) {
+      if (after && keys.length === 0 && sameKey(key as unknown[], after)) continue;
+      keys.push(key as unknown[]);
+    }
+    if (keys.length > 0) yield keys;
+    if (keys.length < size) return;
+    start = after = keys[keys.length - 1]!;
+    await turn();
+  }
+}
 
 /** Turns a stored value into the record a query returns (records.ts: with its member flag). */
 export type RecordReader = (schema: ResourceSchema, id: string, value: Stored) => StoredRecord;
@@ -35,6 +71,8 @@ export class LmdbQueries {
   private readonly builds = new Map<string, IndexBuild>();
   /** Resolves when every background build started by buildIndexes has finished (tests, the schema command). */
   settled: Promise<void> = Promise.resolve();
+  /** Keys a deep page skips per turn of the event loop (SKIP_CHUNK; tests make it small). */
+  skipChunk = SKIP_CHUNK;
 
   /** The paths index entries are written for: all of them, built or being built. */
   pathsOf(schema: ResourceSchema): readonly IndexedPath[] {
@@ -208,7 +246,13 @@ export class LmdbQueries {
       if (!keyset) {
         // RFC 7644 §3.4.2.4: "A value less than 1 SHALL be interpreted as 1".
         const skip = Math.max(1, Math.floor(options.startIndex)) - 1;
-        return { totalResults, records: count === 0 ? [] : this.recordsRange(schema, { start: [type], end: [type, MAX_ID], offset: skip, limit: count }) };
+        if (count === 0) return { totalResults, records: [] };
+        if (skip < this.skipChunk) return { totalResults, records: this.recordsRange(schema, { start: [type], end: [type, MAX_ID], offset: skip, limit: count }) };
+        // A deep page: the ids before it are counted off in chunks, then the page is read from the last of them.
+        const before = await this.keyAt((range) => this.db.records.getKeys(range as Parameters<typeof this.db.records.getKeys>[0]), { start: [type], end: [type, MAX_ID] }, skip);
+        if (!before) return { totalResults, records: [] };
+        const from = (before as [string, string])[1];
+        return { totalResults, records: this.recordsRange(schema, { start: [type, from], end: [type, MAX_ID], limit: count + 1 }).filter((r) => r.id !== from).slice(0, count) };
       }
       if (keyset.before) {
         const window = this.recordsRange(schema, { start: [type, keyset.before.id], end: [type], reverse: true, limit: count + 2 }).filter(
@@ -223,7 +267,7 @@ export class LmdbQueries {
     }
 
     if (!filter && plan && !plan.multiValued) {
-      const walked = this.walkSorted(schema, plan, options, count);
+      const walked = await this.walkSorted(schema, plan, options, count);
       if (walked) return walked;
     }
 
@@ -244,7 +288,7 @@ export class LmdbQueries {
    * costs its own length (plus startIndex), whatever the directory's size. Undefined when the index cannot give
    * the exact order: an attribute that is not indexed, or values longer than an index key holds.
    */
-  private walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number): QueryResult | undefined {
+  private async walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number): Promise<QueryResult | undefined> {
     const type = schema.type.id;
     const label = pathLabel(plan.resolved);
     const path = this.readyPaths(schema).find((p) => p.path === label)?.slot;
@@ -259,9 +303,11 @@ export class LmdbQueries {
     const segments = up ? [present, missing] : [missing, present];
     const ids: string[] = [];
     const want = keyset ? count + 1 : Math.max(1, Math.floor(options.startIndex)) - 1 + count;
+    /** Keys walked so far: with startIndex, only the last `count` of `want` are kept. */
+    let seen = 0;
     let started = from === undefined;
     for (const seg of segments) {
-      if (ids.length >= want) break;
+      if (seen >= want) break;
       const isPresent = seg === present;
       if (!started) {
         if ((from!.value !== undefined) !== isPresent) continue; // the keyset lies in the other segment
@@ -273,23 +319,40 @@ export class LmdbQueries {
         : // Walking down, a segment ends (exclusively) just below its first key: for the present values that is
           // after the last `null` entry, so a value `false` is not left out.
           { start: at ?? seg.end, end: isPresent ? [type, path, null, MAX_ID] : [type, path], reverse: true };
-      for (const key of this.db.index.getKeys(range as unknown as Parameters<typeof this.db.index.getKeys>[0])) {
-        const k = key as unknown as IndexKey;
-        if (typeof k[2] === 'string' && k[2].length >= KEY_CHARS) return undefined; // possibly truncated: not exact
-        if (at && k[2] === at[2] && k[3] === from!.id) continue; // strictly after (before) the keyset
-        ids.push(k[3]);
-        if (ids.length >= want) break;
+      // A deep page counts off the keys before it in chunks (keyChunks), keeping only the page's own ids.
+      walking: for await (const chunk of keyChunks((r) => this.db.index.getKeys(r as unknown as Parameters<typeof this.db.index.getKeys>[0]), range, this.skipChunk)) {
+        for (const key of chunk) {
+          const k = key as unknown as IndexKey;
+          if (typeof k[2] === 'string' && k[2].length >= KEY_CHARS) return undefined; // possibly truncated: not exact
+          if (at && k[2] === at[2] && k[3] === from!.id) continue; // strictly after (before) the keyset
+          if (++seen > want - count || keyset) ids.push(k[3]);
+          if (seen >= want) break walking;
+        }
       }
     }
     const totalResults = this.db.counts.get([type]) ?? 0;
     const records: StoredRecord[] = [];
-    for (const id of keyset ? ids.slice(0, count) : ids.slice(want - count)) {
+    for (const id of keyset ? ids.slice(0, count) : ids) {
       const value = this.db.records.get([type, id]);
       if (value) records.push(this.recordOf(schema, id, value));
     }
     if (!keyset) return { totalResults, records: count === 0 ? [] : records };
     if (keyset.before) records.reverse();
     return { totalResults, records, more: ids.length > count };
+  }
+
+  /** The key at 1-based position `n` of a range, counted off in chunks; undefined when the range is shorter. */
+  private async keyAt(
+    getKeys: (range: { start: unknown; end: unknown; reverse?: boolean; limit: number }) => Iterable<unknown>,
+    range: { start: readonly unknown[]; end: readonly unknown[] },
+    n: number,
+  ): Promise<unknown[] | undefined> {
+    let seen = 0;
+    for await (const chunk of keyChunks(getKeys, range, this.skipChunk)) {
+      if (seen + chunk.length >= n) return chunk[n - seen - 1];
+      seen += chunk.length;
+    }
+    return undefined;
   }
 
   /** Every record of the type in id order, SCAN_CHUNK at a time (ResourceStore.walk). */
