@@ -28,6 +28,10 @@
  *               does), by startIndex with sortBy, and by cursor; fails when a walk is wrong, its p99 page is over 2x its
  *               first pages, or it takes over 2x the cursor walk. Options: --sizes 100000, --stores, --count 100,
  *               --mongodb-uri, --report FILE | --no-report
+ *   stall       each request that could hold the event loop (a deep sorted page, an unindexed filter, a 100,000-member
+ *               group's GET, a Bulk of 1,000, an audit page) beside a stream of cheap GETs, on both stores
+ *               (bench/stall.ts): the cheap GETs' p99 and the server's longest event-loop stall; fails past 20 ms.
+ *               Options: --size 100000, --stores, --repeat 3, --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -57,6 +61,7 @@ import { GROUPS_DEFAULTS, groupsBenchmark, GroupsBenchOptions } from './groups';
 import { BULK_DEFAULTS, bulkBenchmark, BulkBenchOptions } from './bulk';
 import { SOAK_DEFAULTS, soakBenchmark, SoakBenchOptions } from './soak';
 import { WALK_DEFAULTS, walkBenchmark, WalkBenchOptions } from './walk';
+import { STALL_DEFAULTS, stallBenchmark, StallBenchOptions } from './stall';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -392,6 +397,32 @@ export function parseWalkArgs(args: string[]): WalkBenchOptions {
   return options;
 }
 
+const STALL_USAGE = 'usage: npm run bench -- stall [--size 100000] [--stores lmdb,mongodb] [--repeat 3] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseStallArgs(args: string[]): StallBenchOptions {
+  const options: StallBenchOptions = { ...STALL_DEFAULTS, stores: [...STALL_DEFAULTS.stores], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['stall', ...args] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    switch (arg) {
+      case '--size':
+        options.size = positiveInt(arg, args[++i], 1000);
+        break;
+      case '--repeat':
+        options.repeat = positiveInt(arg, args[++i]);
+        break;
+      case '--stores': {
+        const stores = (args[++i] ?? '').split(',');
+        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${STALL_USAGE}`);
+        options.stores = stores as StallBenchOptions['stores'];
+        break;
+      }
+      default:
+        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${STALL_USAGE}`);
+    }
+  }
+  return options;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
@@ -437,6 +468,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await hardeningBenchmark(parseHardeningArgs(rest));
       return;
+    case 'stall':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${STALL_USAGE}\n`);
+        return;
+      }
+      await stallBenchmark(parseStallArgs(rest));
+      return;
     case 'walk':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${WALK_USAGE}\n`);
@@ -458,7 +496,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk, stall`);
   }
 }
 

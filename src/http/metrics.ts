@@ -28,7 +28,9 @@ let processRegistry: Registry | undefined;
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 20 });
+    // Sampled every 5 ms: nodejs_eventloop_lag_max_seconds then tells a stall of one request (the thing to watch:
+    // no request may hold the loop past 20 ms) to within 5 ms, at the cost of 200 timer wake-ups a second.
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 5 });
   }
   return processRegistry;
 }

@@ -21,6 +21,7 @@ import { hashPassword, verifyPassword } from './password';
 import type { Memberships } from './memberships';
 import { Lister, type ListParams, type ListResult } from './list';
 import type { PageWalks } from './page-walks';
+import { Turns } from '../turns';
 
 export type { ListParams, ListResult } from './list';
 
@@ -378,7 +379,10 @@ export class ResourceService {
     const out: (StoredRecord | ScimError | undefined)[] = bodies.map(() => undefined);
     const items: (CreateItem | null)[] = [];
     let failed = 0;
+    // A Bulk of 1,000 POSTs: validating and preparing each takes tens of microseconds; other requests run in between.
+    const turns = new Turns();
     for (let i = 0; i < bodies.length && failed < maxErrors; i++) {
+      if (turns.due()) await turns.next();
       try {
         items.push(await this.prepareCreate(bodies[i], { caller: context.caller, operation: 'create', at: this.timestamp() }));
       } catch (e) {

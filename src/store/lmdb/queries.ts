@@ -12,6 +12,7 @@ import { evaluateFilter } from '../../scim/filter/evaluate';
 import { queryCopy } from '../../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, type SortPlan } from '../sort';
 import type { IndexBuild, QueryOptions, QueryResult } from '../store';
+import { turn, Turns } from '../../turns';
 import { MAX_ID, type LmdbEnvironment, type Stored } from './environment';
 import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, signatureOf, TOP } from './plan';
 
@@ -20,13 +21,12 @@ const SCAN_CHUNK = 2000;
 /** Records a background index build reads (and indexes) per write transaction. */
 const BUILD_CHUNK = 250;
 /**
- * Keys a deep page skips between two turns of the event loop. Reading keys costs about 0.2 µs each here, so a chunk
- * holds the loop for a few milliseconds, and a page at startIndex 999,901 of a million users (a client jumping there,
- * not walking: service/page-walks.ts) no longer stalls every other request for the whole skip.
+ * Keys a deep page skips between two turns of the event loop. Reading a key costs about a microsecond here (decoding
+ * it included), so a chunk holds the loop for a few milliseconds, and a page at startIndex 999,901 of a million
+ * users (a client jumping there, not walking: service/page-walks.ts) no longer stalls every other request.
  */
-const SKIP_CHUNK = 16_384;
+const SKIP_CHUNK = 4096;
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Two keys of the same range are the same entry (the ids are unique in it, so the last element decides). */
 const sameKey = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -399,21 +399,26 @@ export class LmdbQueries {
     }
     // A scan of a large directory must not hold the event loop: it reads SCAN_CHUNK records at a time and lets
     // other requests (and /healthz) run in between.
+    // A slice ends after SCAN_CHUNK records or its time budget (../../turns.ts), whichever comes first.
+    const turns = new Turns();
     let from = '';
     for (;;) {
-      let n = 0;
+      let cut = false;
       let last: string | undefined;
+      let n = 0;
       for (const { key, value } of this.db.records.getRange({ start: [type, from], end: [type, MAX_ID], limit: SCAN_CHUNK + 1 })) {
         if (key[1] === from && from !== '') continue;
-        n++;
         last = key[1];
         const record = this.recordOf(schema, key[1], value);
         if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
-        if (n >= SCAN_CHUNK) break;
+        if (++n >= SCAN_CHUNK || ((n & 31) === 0 && turns.due())) {
+          cut = true;
+          break;
+        }
       }
-      if (n < SCAN_CHUNK || last === undefined) return out;
+      if (!cut || last === undefined) return out;
       from = last;
-      await new Promise((resolve) => setImmediate(resolve));
+      await turns.next();
     }
   }
 

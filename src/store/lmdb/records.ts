@@ -29,6 +29,9 @@ import type { LmdbMemberships } from './members';
 import type { LmdbAudit } from './audit';
 import { LmdbQueries } from './queries';
 
+/** Creates of a batch put in one transaction: about 3 ms of the event loop each. */
+const CREATE_SLICE = 100;
+
 /** One unique value of a record: the attribute label, the normalised key, the value as written (for messages). */
 interface UniqueKey {
   label: string;
@@ -93,30 +96,37 @@ export class LmdbResources implements ResourceStore {
     await this.db.write(() => this.insert(schema.type.id, record, keys, alongside));
   }
 
-  /** One transaction (one commit and flush) for the whole batch; an item's checks come before its first put. */
+  /**
+   * A transaction per CREATE_SLICE items (so that no transaction body holds the event loop long: 1,000 creates
+   * take tens of milliseconds to put), committed one after another and answered after one flush; an item's checks
+   * come before its first put, so each item is stored whole or not at all.
+   */
   async createMany(schema: ResourceSchema, items: readonly (CreateItem | null)[], maxErrors = Infinity): Promise<CreateOutcome[]> {
     const type = schema.type.id;
-    const keyed = items.map((item) => item && { item, keys: this.keysOf(schema, item.record.id, item.record.resource) });
-    return this.db.write(() => {
-      const out: CreateOutcome[] = [];
-      let failed = 0;
-      for (const k of keyed) {
-        if (failed >= maxErrors || !k) {
-          if (!k) failed++;
-          out.push('skipped');
-          continue;
+    const out: CreateOutcome[] = [];
+    let failed = 0;
+    const slices: (() => void)[] = [];
+    for (let i = 0; i < items.length; i += CREATE_SLICE) {
+      slices.push(() => {
+        for (const item of items.slice(i, i + CREATE_SLICE)) {
+          if (failed >= maxErrors || !item) {
+            if (!item) failed++;
+            out.push('skipped');
+            continue;
+          }
+          try {
+            this.insert(type, item.record, this.keysOf(schema, item.record.id, item.record.resource), item);
+            out.push('created');
+          } catch (e) {
+            if (!isScimError(e)) throw e;
+            failed++;
+            out.push(e);
+          }
         }
-        try {
-          this.insert(type, k.item.record, k.keys, k.item);
-          out.push('created');
-        } catch (e) {
-          if (!isScimError(e)) throw e;
-          failed++;
-          out.push(e);
-        }
-      }
-      return out;
-    });
+      });
+    }
+    await this.db.writeSlices(slices);
+    return out;
   }
 
   /** Inserts a record (inside the caller's transaction): every check first, so a refused record writes nothing. */
