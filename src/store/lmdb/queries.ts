@@ -7,12 +7,13 @@
  */
 import type { Key } from 'lmdb';
 import type { StoredRecord } from '../../scim/resource';
+import type { JsonObject } from '../../scim/values';
 import type { ResourceSchema } from '../../scim/schema';
 import { evaluateFilter } from '../../scim/filter/evaluate';
 import { queryCopy } from '../../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, type SortPlan } from '../sort';
 import type { IndexBuild, QueryOptions, QueryResult } from '../store';
-import { turn, Turns } from '../../turns';
+import { sortInTurns, turn, Turns } from '../../turns';
 import { MAX_ID, type LmdbEnvironment, type Stored } from './environment';
 import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, signatureOf, TOP } from './plan';
 
@@ -40,6 +41,7 @@ async function* keyChunks(
   getKeys: (range: { start: unknown; end: unknown; reverse?: boolean; limit: number }) => Iterable<unknown>,
   range: { start: readonly unknown[]; end: readonly unknown[]; reverse?: boolean },
   size: number,
+  turns?: Turns,
 ): AsyncGenerator<unknown[][]> {
   let start = range.start;
   let after: readonly unknown[] | undefined;
@@ -52,7 +54,8 @@ async function* keyChunks(
     if (keys.length > 0) yield keys;
     if (keys.length < size) return;
     start = after = keys[keys.length - 1]!;
-    await turn();
+    if (!turns) await turn();
+    else if (turns.due()) await turns.next();
   }
 }
 
@@ -272,9 +275,17 @@ export class LmdbQueries {
     }
 
     const step = filter ? planFilter(schema, filter, this.readyPaths(schema)) : undefined;
+    // Every step below may meet a million records (`active eq true`, a sort no index gives): each gives the event
+    // loop back when its slice is due, so that no other request waits for this one (../../turns.ts).
+    const turns = new Turns();
+    const records = await this.matching(schema, step, filter, turns);
     // The normalised copy is what a sort reads; without one, keys are ids alone and no copy is made.
-    const matched = (await this.matching(schema, step, filter)).map((r) => ({ id: r.id, q: plan ? queryCopy(schema, r.resource) : {}, r }));
-    if (plan) matched.sort(comparator(plan));
+    const matched: { id: string; q: JsonObject; r: StoredRecord }[] = [];
+    for (const r of records) {
+      matched.push({ id: r.id, q: plan ? queryCopy(schema, r.resource) : {}, r });
+      if ((matched.length & 255) === 0 && turns.due()) await turns.next();
+    }
+    if (plan) await sortInTurns(matched, comparator(plan), turns);
     const { items, more } = pageOf(matched, (m) => sortKeyOf(plan, m), plan, options);
     const result: QueryResult = { totalResults: matched.length, records: items.map((m) => m.r) };
     if (keyset) result.more = more;
@@ -384,23 +395,25 @@ export class LmdbQueries {
    * The matching records in id order: the plan's candidate ids when an index serves the filter, every record of
    * the type otherwise; each re-checked with the filter itself.
    */
-  private async matching(schema: ResourceSchema, step: PlanStep | undefined, filter: QueryOptions['filter']): Promise<StoredRecord[]> {
+  private async matching(schema: ResourceSchema, step: PlanStep | undefined, filter: QueryOptions['filter'], turns: Turns): Promise<StoredRecord[]> {
     const type = schema.type.id;
     const out: StoredRecord[] = [];
     if (step && step.kind !== 'scan') {
-      const ids = [...this.candidates(type, step)].sort();
-      for (const id of ids) {
+      const ids = [...(await this.candidates(type, step, turns))];
+      await sortInTurns(ids, (a, b) => (a < b ? -1 : a > b ? 1 : 0), turns);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
         const value = this.db.records.get([type, id]);
-        if (!value) continue;
-        const record = this.recordOf(schema, id, value);
-        if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
+        if (value) {
+          const record = this.recordOf(schema, id, value);
+          if (!filter || evaluateFilter(filter, record.resource)) out.push(record);
+        }
+        if ((i & 63) === 63 && turns.due()) await turns.next();
       }
       return out;
     }
-    // A scan of a large directory must not hold the event loop: it reads SCAN_CHUNK records at a time and lets
-    // other requests (and /healthz) run in between.
-    // A slice ends after SCAN_CHUNK records or its time budget (../../turns.ts), whichever comes first.
-    const turns = new Turns();
+    // A scan of a large directory must not hold the event loop: it reads a slice of records at a time (SCAN_CHUNK,
+    // or fewer once the slice's time budget is spent) and lets other requests (and /healthz) run in between.
     let from = '';
     for (;;) {
       let cut = false;
@@ -422,15 +435,22 @@ export class LmdbQueries {
     }
   }
 
-  /** The ids an index plan step selects (a superset of the matches; the caller re-checks). */
-  private candidates(type: string, step: Exclude<PlanStep, { kind: 'scan' }>): Set<string> {
+  /**
+   * The ids an index plan step selects (a superset of the matches; the caller re-checks). A range is read in chunks
+   * (keyChunks), with the event loop given back between them when the slice is due: `title pr` reads an entry for
+   * nearly every record.
+   */
+  private async candidates(type: string, step: Exclude<PlanStep, { kind: 'scan' }>, turns: Turns): Promise<Set<string>> {
     switch (step.kind) {
       case 'range': {
         const ids = new Set<string>();
-        for (const key of this.db.index.getKeys({ start: [type, step.slot, ...step.start], end: [type, step.slot, ...step.end] })) {
-          const k = key as unknown as IndexKey;
-          if (step.accept && !step.accept(k[2])) continue;
-          ids.add(k[3]);
+        const getKeys = (r: { start: unknown; end: unknown; reverse?: boolean; limit: number }) => this.db.index.getKeys(r as unknown as Parameters<typeof this.db.index.getKeys>[0]);
+        for await (const chunk of keyChunks(getKeys, { start: [type, step.slot, ...step.start], end: [type, step.slot, ...step.end] }, this.skipChunk, turns)) {
+          for (const key of chunk) {
+            const k = key as unknown as IndexKey;
+            if (step.accept && !step.accept(k[2])) continue;
+            ids.add(k[3]);
+          }
         }
         return ids;
       }
@@ -438,7 +458,7 @@ export class LmdbQueries {
         return new Set(step.ids);
       case 'union': {
         const ids = new Set<string>();
-        for (const part of step.parts) for (const id of this.candidates(type, part)) ids.add(id);
+        for (const part of step.parts) for (const id of await this.candidates(type, part, turns)) ids.add(id);
         return ids;
       }
     }
