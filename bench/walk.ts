@@ -7,11 +7,14 @@
  *
  *   index          startIndex 1, 101, ... in id order (no sortBy), as Okta does
  *   index sorted   the same with sortBy=userName
- *   cursor         RFC 9865 cursors (the floor: a keyset read per page by construction)
+ *   cursor         RFC 9865 cursors, without and with sortBy=userName (the floor of each index walk: a keyset read
+ *                  per page by construction)
  *
  * and a few deep pages asked by another client (no walk, so read by skipping) show what a page would cost without
- * it. Every walk is checked: each seeded user exactly once, in order. Targets (issue 28): the p99 page of each index
- * walk within 2x of its first pages (p50 of the first ten), and each index walk within 2x of the cursor walk.
+ * it. On MongoDB the walks start once the database has had a minute to gather statistics after the bulk load. Every
+ * walk is checked: each seeded user exactly once, in order. Targets (issue 28): the p99 page of each index walk
+ * within 2x of its first pages (p50 of the first ten), and each index walk within 2x of the cursor walk of the same
+ * order.
  */
 import os from 'node:os';
 import { mintToken } from '../src/cli/mint';
@@ -77,6 +80,7 @@ export async function walkBenchmark(options: WalkBenchOptions): Promise<void> {
         log(`${store} ${size.toLocaleString('en')}: seeding`);
         const seeded = await seedStore(store, { size, users, mongodbUri: options.uri, label: 'walk' }, cleanups, log);
         log(`  seeded in ${seeded.seconds.toFixed(1)} s`);
+        const seededAt = Date.now();
         // The benchmark measures how long pages take: the database deadline would turn a slow one into a 503.
         const server = await startServer({ ...seeded.env, SCIM_JWT_SECRET: SECRET, SCIM_DB_TIMEOUT_MS: '600000' });
         cleanups.unshift(() => server.stop());
@@ -122,9 +126,25 @@ export async function walkBenchmark(options: WalkBenchOptions): Promise<void> {
         };
         const c = options.count;
         const byName = (a: string, b: string) => a.toLowerCase() < b.toLowerCase();
+        // On the test database, PostgreSQL plans from table statistics that autovacuum's ANALYZE gathers within a
+        // minute of a bulk load; until then a range on _id may be planned as a full scan (the first cursor walk
+        // measured right after seeding had 870 ms pages). The walks wait for it, as a directory in use would have it.
+        if (store === 'mongodb') {
+          const wait = Math.max(0, 70_000 - (Date.now() - seededAt));
+          log(`  waiting ${(wait / 1000).toFixed(0)} s for the database's statistics`);
+          await new Promise((r) => setTimeout(r, wait));
+        }
+        // Warm-up, unmeasured: the first pages of each walk, by a client of its own (so no walk of the walker's).
+        for (const q of ['cursor=&count=', 'startIndex=1&count=', 'sortBy=userName&startIndex=1&count=']) {
+          for (let i = 0; i < 20; i++) await get(`${q}${c}`, other);
+        }
+        const byCursor = (sort: string) => (n: number, prev: Page | undefined) =>
+          n === 0 ? `${sort}cursor=&count=${c}` : prev?.nextCursor ? `${sort}cursor=${encodeURIComponent(prev.nextCursor)}&count=${c}` : undefined;
+        // Each index walk is compared with the cursor walk of the same order.
         const walks = [
-          await walk('cursor (RFC 9865)', (n, prev) => (n === 0 ? `cursor=&count=${c}` : prev?.nextCursor ? `cursor=${encodeURIComponent(prev.nextCursor)}&count=${c}` : undefined)),
+          await walk('cursor (RFC 9865)', byCursor('')),
           await walk('index (startIndex, no sortBy)', (n) => `startIndex=${n * c + 1}&count=${c}`),
+          await walk('cursor sorted (sortBy=userName)', byCursor('sortBy=userName&'), byName),
           await walk('index sorted (sortBy=userName)', (n) => `sortBy=userName&startIndex=${n * c + 1}&count=${c}`, byName),
         ];
         // The same pages asked out of the blue: read by skipping.
@@ -151,10 +171,14 @@ export async function walkBenchmark(options: WalkBenchOptions): Promise<void> {
   }
 }
 
+/** The index walks (the odd entries), each with the cursor walk of the same order before it. */
+function pairs(r: Row): { cursor: WalkResult; w: WalkResult }[] {
+  return [1, 3].flatMap((i) => (r.walks[i] ? [{ cursor: r.walks[i - 1]!, w: r.walks[i]! }] : []));
+}
+
 function verdicts(rows: Row[]): { ok: boolean; text: string }[] {
   return rows.flatMap((r) => {
-    const cursor = r.walks[0]!;
-    return r.walks.slice(1).flatMap((w) => [
+    return pairs(r).flatMap(({ cursor, w }) => [
       { ok: w.ok, text: `${r.store} ${r.size}: ${w.label} ${w.problem ?? 'correct'}` },
       { ok: w.p99 <= 2 * w.first, text: `${r.store} ${r.size}: ${w.label} p99 page ${(w.p99 / w.first).toFixed(2)}x its first pages` },
       { ok: w.seconds <= 2 * cursor.seconds, text: `${r.store} ${r.size}: ${w.label} ${(w.seconds / cursor.seconds).toFixed(2)}x the cursor walk` },
@@ -173,12 +197,12 @@ function render(options: WalkBenchOptions, rows: Row[], seconds: number): string
     `- Command: \`npm run bench -- ${options.argv.join(' ')}\``,
     `- One client, one page at a time, count=${options.count}; the MongoDB store on ${options.uri ? 'MONGODB_URI' : 'the test database (FerretDB 2.5 on PostgreSQL 15 + DocumentDB)'}; whole run ${seconds.toFixed(0)} s`,
     '',
-    '| store | users | walk | pages | whole walk | vs cursor walk | first pages p50 ms | p50 ms | p99 ms | max ms | p99 / first | every user once, in order |',
+    '| store | users | walk | pages | whole walk | vs the cursor walk of the same order | first pages p50 ms | p50 ms | p99 ms | max ms | p99 / first | every user once, in order |',
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |',
     ...rows.flatMap((r) =>
       r.walks.map(
-        (w) =>
-          `| ${r.store} | ${r.size.toLocaleString('en')} | ${w.label} | ${w.pages} | ${w.seconds.toFixed(1)} s | ${(w.seconds / r.walks[0]!.seconds).toFixed(2)}x | ${f(w.first)} | ${f(w.p50)} | ${f(w.p99)} | ${f(w.max)} | ${(w.p99 / w.first).toFixed(2)}x | ${w.ok ? 'yes' : `**no**: ${w.problem}`} |`,
+        (w, i) =>
+          `| ${r.store} | ${r.size.toLocaleString('en')} | ${w.label} | ${w.pages} | ${w.seconds.toFixed(1)} s | ${(w.seconds / r.walks[i - (i % 2)]!.seconds).toFixed(2)}x | ${f(w.first)} | ${f(w.p50)} | ${f(w.p99)} | ${f(w.max)} | ${(w.p99 / w.first).toFixed(2)}x | ${w.ok ? 'yes' : `**no**: ${w.problem}`} |`,
       ),
     ),
     '',
@@ -188,6 +212,6 @@ function render(options: WalkBenchOptions, rows: Row[], seconds: number): string
     '',
   ];
   const missed = verdicts(rows).filter((v) => !v.ok);
-  out.push(missed.length === 0 ? 'Targets met: every index walk correct, its p99 page within 2x of its first pages, and the walk within 2x of the cursor walk.' : `**Targets missed:** ${missed.map((v) => v.text).join('; ')}.`);
+  out.push(missed.length === 0 ? 'Targets met: every index walk correct, its p99 page within 2x of its first pages, and the walk within 2x of the cursor walk of the same order.' : `**Targets missed:** ${missed.map((v) => v.text).join('; ')}.`);
   return out.join('\n');
 }

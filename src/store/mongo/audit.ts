@@ -38,6 +38,8 @@ const SWEEP_MARGIN_MS = 60_000;
 const BATCH = 500;
 /** Resources whose last copied entry this instance remembers (the oldest are forgotten first). */
 const REMEMBERED = 50_000;
+/** Entries per batch when a page of the trail is read. */
+const AUDIT_BATCH = 200;
 
 export interface AuditDocument {
   _id: string;
@@ -232,8 +234,10 @@ export class MongoAudit implements AuditStore {
       where.push({ $or: [{ at: { [beyond]: query.after.at } }, { at: query.after.at, _id: { [beyond]: query.after.id } }] });
     }
     const filter = where.length === 0 ? {} : where.length === 1 ? where[0]! : { $and: where };
+    // Batches of AUDIT_BATCH: the driver decodes a batch in one go, and a page of 1,000 entries in one batch holds
+    // the event loop for tens of milliseconds.
     const docs = await this.audit
-      .find(filter)
+      .find(filter, { batchSize: AUDIT_BATCH })
       .sort({ at: dir, _id: dir })
       .limit(query.count + 1)
       .toArray();

@@ -15,9 +15,10 @@ import { isDuplicateKey, isWriteConflict } from './errors';
 import { encodeEntry, type MongoAudit } from './audit';
 import type { Intents } from './intents';
 import type { MongoConnection } from './connection';
+import { Turns } from '../../turns';
 
 /** Documents one insertMany sends: a slice of a batch of creates. */
-const INSERT_SLICE = 200;
+const INSERT_SLICE = 100;
 /** Write conflicts a batch retries before giving up with the conflict's error. */
 const MAX_CONFLICTS = 20;
 
@@ -54,12 +55,20 @@ export async function createMany(
 ): Promise<CreateOutcome[]> {
   const coll = await conn.guard('create', () => conn.collection(schema));
   const out: CreateOutcome[] = items.map(() => 'skipped');
-  const docs = items.map((item) => {
-    if (!item) return undefined;
-    const doc = toDocument(schema, item.record);
-    if (item.audit) doc.aud = encodeEntry(item.audit);
-    return doc;
-  });
+  // Documents are made as their slice comes (a thousand take tens of milliseconds to make), with the event loop
+  // given back between slices; an insertMany of one slice is serialised in one go, hence INSERT_SLICE.
+  const docs: (ResourceDocument | undefined)[] = new Array(items.length);
+  const turns = new Turns();
+  const documentsOf = async (from: number, to: number) => {
+    for (let k = from; k < to; k++) {
+      const item = items[k];
+      if (!item || docs[k]) continue;
+      const doc = toDocument(schema, item.record);
+      if (item.audit) doc.aud = encodeEntry(item.audit);
+      docs[k] = doc;
+      if (turns.due()) await turns.next();
+    }
+  };
   const pending = new Map<number, Pending>();
   let failed = 0;
   let i = 0;
@@ -75,6 +84,7 @@ export async function createMany(
       // A slice runs up to the next item that already failed, at most INSERT_SLICE long.
       let end = i;
       while (end < items.length && items[end] && end - i < INSERT_SLICE) end++;
+      await documentsOf(i, end);
       for (let k = i; k < end; k++) {
         const members = items[k]!.members;
         if (members && !pending.has(k)) {
