@@ -371,56 +371,43 @@ export function parseHardeningArgs(args: string[]): HardeningOptions {
   return options;
 }
 
+/** The options of a benchmark that runs on some of the stores: its own flags, --stores and the common ones. */
+function parseStoreBench<T extends { stores: ('lmdb' | 'mongodb')[]; uri?: string; report?: string }>(
+  args: string[],
+  options: T,
+  usage: string,
+  own: Record<string, (options: T, value: string | undefined) => void>,
+): T {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--stores') {
+      const stores = (args[++i] ?? '').split(',');
+      if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${usage}`);
+      options.stores = stores as T['stores'];
+    } else if (own[arg]) own[arg](options, args[++i]);
+    else if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${usage}`);
+  }
+  return options;
+}
+
 const WALK_USAGE = 'usage: npm run bench -- walk [--sizes 100000] [--stores lmdb,mongodb] [--count 100] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseWalkArgs(args: string[]): WalkBenchOptions {
   const options: WalkBenchOptions = { ...WALK_DEFAULTS, stores: [...WALK_DEFAULTS.stores], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['walk', ...args] };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    switch (arg) {
-      case '--sizes':
-        options.sizes = (args[++i] ?? '').split(',').map((s) => positiveInt('--sizes', s.trim()));
-        break;
-      case '--count':
-        options.count = positiveInt(arg, args[++i]);
-        break;
-      case '--stores': {
-        const stores = (args[++i] ?? '').split(',');
-        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${WALK_USAGE}`);
-        options.stores = stores as WalkBenchOptions['stores'];
-        break;
-      }
-      default:
-        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${WALK_USAGE}`);
-    }
-  }
-  return options;
+  return parseStoreBench(args, options, WALK_USAGE, {
+    '--sizes': (o, v) => (o.sizes = (v ?? '').split(',').map((s) => positiveInt('--sizes', s.trim()))),
+    '--count': (o, v) => (o.count = positiveInt('--count', v)),
+  });
 }
 
 const STALL_USAGE = 'usage: npm run bench -- stall [--size 100000] [--stores lmdb,mongodb] [--repeat 3] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseStallArgs(args: string[]): StallBenchOptions {
   const options: StallBenchOptions = { ...STALL_DEFAULTS, stores: [...STALL_DEFAULTS.stores], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['stall', ...args] };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    switch (arg) {
-      case '--size':
-        options.size = positiveInt(arg, args[++i], 1000);
-        break;
-      case '--repeat':
-        options.repeat = positiveInt(arg, args[++i]);
-        break;
-      case '--stores': {
-        const stores = (args[++i] ?? '').split(',');
-        if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${STALL_USAGE}`);
-        options.stores = stores as StallBenchOptions['stores'];
-        break;
-      }
-      default:
-        if (!commonOption(arg, () => args[++i], options)) throw new UsageError(`unknown option ${arg}\n${STALL_USAGE}`);
-    }
-  }
-  return options;
+  return parseStoreBench(args, options, STALL_USAGE, {
+    '--size': (o, v) => (o.size = positiveInt('--size', v, 1000)),
+    '--repeat': (o, v) => (o.repeat = positiveInt('--repeat', v)),
+  });
 }
 
 async function main(argv: string[]): Promise<void> {

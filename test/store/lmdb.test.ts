@@ -7,6 +7,9 @@ import { SchemaRegistry } from '../../src/scim/schema';
 import { createStore } from '../../src/store';
 import { storeContract } from './contract';
 import { tempDataDir } from '../helper';
+import { turnsDuring } from '../support/turns';
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
 t.test('LMDB store contract', async (t) => {
   storeContract(t, async () => {
@@ -143,17 +146,23 @@ t.test('keys the process supplies: a development key, and a secret cursor key wh
   }
 });
 
-t.test('a scan reads in chunks, yielding between them, and still sees every record once', async (t) => {
-  const { SchemaRegistry } = await import('../../src/scim/schema');
-  const { parseFilter } = await import('../../src/scim/filter/parse');
-  const users = SchemaRegistry.fromDirectory().resourceSchema('User');
+/** An empty store in a data directory of its own, closed and removed when the test ends. */
+async function freshStore(t: Tap, schemas: Parameters<LmdbStore['init']>[0]): Promise<LmdbStore> {
   const dir = tempDataDir();
   const store = new LmdbStore({ path: dir });
   t.teardown(async () => {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  await store.init([users]);
+  await store.init(schemas);
+  return store;
+}
+
+t.test('a scan reads in chunks, yielding between them, and still sees every record once', async (t) => {
+  const { SchemaRegistry } = await import('../../src/scim/schema');
+  const { parseFilter } = await import('../../src/scim/filter/parse');
+  const users = SchemaRegistry.fromDirectory().resourceSchema('User');
+  const store = await freshStore(t, [users]);
   const at = '2026-01-01T00:00:00.000Z';
   const n = 4500;
   await Promise.all(
@@ -179,13 +188,7 @@ t.test('a scan reads in chunks, yielding between them, and still sees every reco
 
 t.test('a deep page counts off the keys before it in chunks, yielding between them, and is the page an in-memory sort gives', async (t) => {
   const { userRecord, users } = await import('./contract');
-  const dir = tempDataDir();
-  const store = new LmdbStore({ path: dir });
-  t.teardown(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await store.init([users]);
+  const store = await freshStore(t, [users]);
   // Some users without a title: they sort after the others ascending, before them descending (RFC 7644 §3.4.2.3).
   const records = Array.from({ length: 60 }, (_, i) => userRecord({ userName: `deep-${String((i * 37) % 60).padStart(2, '0')}`, ...(i % 7 === 0 ? {} : { title: `T${i % 5}` }) }));
   for (const r of records) await store.resources.create(users, r);
@@ -205,17 +208,7 @@ t.test('a deep page counts off the keys before it in chunks, yielding between th
   }
   for (const [k, sort] of sorts.entries()) {
     for (const startIndex of [1, 4, 5, 6, 17, 55, 60, 61, 100]) {
-      // Turns of the event loop the query gave away: a callback that re-queues itself runs once per turn.
-      let ticks = 0;
-      let running = true;
-      const spin = () => {
-        ticks++;
-        if (running) setImmediate(spin);
-      };
-      setImmediate(spin);
-      const page = await store.resources.query(users, { startIndex, count: 7, sort });
-      running = false;
-      ticks = Math.max(0, ticks - 1);
+      const { result: page, turns: ticks } = await turnsDuring(() => store.resources.query(users, { startIndex, count: 7, sort }));
       const what = `${sort ? `${sort.path} ${sort.order}` : 'id order'}, startIndex ${startIndex}`;
       t.same(page.records.map((r) => r.id), expected.get(k)!.slice(startIndex - 1, startIndex + 6), what);
       t.equal(page.totalResults, 60, `${what}: total`);
