@@ -318,3 +318,36 @@ t.test("a data directory from before index layouts: its paths keep their slots, 
   t.same(found.records.map((r) => r.id), ['u0042'], 'an old path still answers from its entries');
   t.ok(entriesBefore > 0);
 });
+
+t.test('a page of the audit trail read in slices: every entry once, in order, both ways, from a position, within bounds', async (t) => {
+  const { userRecord, users } = await import('./contract');
+  const store = await freshStore(t, [users]);
+  const all: { at: string; id: string }[] = [];
+  for (let i = 0; i < 450; i++) {
+    const record = userRecord({ userName: `audited-${i}` });
+    // Several entries share an instant, so the id orders them.
+    const at = new Date(Date.UTC(2026, 0, 1) + 1000 * Math.floor(i / 3)).toISOString();
+    const id = `e${String((i * 7) % 450).padStart(4, '0')}`;
+    all.push({ at, id });
+    await store.resources.create(users, record, { audit: { id, at, actor: {}, operation: 'create', resourceType: 'User', resourceId: record.id, versionAfter: 1, changes: [] } });
+  }
+  const ascending = [...all].sort((a, b) => (a.at === b.at ? (a.id < b.id ? -1 : 1) : a.at < b.at ? -1 : 1));
+  const walk = async (order: 'ascending' | 'descending', count: number, bounds: { since?: string; until?: string } = {}) => {
+    const out: string[] = [];
+    let after: { at: string; id: string } | undefined;
+    for (;;) {
+      const page = await store.audit.log({ order, count, ...bounds, ...(after ? { after } : {}) });
+      out.push(...page.entries.map((e) => e.id));
+      if (!page.more) return out;
+      const last = page.entries[page.entries.length - 1]!;
+      after = { at: last.at, id: last.id };
+    }
+  };
+  t.same(await walk('ascending', 170), ascending.map((e) => e.id), 'ascending, pages of 170');
+  t.same(await walk('descending', 1000), [...ascending].reverse().map((e) => e.id), 'descending, one page');
+  const since = ascending[100]!.at;
+  const until = ascending[400]!.at;
+  const inside = ascending.filter((e) => e.at >= since && e.at < until).map((e) => e.id);
+  t.same(await walk('ascending', 90, { since, until }), inside, 'within since/until');
+  t.same(await walk('descending', 250, { since, until }), [...inside].reverse(), 'within since/until, descending');
+});
