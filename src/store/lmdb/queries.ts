@@ -192,23 +192,30 @@ export class LmdbQueries {
     if (paths.length > 0) this.builds.set(type, build);
     try {
       let from: string | undefined;
+      const turns = new Turns();
       while (paths.length > 0) {
-        const last = await this.db.write(() => {
-          let n = 0;
-          let id: string | undefined;
-          for (const { key, value } of this.db.records.getRange({ start: [type, from ?? ''], end: [type, MAX_ID], limit: BUILD_CHUNK + 1 })) {
-            if (from !== undefined && key[1] === from) continue;
-            if (n >= BUILD_CHUNK) break;
-            for (const entry of indexEntries(schema, key[1], queryCopy(schema, value.resource), paths)) this.db.index.put(entry as unknown as Key, 1);
-            id = key[1];
-            n++;
+        // The entries are worked out outside the write transaction (that is the costly part: a normalised copy of
+        // each record), a slice of at most BUILD_CHUNK records or of the slice's time budget; the transaction only
+        // puts them, after checking each record is still the version read (a record written meanwhile got its
+        // entries from its own write, and is worked out again here from what is stored now).
+        const batch: { id: string; version: number; entries: unknown[][] }[] = [];
+        for (const { key, value } of this.db.records.getRange({ start: [type, from ?? ''], end: [type, MAX_ID], limit: BUILD_CHUNK + 1 })) {
+          if (from !== undefined && key[1] === from) continue;
+          if (batch.length >= BUILD_CHUNK || (batch.length > 0 && turns.due())) break;
+          batch.push({ id: key[1], version: value.version, entries: indexEntries(schema, key[1], queryCopy(schema, value.resource), paths) as unknown as unknown[][] });
+        }
+        if (batch.length === 0) break;
+        await this.db.write(() => {
+          for (const b of batch) {
+            const now = this.db.records.get([type, b.id]);
+            if (!now) continue;
+            const entries = now.version === b.version ? b.entries : (indexEntries(schema, b.id, queryCopy(schema, now.resource), paths) as unknown as unknown[][]);
+            for (const entry of entries) this.db.index.put(entry as unknown as Key, 1);
           }
-          build.done += n;
-          return id;
         });
-        if (last === undefined) break;
-        from = last;
-        await new Promise((resolve) => setImmediate(resolve));
+        build.done += batch.length;
+        from = batch[batch.length - 1]!.id;
+        await turns.next();
       }
       build.done = Math.max(build.done, build.total);
       for (const slot of retired) {
