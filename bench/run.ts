@@ -9,8 +9,14 @@
  *               included), GET, POST and a job-info PATCH, with start-up time and server memory (bench/embedded.ts);
  *               fails when an indexed filter is planned as a scan. Options: --sizes, --seconds, --report FILE |
  *               --no-report
- *   http        the hot path side by side with a bare Fastify floor, on both stores at 100,000 users: GET, PATCH,
- *               POST, a filter and a page, as a fraction of the floor's req/s (bench/http.ts)
+ *   http        the hot path side by side with a bare Fastify floor and (embedded store) a durable floor, on both
+ *               stores at 100,000 users: GET, PATCH spread over users, POST, PATCH of one hot user, a filter and a
+ *               page, as fractions of the floors' req/s (bench/http.ts). The load is wrk's (`wrk -t1 -c50`, Debian's
+ *               package: installed with apt-get when missing and running as root; otherwise it says how), driving
+ *               pre-made requests from bench/wrk.lua; targets (embedded): GET ≥ 0.5x of the floor, PATCH ≥ 0.5x and
+ *               POST ≥ 0.7x of the durable floor. Options: --size, --connections 50 (wrk -c), --seconds 4, --rounds 3,
+ *               --soak SECONDS (GET and PATCH with wrk, memory every 10 s), --stores, --mongodb-uri, --report FILE |
+ *               --no-report
  *   groups      membership at scale on both stores with 101,000 users: add and remove one member of groups of 10, 10,000
  *               and 100,000 members, a user in 1,000 groups, the largest group read whole (bench/groups.ts). Options:
  *               --users, --sizes, --groups-per-user, --requests, --stores, --mongodb-uri, --report FILE | --no-report
