@@ -6,6 +6,7 @@ import type { AuditEntry, AuditPage, AuditQuery } from '../../scim/audit';
 import type { AuditStore } from '../store';
 import { MAX_ID, type LmdbEnvironment } from './environment';
 import { Turns } from '../../turns';
+import { rangeSlices } from './slices';
 
 /** Entries a prune removes per transaction, so that a first prune of a long log does not hold the write lock long. */
 const PRUNE_BATCH = 5000;
@@ -44,28 +45,21 @@ export class LmdbAudit implements AuditStore {
       if (descending ? compareKeys(position, start) < 0 : compareKeys(position, start) > 0) start = position;
     }
     const entries: AuditEntry[] = [];
-    // Read LOG_SLICE keys at a time, each slice a range read afresh from the last key (a page of 1,000 entries, each
-    // decoded, takes long enough to delay other requests): the event loop is given back between slices when due.
-    const turns = new Turns();
-    let skip: readonly string[] | undefined = after ? [...prefix, after.at, after.id] : undefined;
-    for (;;) {
-      let read = 0;
-      let last: string[] | undefined;
-      for (const { key, value } of this.db.audit.getRange({ start, end, reverse: descending, limit: LOG_SLICE })) {
-        read++;
-        last = key;
-        if (skip && compareKeys(key, skip) === 0) continue;
+    // Read LOG_SLICE keys at a time (./slices.ts): a page of 1,000 entries, each decoded, takes long enough to delay
+    // other requests.
+    const read = (range: object) => this.db.audit.getRange(range as Parameters<typeof this.db.audit.getRange>[0]);
+    for await (const slice of rangeSlices(read, (e) => e.key, { start, end, reverse: descending }, LOG_SLICE, new Turns())) {
+      for (const { key, value } of slice) {
         const at = key[prefix.length]!;
         const id = key[prefix.length + 1]!;
+        if (after && at === after.at && id === after.id) continue;
         const entry = value === 1 ? this.db.audit.get(['t', at, id]) : value;
         if (!entry || entry === 1) continue;
         if (entries.length === query.count) return { entries, more: true };
         entries.push(entry);
       }
-      if (read < LOG_SLICE || !last) return { entries, more: false };
-      start = skip = last;
-      if (turns.due()) await turns.next();
     }
+    return { entries, more: false };
   }
 
   async prune(before: string): Promise<number> {

@@ -6,6 +6,7 @@
 import type { MemberChange, MemberEntry, Membership, MembershipStore, MemberType } from '../store';
 import { MAX_ID, type LmdbEnvironment, type StoredMember } from './environment';
 import { Turns } from '../../turns';
+import { rangeSlices } from './slices';
 
 /** Members read per range read; the event loop is given back between reads once a slice's budget is spent. */
 const MEMBERS_SLICE = 1000;
@@ -19,26 +20,20 @@ export class LmdbMemberships implements MembershipStore {
 
   /**
    * A group's members in member-id order, read in slices with the event loop free in between (a group of 100,000
-   * members takes tens of milliseconds to read): each slice is a range read afresh from the last member read, so no
-   * read transaction spans the turns, and a member added or removed meanwhile is met or not as it sorts.
+   * members takes tens of milliseconds to read; ./slices.ts).
    */
   async members(groupId: string): Promise<MemberEntry[]> {
     const out: MemberEntry[] = [];
-    const turns = new Turns();
-    let from: string | undefined;
-    for (;;) {
-      let read = 0;
-      for (const { key, value } of this.db.memberPairs.getRange({ start: ['g', groupId, from ?? ''], end: ['g', groupId, MAX_ID], limit: MEMBERS_SLICE + 1 })) {
-        if (key[2] === from) continue;
+    const read = (range: object) => this.db.memberPairs.getRange(range as Parameters<typeof this.db.memberPairs.getRange>[0]);
+    const range = { start: ['g', groupId], end: ['g', groupId, MAX_ID] };
+    for await (const slice of rangeSlices(read, (e) => e.key, range, MEMBERS_SLICE, new Turns())) {
+      for (const { key, value } of slice) {
         const pair = value as StoredMember;
         // Keys in the order a response shows them (value, display, type): the caller passes these on as they are.
         out.push(pair.d === undefined ? { value: key[2], type: pair.t } : { value: key[2], display: pair.d, type: pair.t });
-        from = key[2];
-        if (++read === MEMBERS_SLICE) break;
       }
-      if (read < MEMBERS_SLICE) return out;
-      if (turns.due()) await turns.next();
     }
+    return out;
   }
 
   async membersAmong(groupId: string, ids: readonly string[]): Promise<Set<string>> {

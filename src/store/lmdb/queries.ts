@@ -13,7 +13,8 @@ import { evaluateFilter } from '../../scim/filter/evaluate';
 import { queryCopy } from '../../scim/query-copy';
 import { comparator, pageOf, sortKeyOf, sortPlan, type SortPlan } from '../sort';
 import type { IndexBuild, QueryOptions, QueryResult } from '../store';
-import { sortInTurns, turn, Turns } from '../../turns';
+import { sortInTurns, Turns } from '../../turns';
+import { keyChunks } from './slices';
 import { MAX_ID, type LmdbEnvironment, type Stored } from './environment';
 import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, signatureOf, TOP } from './plan';
 
@@ -27,37 +28,6 @@ const BUILD_CHUNK = 250;
  * users (a client jumping there, not walking: service/page-walks.ts) no longer stalls every other request.
  */
 const SKIP_CHUNK = 4096;
-
-
-/** Two keys of the same range are the same entry (the ids are unique in it, so the last element decides). */
-const sameKey = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-
-/**
- * The keys of a range, `size` at a time, with the event loop free in between: each chunk is read afresh from
- * where the last one ended (so no read transaction is held across turns; a key written meanwhile is met or not,
- * as it sorts, and none is read twice).
- */
-async function* keyChunks(
-  getKeys: (range: { start: unknown; end: unknown; reverse?: boolean; limit: number }) => Iterable<unknown>,
-  range: { start: readonly unknown[]; end: readonly unknown[]; reverse?: boolean },
-  size: number,
-  turns?: Turns,
-): AsyncGenerator<unknown[][]> {
-  let start = range.start;
-  let after: readonly unknown[] | undefined;
-  for (;;) {
-    const keys: unknown[][] = [];
-    for (const key of getKeys({ start, end: range.end, reverse: range.reverse, limit: size + (after ? 1 : 0) })) {
-      if (after && keys.length === 0 && sameKey(key as unknown[], after)) continue;
-      keys.push(key as unknown[]);
-    }
-    if (keys.length > 0) yield keys;
-    if (keys.length < size) return;
-    start = after = keys[keys.length - 1]!;
-    if (!turns) await turn();
-    else if (turns.due()) await turns.next();
-  }
-}
 
 /** Turns a stored value into the record a query returns (records.ts: with its member flag). */
 export type RecordReader = (schema: ResourceSchema, id: string, value: Stored) => StoredRecord;
