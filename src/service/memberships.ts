@@ -74,22 +74,29 @@ export class Memberships {
    * The change a write's member steps make to `groupId`, and whether it changes anything: adding a member the group
    * has, or removing one it does not have, changes nothing.
    */
-  async change(groupId: string, steps: readonly MemberStep[]): Promise<{ change?: MemberChange; changed: boolean }> {
+  async change(groupId: string, steps: readonly MemberStep[], pending?: PendingMembers): Promise<{ change?: MemberChange; changed: boolean }> {
     if (steps.length === 0) return { changed: false };
-    const current = needsCurrentMembers(steps) ? await this.pairs.members(groupId) : undefined;
+    const membersNow = () => (pending ? pending.members() : this.pairs.members(groupId));
+    const current = needsCurrentMembers(steps) ? await membersNow() : undefined;
     const composed = composeMembers(steps, current);
     if (composed.replace) {
       const entries = await this.resolve(groupId, composed.replace);
-      const before = current ?? (await this.pairs.members(groupId));
+      const before = current ?? (await membersNow());
       const had = new Set(before.map((m) => m.value));
       const changed = entries.length !== before.length || entries.some((e) => !had.has(e.value));
       return { change: { replace: entries }, changed };
     }
-    const present = await this.pairs.membersAmong(groupId, [...composed.add.map((r) => r.value), ...composed.remove]);
+    const asked = [...composed.add.map((r) => r.value), ...composed.remove];
+    const present = await (pending ? pending.among(asked) : this.pairs.membersAmong(groupId, asked));
     const add = await this.resolve(groupId, composed.add.filter((r) => !present.has(r.value)));
     const remove = composed.remove.filter((id) => present.has(id));
     if (add.length === 0 && remove.length === 0) return { changed: false };
     return { change: { add, remove }, changed: true };
+  }
+
+  /** The members of `groupId` as a coalesced write's changes will leave them (see PendingMembers). */
+  pending(groupId: string): PendingMembers {
+    return new PendingMembers(this.pairs, groupId);
   }
 
   /** Every group holding any of `ids`, directly or through nested groups (ids themselves left out unless in a cycle). */
@@ -254,6 +261,77 @@ export class Memberships {
     };
     return walk(filter);
   }
+}
+
+/**
+ * A group's members as the earlier changes of a coalesced write leave them, before anything is stored: the stored
+ * pairs with those changes laid over them. ResourceService resolves each queued change of the group against this
+ * (Memberships.change), applies it here, and stores the composition (one MemberChange) with the write's last
+ * version, so that 50 member adds queued behind one another cost one write of the group, not 50.
+ */
+export class PendingMembers {
+  /** Every member, once a change replaced them all. */
+  private replaced?: Map<string, MemberEntry>;
+  /** Otherwise: members added, and ids removed, over the stored pairs (never both for one id). */
+  private readonly added = new Map<string, MemberEntry>();
+  private readonly removed = new Set<string>();
+
+  constructor(
+    private readonly pairs: Pick<MembershipStore, 'members' | 'membersAmong'>,
+    private readonly groupId: string,
+  ) {}
+
+  /** Lays one more change over the members. */
+  apply(change: MemberChange): void {
+    if (change.replace) {
+      this.replaced = new Map(change.replace.map((m) => [m.value, m]));
+      this.added.clear();
+      this.removed.clear();
+    }
+    for (const m of change.add ?? []) {
+      if (this.replaced) this.replaced.set(m.value, m);
+      else {
+        this.added.set(m.value, m);
+        this.removed.delete(m.value);
+      }
+    }
+    for (const id of change.remove ?? []) {
+      if (this.replaced) this.replaced.delete(id);
+      else {
+        this.added.delete(id);
+        this.removed.add(id);
+      }
+    }
+  }
+
+  /** The members, in member-id order, as MembershipStore.members gives them. */
+  async members(): Promise<MemberEntry[]> {
+    if (this.replaced) return [...this.replaced.values()].sort(byValue);
+    const stored = await this.pairs.members(this.groupId);
+    if (this.added.size === 0 && this.removed.size === 0) return stored;
+    const out = new Map(stored.filter((m) => !this.removed.has(m.value)).map((m) => [m.value, m]));
+    for (const [id, m] of this.added) out.set(id, m);
+    return [...out.values()].sort(byValue);
+  }
+
+  /** Which of `ids` are members. */
+  async among(ids: readonly string[]): Promise<Set<string>> {
+    if (this.replaced) return new Set(ids.filter((id) => this.replaced!.has(id)));
+    const present = await this.pairs.membersAmong(this.groupId, ids.filter((id) => !this.added.has(id) && !this.removed.has(id)));
+    for (const id of ids) if (this.added.has(id)) present.add(id);
+    return present;
+  }
+
+  /** Every change applied, as one: what the stores apply with the write's record (added and removed are disjoint). */
+  composed(): MemberChange | undefined {
+    if (this.replaced) return { replace: [...this.replaced.values()] };
+    if (this.added.size === 0 && this.removed.size === 0) return undefined;
+    return { add: [...this.added.values()], remove: [...this.removed] };
+  }
+}
+
+function byValue(a: MemberEntry, b: MemberEntry): number {
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }
 
 /** What a member is shown as: its displayName (a user without one, by its userName). */

@@ -16,9 +16,10 @@ import { DEFAULT_LIMITS, Limits } from '../scim/limits';
 import type { Views } from '../scim/view';
 import { attributeChanges, type AuditChange, type AuditEntry } from '../scim/audit';
 import type { CreateItem, MemberChange, ResourceStore, StoredView } from '../store/store';
-import { KeyedQueue } from '../store/keyed-queue';
+import { uniqueAttributes } from '../store/unique';
+import { WriteQueue, type Settled } from './write-queue';
 import { hashPassword, verifyPassword } from './password';
-import type { Memberships } from './memberships';
+import type { Memberships, PendingMembers } from './memberships';
 import { Lister, type ListParams, type ListResult } from './list';
 import type { PageWalks } from './page-walks';
 import { Turns } from '../turns';
@@ -133,10 +134,36 @@ interface Next {
 /** The next version of a resource, computed from the current one; run once per attempt of a write. */
 type Produce = (current: StoredRecord) => Promise<Next>;
 
+/** A change waiting in its resource's line (write-queue.ts). */
+interface QueuedChange {
+  produce: Produce;
+  ifMatch?: string;
+  rules: RuleContext;
+}
+
+/** What a change stored: the record it made, and the one before (none when the change changed nothing). */
+interface Changed {
+  record: StoredRecord;
+  previous?: StoredRecord;
+}
+
+/** A version computed from the one before it, not yet stored. */
+interface NextVersion {
+  record: StoredRecord;
+  audit: AuditEntry;
+  members?: MemberChange;
+}
+
+/** At most this many queued changes of one resource are stored in one write. */
+const MAX_COALESCED = 100;
+
 export class ResourceService {
   private readonly rules: ResourceRule[] = [];
-  /** Every read-modify-write of one resource in this process runs in its turn (see keyed-queue.ts). */
-  private readonly writes = new KeyedQueue();
+  /**
+   * Every read-modify-write of one resource in this process runs in its turn, the changes queued behind a running
+   * one stored together in one write (write-queue.ts, coalesce()).
+   */
+  private readonly writes = new WriteQueue<QueuedChange, Changed>((id, changes) => this.changeBatch(id, changes), MAX_COALESCED);
   readonly resources: ResourceStore;
   /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
   readonly memberships?: Memberships;
@@ -212,8 +239,9 @@ export class ResourceService {
    * Every write, in one sequence. A create is read, checked and stored. A change (replace, patch, repair, release)
    * is first turned into one function from the current record to the next (producerOf: a PUT body or a PatchOp is
    * read and refused there, before any version is compared, so a malformed request is 400 whatever its If-Match);
-   * then, in the resource's turn of the process-wide queue (keyed-queue.ts), changeInTurn reads the current
-   * resource, checks If-Match, runs the function and the rules, and stores the result if the version is unchanged.
+   * then, in the resource's turn of the process-wide line of its writes (write-queue.ts), changeInTurn reads the
+   * current resource, checks If-Match, runs the function and the rules, and stores the result if the version is
+   * unchanged; changes that queued up behind a running one are stored together (coalesce), each answered as if alone.
    * With If-Match the client asserted a version, so a race lost to another instance is 412; without it, the function
    * runs again on the fresh resource (bounded), so concurrent PATCHes never lose an update. Rules' afterWrite and
    * afterDelete run after the turn: they write other resources, which must not wait on this one. Returns the stored
@@ -231,7 +259,7 @@ export class ResourceService {
         return item.record;
       }
       case 'delete':
-        await this.writes.run(request.id, () => this.deleteInTurn(request.id, context.ifMatch, rules));
+        await this.writes.task(request.id, () => this.deleteInTurn(request.id, context.ifMatch, rules));
         await this.afterDelete(request.id);
         return undefined;
       case 'release':
@@ -244,7 +272,7 @@ export class ResourceService {
 
   /** A change of an existing resource, in its turn, then the rules' afterWrite. */
   private async change(id: string, produce: Produce, ifMatch: string | undefined, rules: RuleContext): Promise<StoredRecord> {
-    const { record, previous } = await this.writes.run(id, () => this.changeInTurn(id, produce, ifMatch, rules));
+    const { record, previous } = await this.writes.change(id, { produce, ifMatch, rules });
     if (previous) await this.afterWrite(record, previous);
     return record;
   }
@@ -402,49 +430,131 @@ export class ResourceService {
   }
 
   /**
-   * One change of one resource, in its turn: read, check If-Match, produce the next version, run the rules, store
-   * it if the version is unchanged; on a lost race without If-Match, again from the fresh resource.
+   * The version a change makes of `current`, or undefined when it changes nothing: check If-Match, produce the next
+   * attributes, run the rules, resolve member changes (against `pending` when earlier changes of a coalesced write
+   * are not stored yet), make the audit entry. Throws the change's own error (400, 412, a rule's refusal).
    */
-  private async changeInTurn(id: string, produce: Produce, ifMatch: string | undefined, rules: RuleContext): Promise<{ record: StoredRecord; previous?: StoredRecord }> {
+  private async nextVersion(id: string, current: StoredRecord, { produce, ifMatch, rules }: QueuedChange, pending?: PendingMembers): Promise<NextVersion | undefined> {
+    if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
+      throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
+    }
+    const next = await produce(current);
+    const secrets = next.secrets ?? current.secrets;
+    let changed = next.changed;
+    const candidate = { ...next.attributes, schemas: schemasOf(this.schema, next.attributes), id, meta: current.resource.meta } as ScimResource;
+    // Taken in the resource's turn, so that a later version never has an earlier lastModified.
+    const at = this.timestamp();
+    const turn: RuleContext = next.password ? { ...rules, at, password: true } : { ...rules, at };
+    // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
+    if (changed !== false || next.password) await this.beforeWrite(candidate, current, turn);
+    candidate.schemas = schemasOf(this.schema, candidate);
+    // A change of members is a change of the group (a new version), though its record only holds the rest.
+    let members: MemberChange | undefined;
+    if (next.steps && next.steps.length > 0) {
+      const m = await this.membershipsFor('a write changes members').change(id, next.steps, pending);
+      members = m.change;
+      if (m.changed) changed = true;
+    }
+    const same = members === undefined && (changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets));
+    // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
+    if (same) return undefined;
+    const version = current.version + 1;
+    candidate.meta = { ...current.resource.meta, lastModified: at, version: `W/"${version}"` };
+    const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
+    if (secrets) record.secrets = secrets;
+    if (current.member) record.member = true;
+    const audit = this.auditEntry(turn, current, record, { password: secrets !== current.secrets, members });
+    return members ? { record, audit, members } : { record, audit };
+  }
+
+  /**
+   * One change of one resource, in its turn: read, compute the next version, store it if the version is unchanged;
+   * on a race lost to another instance without If-Match, again from the fresh resource.
+   */
+  private async changeInTurn(id: string, change: QueuedChange): Promise<Changed> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(id);
-      if (ifMatch !== undefined && !etagMatches(ifMatch, current.version)) {
-        throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version W/"${current.version}"`);
-      }
-      const next = await produce(current);
-      const secrets = next.secrets ?? current.secrets;
-      let changed = next.changed;
-      const candidate = { ...next.attributes, schemas: schemasOf(this.schema, next.attributes), id, meta: current.resource.meta } as ScimResource;
-      // Taken in the resource's turn, so that a later version never has an earlier lastModified.
-      const at = this.timestamp();
-      const turn: RuleContext = next.password ? { ...rules, at, password: true } : { ...rules, at };
-      // Rules first: they may normalise (a client's manager.$ref becomes its value) or refuse the change.
-      if (changed !== false || next.password) await this.beforeWrite(candidate, current, turn);
-      candidate.schemas = schemasOf(this.schema, candidate);
-      // A change of members is a change of the group (a new version), though its record only holds the rest.
-      let members: MemberChange | undefined;
-      if (next.steps && next.steps.length > 0) {
-        const m = await this.membershipsFor('a write changes members').change(id, next.steps);
-        members = m.change;
-        if (m.changed) changed = true;
-      }
-      const same = members === undefined && (changed === false || (jsonEqual(candidate, current.resource) && secrets === current.secrets));
-      // A change that changes nothing keeps meta.version and lastModified: clients compare versions to detect edits.
-      if (same) return { record: current };
-      const version = current.version + 1;
-      candidate.meta = { ...current.resource.meta, lastModified: at, version: `W/"${version}"` };
-      const record: StoredRecord = { resourceType: this.schema.type.id, id, version, resource: ordered(candidate) };
-      if (secrets) record.secrets = secrets;
-      if (current.member) record.member = true;
-      const audit = this.auditEntry(turn, current, record, { password: secrets !== current.secrets, members });
+      const next = await this.nextVersion(id, current, change);
+      if (!next) return { record: current };
+      const { record, audit, members } = next;
       const outcome = await this.resources.replace(this.schema, { record: this.withView(record), expectedVersion: current.version, current, members, audit });
       if (outcome === 'ok') return { record, previous: current };
       if (outcome === 'missing') throw this.notFound(id);
-      if (ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
+      if (change.ifMatch !== undefined) throw errors.preconditionFailed(`${this.schema.type.name} ${id} was modified concurrently`);
       if (attempt >= MAX_ATTEMPTS) throw errors.conflict(`${this.schema.type.name} ${id} is being modified concurrently; retry`);
       this.onRetry?.();
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * Math.min(50, attempt * 5))));
     }
+  }
+
+  /** The changes that queued up for one resource (write-queue.ts), in order: one alone, several coalesced. */
+  private async changeBatch(id: string, changes: QueuedChange[]): Promise<Settled<Changed>[]> {
+    if (changes.length === 1) return [await settle(() => this.changeInTurn(id, changes[0]!))];
+    const out: Settled<Changed>[] = [];
+    while (out.length < changes.length) out.push(...(await this.coalesce(id, changes.slice(out.length))));
+    return out;
+  }
+
+  /**
+   * Several changes of one resource stored in one write, each exactly as if it had been made alone, one after
+   * another: each computed from the version the one before made (its If-Match compared with that version), each
+   * answered with its own version and leaving its own audit entry; the last version stored, with every entry and the
+   * members' changes composed, in one version-guarded replace. A change that fails (400, 412, a rule) fails alone.
+   *
+   * Settles a prefix of `changes` (at least one). What would make the coalesced write differ from one write per
+   * change is not coalesced:
+   *  - a later change of a unique value (a userName) ends the prefix: the store checks uniqueness of the last version
+   *    only, so a value taken by another resource must not hide in a version in between;
+   *  - if the write is refused (a unique value taken, a race lost to another instance), nothing was stored and the
+   *    prefix's changes are made again one at a time (changeInTurn), each with its own answer.
+   */
+  private async coalesce(id: string, changes: QueuedChange[]): Promise<Settled<Changed>[]> {
+    let current: StoredRecord;
+    try {
+      current = await this.get(id);
+    } catch (e) {
+      return changes.map(() => ({ ok: false, error: e }));
+    }
+    const pending = this.memberships && membersAttribute(this.schema) ? this.memberships.pending(id) : undefined;
+    const out: Settled<Changed>[] = [];
+    const entries: AuditEntry[] = [];
+    let state = current;
+    for (const change of changes) {
+      let next: NextVersion | undefined;
+      try {
+        next = await this.nextVersion(id, state, change, pending);
+      } catch (e) {
+        out.push({ ok: false, error: e });
+        continue;
+      }
+      if (!next) {
+        out.push({ ok: true, value: { record: state } });
+        continue;
+      }
+      if (state !== current && this.changesUnique(state, next.record)) break;
+      if (next.members) pending!.apply(next.members);
+      entries.push(next.audit);
+      out.push({ ok: true, value: { record: next.record, previous: state } });
+      state = next.record;
+    }
+    if (state === current) return out;
+    let outcome;
+    try {
+      outcome = await this.resources.replace(this.schema, { record: this.withView(state), expectedVersion: current.version, current, members: pending?.composed(), audit: entries });
+    } catch (e) {
+      if (!isScimError(e)) throw e;
+      outcome = 'refused' as const;
+    }
+    if (outcome === 'ok') return out;
+    if (outcome === 'missing') return out.map(() => ({ ok: false, error: this.notFound(id) }));
+    const again: Settled<Changed>[] = [];
+    for (let i = 0; i < out.length; i++) again.push(await settle(() => this.changeInTurn(id, changes[i]!)));
+    return again;
+  }
+
+  /** Whether `next` changes a value the store keeps unique (a userName) from `previous`. */
+  private changesUnique(previous: StoredRecord, next: StoredRecord): boolean {
+    return uniqueAttributes(this.schema).some((u) => !jsonEqual(u.read(previous.resource), u.read(next.resource)));
   }
 
   private async deleteInTurn(id: string, ifMatch: string | undefined, rules: RuleContext): Promise<void> {
@@ -501,6 +611,15 @@ export class ResourceService {
 
   notFound(id: string): ScimError {
     return errors.notFound(`${this.schema.type.name} ${JSON.stringify(id)} not found`);
+  }
+}
+
+/** What became of a function's promise, as a value. */
+async function settle<T>(run: () => Promise<T>): Promise<Settled<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    return { ok: false, error };
   }
 }
 

@@ -93,9 +93,13 @@ export interface CreateItem extends Alongside {
  */
 export type CreateOutcome = 'created' | 'skipped' | ScimError;
 
-/** A version-guarded replacement of a record. */
-export interface ReplaceRequest extends Alongside {
-  /** The next version: `record.version` must be `expectedVersion + 1`. */
+/**
+ * A version-guarded replacement of a record. Usually the next version (`expectedVersion + 1`); a write that stores
+ * several queued changes of one resource at once (ResourceService's coalesced writes) skips to the last of them, with
+ * the audit entry of each version in between.
+ */
+export interface ReplaceRequest {
+  /** The new record: `record.version` must be greater than `expectedVersion`. */
   record: StoredRecord;
   /** The version the stored record must still have, or nothing is written ('conflict'). */
   expectedVersion: number;
@@ -104,6 +108,18 @@ export interface ReplaceRequest extends Alongside {
    * (the version check still happens).
    */
   current?: StoredRecord;
+  /** The change of a group's members, stored with the record, all or nothing. */
+  members?: MemberChange;
+  /**
+   * The write's audit entry, or the entries of every version from `expectedVersion + 1` to `record.version` in that
+   * order; stored with the record, all or nothing.
+   */
+  audit?: AuditEntry | readonly AuditEntry[];
+}
+
+/** The audit entries of a replace, as a list. */
+export function auditEntriesOf(audit: ReplaceRequest['audit']): readonly AuditEntry[] {
+  return audit === undefined ? [] : Array.isArray(audit) ? audit : [audit as AuditEntry];
 }
 
 export interface DeleteRequest {

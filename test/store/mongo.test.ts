@@ -87,7 +87,7 @@ function run(uri: string): void {
       versionAfter: version,
       changes: [{ attribute: 'title', after: `v${version}` }],
     });
-    const ids = async () => (await store.audit.log({ order: 'ascending', count: 10 })).entries.map((e) => e.id).sort();
+    const ids = async () => (await store.audit.log({ order: 'ascending', count: 100 })).entries.map((e) => e.id).sort();
     // As a process that stopped right after its write would leave it: the entry in the document, not in the trail.
     const crashed = userRecord({ userName: 'crashed' });
     await store.resources.create(users, crashed);
@@ -112,6 +112,19 @@ function run(uri: string): void {
     await coll.updateOne({ _id: other.id as never }, { $set: { aud: entry('left-4', other.id, 3), v: 3 } });
     t.equal(await store.resources.delete(users, { id: other.id, audit: { ...entry('delete-5', other.id, 2), operation: 'delete', versionAfter: undefined } }), 'ok');
     t.same(await ids(), ['delete-5', 'left-1', 'left-2', 'left-4', 'own-3']);
+
+    // A coalesced write leaves a list of entries, one per version: the sweep and the next write copy every one.
+    const many = userRecord({ userName: 'many' });
+    await store.resources.create(users, many);
+    await coll.updateOne({ _id: many.id as never }, { $set: { aud: [entry('list-6', many.id, 1), entry('list-7', many.id, 2)], v: 2 } });
+    await store.init([users]);
+    t.same((await ids()).filter((id) => id.startsWith('list')), ['list-6', 'list-7'], 'the sweep copies every entry of a list');
+    await coll.updateOne({ _id: many.id as never }, { $set: { aud: [entry('list-8', many.id, 3), entry('list-9', many.id, 4)], v: 4 } });
+    const four = (await store.resources.get(users, many.id))!;
+    const six = { ...nextVersion(four, { title: 'six' }), version: 6 };
+    const own = [5, 6].map((v) => ({ ...entry(`own-${v + 5}`, many.id, v), at: new Date().toISOString() }));
+    t.equal(await store.resources.replace(users, { record: six, expectedVersion: 4, current: four, audit: own }), 'ok', 'a write of two versions at once');
+    t.same((await ids()).filter((id) => id.startsWith('list') || id.startsWith('own-1')), ['list-6', 'list-7', 'list-8', 'list-9', 'own-10', 'own-11'], 'the list it replaced was copied first, then its own');
   });
 
   t.test('group members without transactions: an intent left by a writer that stopped half way is finished by the next reader', async (t) => {

@@ -23,6 +23,7 @@ import type {
   StoredView,
   WriteOutcome,
 } from '../store';
+import { auditEntriesOf } from '../store';
 import { recordOf, stored, type LmdbEnvironment, type Stored } from './environment';
 import { indexEntries, type IndexKey } from './plan';
 import type { LmdbMemberships } from './members';
@@ -168,7 +169,7 @@ export class LmdbResources implements ResourceStore {
   }
 
   async replace(schema: ResourceSchema, { record, expectedVersion, current: read, members, audit }: ReplaceRequest): Promise<WriteOutcome> {
-    if (record.version !== expectedVersion + 1) {
+    if (record.version <= expectedVersion) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
     const type = schema.type.id;
@@ -198,7 +199,7 @@ export class LmdbResources implements ResourceStore {
       for (const k of uniques.added) this.db.unique.put([type, k.label, k.key], record.id);
       for (const entry of indexed.added) this.db.index.put(entry as unknown as Key, 1);
       if (members) this.memberships.change(record.id, members);
-      if (audit) this.audit.put(audit);
+      for (const entry of auditEntriesOf(audit)) this.audit.put(entry);
       return 'ok';
     });
   }

@@ -5,7 +5,8 @@
  *
  * An entry must be stored if and only if its write is, and this store uses no multi-document transactions. So the
  * entry travels inside the resource's own document: the version-guarded write of the resource sets the document's
- * `aud` to its entry in the same single-document update, which is atomic. After the write is answered, the entry is
+ * `aud` to its entry in the same single-document update, which is atomic (to a list of entries, one per version, when
+the write stores several queued changes of the resource at once). After the write is answered, the entry is
  * copied into `audit` (batched, in the background). Copies are idempotent (the entry's id is the audit document's
  * `_id`), so a copy made twice is one entry. The document keeps its last entry until its next write replaces it;
  * nothing is written back to it after the copy, which would cost a second write of every resource written.
@@ -59,6 +60,12 @@ export function encodeEntry(entry: AuditEntry): JsonObject {
 
 function decodeEntry(stored: JsonObject): AuditEntry {
   return decodeKeys(stored) as unknown as AuditEntry;
+}
+
+/** The entries a document's `aud` holds: one, or one per version of a write that stored several changes. */
+function entriesIn(stored: JsonObject | JsonObject[] | null | undefined): AuditEntry[] {
+  if (!stored) return [];
+  return Array.isArray(stored) ? stored.map(decodeEntry) : [decodeEntry(stored)];
 }
 
 export class MongoAudit implements AuditStore {
@@ -136,13 +143,13 @@ export class MongoAudit implements AuditStore {
    * `held`: the entry as the caller read it with the document at `version` (null: it had none); undefined makes this
    * read it. The write that follows is guarded by `version`, so the entry copied is the one it replaces.
    */
-  async beforeReplacing(coll: Collection<ResourceDocument>, id: string, version: number, held?: JsonObject | null): Promise<void> {
+  async beforeReplacing(coll: Collection<ResourceDocument>, id: string, version: number, held?: JsonObject | JsonObject[] | null): Promise<void> {
     if (this.copied.get(`${coll.collectionName}\0${id}`) === version || held === null) return;
-    const stored = held ?? (await coll.findOne({ _id: id, v: version }, { projection: { aud: 1 } }))?.aud;
-    if (!stored) return;
-    const entry = decodeEntry(stored);
-    if (entry.versionAfter !== undefined && this.copied.get(`${coll.collectionName}\0${id}`) === entry.versionAfter) return;
-    await this.copy([{ coll, entry }]);
+    const entries = entriesIn(held ?? (await coll.findOne({ _id: id, v: version }, { projection: { aud: 1 } }))?.aud);
+    const last = entries[entries.length - 1];
+    if (!last) return;
+    if (last.versionAfter !== undefined && this.copied.get(`${coll.collectionName}\0${id}`) === last.versionAfter) return;
+    await this.copy(entries.map((entry) => ({ coll, entry })));
   }
 
   private async drain(): Promise<void> {
@@ -184,7 +191,7 @@ export class MongoAudit implements AuditStore {
 
   /** Copies the entry of a document about to be deleted (its delete's). */
   async copyFrom(coll: Collection<ResourceDocument>, doc: Pick<ResourceDocument, 'aud'> | null): Promise<void> {
-    if (doc?.aud) await this.copy([{ coll, entry: decodeEntry(doc.aud) }]);
+    await this.copy(entriesIn(doc?.aud).map((entry) => ({ coll, entry })));
   }
 
   /**
@@ -207,7 +214,7 @@ export class MongoAudit implements AuditStore {
           .toArray();
         if (docs.length === 0) break;
         after = docs[docs.length - 1]!._id;
-        const entries = docs.flatMap((d) => (d.aud ? [decodeEntry(d.aud)] : []));
+        const entries = docs.flatMap((d) => entriesIn(d.aud));
         const present = new Set(
           (await this.audit.find({ _id: { $in: entries.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
         );

@@ -42,8 +42,11 @@ export interface ResourceDocument {
   pend?: Pending;
   /** Set once the resource was made a member of some group (members.ts). */
   gm?: true;
-  /** The audit entry of the write that made this version, kept until the next write (audit.ts). */
-  aud?: JsonObject;
+  /**
+   * The audit entry of the write that made this version, kept until the next write (audit.ts); a list when that write
+   * stored several queued changes at once, one entry per version.
+   */
+  aud?: JsonObject | JsonObject[];
 }
 
 /** What a document's `pend` holds: the rest of a write that spans documents (intents.ts). */

@@ -28,6 +28,7 @@ import type {
   StoredView,
   WriteOutcome,
 } from '../store';
+import { auditEntriesOf } from '../store';
 import { collectionName, fromDocument, toDocument, type ResourceDocument } from './document';
 import { isDuplicateKey, retryWriteConflicts } from './errors';
 import { indexPlan, type UniqueIndex } from './indexes';
@@ -74,7 +75,7 @@ export class MongoResources implements ResourceStore {
    */
   private readonly uniqueTurns = new KeyedQueue();
   /** The audit entry each record read by get() had in its document (null: none), for the write that follows. */
-  private readonly entriesRead = new WeakMap<StoredRecord, JsonObject | null>();
+  private readonly entriesRead = new WeakMap<StoredRecord, JsonObject | JsonObject[] | null>();
 
   constructor(
     private readonly conn: MongoConnection,
@@ -178,11 +179,12 @@ export class MongoResources implements ResourceStore {
   }
 
   async replace(schema: ResourceSchema, { record, expectedVersion, current, members, audit }: ReplaceRequest): Promise<WriteOutcome> {
-    if (record.version !== expectedVersion + 1) {
+    if (record.version <= expectedVersion) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
     const coll = await this.conn.guard('replace', () => this.conn.collection(schema));
     const pend = members ? this.intents.intent({ members }) : undefined;
+    const entries = auditEntriesOf(audit);
     const outcome = await this.conn.guard('replace', async (): Promise<WriteOutcome> => {
       const doc = toDocument(schema, record);
       const { _id, ...replacement } = doc;
@@ -198,9 +200,9 @@ export class MongoResources implements ResourceStore {
         if (pend) this.intents.begin(_id);
         // Every field of the document is set (or unset), this write's audit entry among them, in one single-document
         // update (audit.ts): the entry is stored if and only if the write is. The entry it replaces was copied.
-        if (audit) {
+        if (entries.length > 0) {
           await this.audit.beforeReplacing(coll, _id, expectedVersion, current ? this.entriesRead.get(current) : undefined);
-          replacement.aud = encodeEntry(audit);
+          replacement.aud = entries.length === 1 ? encodeEntry(entries[0]!) : entries.map(encodeEntry);
         }
         const unset: Record<string, ''> = {};
         for (const field of ['secrets', 'view'] as const) if (replacement[field] === undefined) unset[field] = '';
@@ -218,7 +220,7 @@ export class MongoResources implements ResourceStore {
       this.intents.abandon(_id);
       return this.missOutcome(coll, record.id);
     });
-    if (outcome === 'ok' && audit) this.audit.enqueue(coll, audit);
+    if (outcome === 'ok') for (const entry of entries) this.audit.enqueue(coll, entry);
     if (outcome === 'ok' && pend) await this.conn.guard('replace', () => this.intents.finish(coll, record.id, record.version, pend));
     return outcome;
   }
