@@ -13,6 +13,8 @@ import { isAdmin } from '../service/access';
 import { callerOf } from './auth';
 import { methodNotAllowed } from './methods';
 import type { PagingLimits } from './request';
+import { SCIM_CONTENT_TYPE } from './scim-json';
+import { jsonInSlices, STREAM_FROM } from './slices';
 
 const PARAMETERS = new Set(['resourceId', 'since', 'until', 'cursor', 'count', 'sortOrder']);
 
@@ -24,7 +26,7 @@ function instant(name: string, value: unknown): string | undefined {
 }
 
 export function auditRoute(app: FastifyInstance, audit: AuditStore, paging: PagingLimits): void {
-  app.get('/AuditEvents', { onRequest: app.requireScope('scim:read') }, async (request) => {
+  app.get('/AuditEvents', { onRequest: app.requireScope('scim:read') }, async (request, reply) => {
     const caller = callerOf(request);
     if (!isAdmin(caller)) throw errors.forbidden('the audit trail is readable by administrators only (a token whose roles claim holds globalAdmin or userAdmin)');
     const query = request.query as Record<string, unknown>;
@@ -51,12 +53,14 @@ export function auditRoute(app: FastifyInstance, audit: AuditStore, paging: Pagi
     if (after) q.after = after;
     const page = await audit.log(q);
     const last = page.entries[page.entries.length - 1];
-    return {
+    const envelope = {
       schemas: [AUDIT_LIST_SCHEMA],
       itemsPerPage: page.entries.length,
       ...(page.more && last ? { nextCursor: encodeAuditCursor(last) } : {}),
-      Resources: page.entries.map(renderAuditEntry),
     };
+    // A page of 1,000 creates' entries is a megabyte of JSON: made in one go it held the loop for over 20 ms.
+    if (page.entries.length > STREAM_FROM) return reply.type(SCIM_CONTENT_TYPE).send(jsonInSlices(envelope, 'Resources', page.entries, renderAuditEntry));
+    return { ...envelope, Resources: page.entries.map(renderAuditEntry) };
   });
   methodNotAllowed(app, '/AuditEvents', ['GET']);
 }
