@@ -18,6 +18,7 @@ import { attributeChanges, type AuditChange, type AuditEntry } from '../scim/aud
 import type { CreateItem, MemberChange, ResourceStore, StoredView } from '../store/store';
 import { uniqueAttributes } from '../store/unique';
 import { WriteQueue, type Settled } from './write-queue';
+import { KeyedQueue } from '../store/keyed-queue';
 import { hashPassword, verifyPassword } from './password';
 import type { Memberships, PendingMembers } from './memberships';
 import { Lister, type ListParams, type ListResult } from './list';
@@ -164,6 +165,8 @@ export class ResourceService {
    * one stored together in one write (write-queue.ts, coalesce()).
    */
   private readonly writes = new WriteQueue<QueuedChange, Changed>((id, changes) => this.changeBatch(id, changes), MAX_COALESCED);
+  /** The rules' afterWrite of one resource's changes, one after another in the order of its versions. */
+  private readonly afterWrites = new KeyedQueue();
   readonly resources: ResourceStore;
   /** Group membership (memberships.ts), when this type has members (Group) or groups (User). */
   readonly memberships?: Memberships;
@@ -273,7 +276,9 @@ export class ResourceService {
   /** A change of an existing resource, in its turn, then the rules' afterWrite. */
   private async change(id: string, produce: Produce, ifMatch: string | undefined, rules: RuleContext): Promise<StoredRecord> {
     const { record, previous } = await this.writes.change(id, { produce, ifMatch, rules });
-    if (previous) await this.afterWrite(record, previous);
+    // In version order: the changes of a coalesced write are answered at once, and two renames of one member carried
+    // to its groups out of order would leave the older name there.
+    if (previous) await this.afterWrites.run(id, () => this.afterWrite(record, previous));
     return record;
   }
 

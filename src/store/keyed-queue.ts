@@ -3,7 +3,7 @@
  *
  * The MongoDB store runs the writes of one unique value (a userName) through one, so that the database sees one
  * contender per instance. (The service's writes of one resource go through ../service/write-queue.ts, which also
- * coalesces the changes queued behind a running one.)
+ * coalesces the changes queued behind a running one; the rules' afterWrite of those changes take turns through one.)
  */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<void>>();

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { Readable } from 'node:stream';
 import { jsonInSlices } from '../../src/http/slices';
+import type { JsonObject } from '../../src/scim/values';
 import { build, user } from '../helper';
 
 const text = async (r: Readable) => {
@@ -12,7 +13,7 @@ const text = async (r: Readable) => {
 
 t.test('{ envelope, items }: the bytes JSON.stringify would give', async (t) => {
   const big = Array.from({ length: 5000 }, (_, i) => ({ i, text: 'x'.repeat(i % 300), nested: { a: [i, String(i)] } }));
-  const table: { name: string; envelope: Record<string, unknown>; items: unknown[] }[] = [
+  const table: { name: string; envelope: JsonObject; items: unknown[] }[] = [
     { name: 'empty envelope, no items', envelope: {}, items: [] },
     { name: 'an envelope, one item', envelope: { schemas: ['x'], itemsPerPage: 1 }, items: [{ a: 1 }] },
     { name: 'thousands of items, over many slices', envelope: { schemas: ['x'], nextCursor: 'c"\\u' }, items: big },

@@ -39,6 +39,15 @@ for (const kind of storeKinds()) {
         await gate;
       },
     });
+    // The rules' afterWrite of one resource run one after another in version order, however long each takes.
+    const afterOrder: number[] = [];
+    service.use({
+      name: 'after-order',
+      afterWrite: async (record) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        afterOrder.push(record.version);
+      },
+    });
     /** Sends `first` (held), then `rest` while it is held, then releases it; every outcome, in order. */
     const burst = async (id: string, first: unknown, rest: { body: unknown; ifMatch?: string }[]) => {
       armed = true;
@@ -58,6 +67,7 @@ for (const kind of storeKinds()) {
       const results = await burst(id, replaceOp('title', 'hold'), Array.from({ length: 9 }, (_, i) => ({ body: replaceOp('nickName', `n${i}`) })));
       t.same(results.map(outcome), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       t.equal(writes, 2, 'the held change alone, then the nine queued behind it together');
+      t.same(afterOrder.slice(-10), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'afterWrite in version order');
       t.match((await service.get(id)).resource, { title: 'hold', nickName: 'n8', meta: { version: 'W/"11"' } });
       const log = await store.audit.log({ resourceId: id, count: 100, order: 'ascending' });
       const byVersion = [...log.entries].sort((a, b) => (a.versionAfter ?? 0) - (b.versionAfter ?? 0));
