@@ -7,7 +7,7 @@
  */
 import type { ResourceSchema } from './schema';
 import { differences } from './diff';
-import type { Json, JsonObject } from './values';
+import { cloneJson, type Json, type JsonObject } from './values';
 
 /** The schema of an entry as the API returns it: the project's own URN (not under urn:ietf:). */
 export const AUDIT_EVENT_SCHEMA = 'urn:scim-server:api:messages:1.0:AuditEvent';
@@ -99,8 +99,8 @@ export function attributeChanges(
       continue;
     }
     const change: AuditChange = { attribute: key };
-    if (was !== undefined) change.before = structuredClone(was);
-    if (now !== undefined) change.after = structuredClone(now);
+    if (was !== undefined) change.before = cloneJson(was);
+    if (now !== undefined) change.after = cloneJson(now);
     out.push(change);
   }
   return out;
@@ -108,7 +108,7 @@ export function attributeChanges(
 
 /** The entry as the API shows it (GET /AuditEvents). */
 export function renderAuditEntry(entry: AuditEntry): JsonObject {
-  return { schemas: [AUDIT_EVENT_SCHEMA], ...(structuredClone(entry) as unknown as JsonObject) };
+  return { schemas: [AUDIT_EVENT_SCHEMA], ...(cloneJson(entry as unknown as JsonObject)) };
 }
 
 /** Opaque cursor for the next page: the position of a page's last entry. */

@@ -15,7 +15,7 @@
  */
 import { errors } from './errors';
 import type { AttributeDefinition, ResourceSchema } from './schema';
-import { isObject, isUnassigned, Json, JsonObject } from './values';
+import { cloneJson, isObject, isUnassigned, Json, JsonObject } from './values';
 import { sameElement, sameValue } from './patch/compare';
 
 /** A top-level attribute and the schema holding it. */
@@ -166,14 +166,14 @@ export function carryRetired(schema: ResourceSchema, current: JsonObject, next: 
     if (key === 'schemas' || key === 'id' || key === 'meta') continue;
     const urn = schema.extensionUrn(key);
     if (urn === undefined) {
-      if (!schema.attribute(schema.core.id, key) && next[key] === undefined) next[key] = structuredClone(value);
+      if (!schema.attribute(schema.core.id, key) && next[key] === undefined) next[key] = cloneJson(value);
       continue;
     }
     if (!isObject(value)) continue;
     for (const [name, inner] of Object.entries(value)) {
       if (schema.attribute(urn, name)) continue;
       const holder = isObject(next[urn]) ? (next[urn] as JsonObject) : (next[urn] = {});
-      if ((holder as JsonObject)[name] === undefined) (holder as JsonObject)[name] = structuredClone(inner);
+      if ((holder as JsonObject)[name] === undefined) (holder as JsonObject)[name] = cloneJson(inner);
     }
   }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ResolvedAttribute, ResourceSchema, SchemaRegistry } from './schema';
 import { SCHEMAS_DIR, SECTIONS_FILE } from './schema';
 import { attributeKey, differences } from './diff';
-import { isObject, type Json, type JsonObject } from './values';
+import { cloneJson, isObject, type Json, type JsonObject } from './values';
 
 export interface SectionDefinition {
   name: string;
@@ -132,11 +132,11 @@ export class Sections {
       if (r.extension) {
         const holder = isObject(target[r.schema]) ? (target[r.schema] as JsonObject) : {};
         if (value === undefined) delete holder[r.attribute.name];
-        else holder[r.attribute.name] = structuredClone(value);
+        else holder[r.attribute.name] = cloneJson(value);
         if (Object.keys(holder).length > 0) target[r.schema] = holder;
         else delete target[r.schema];
       } else if (value === undefined) delete target[r.attribute.name];
-      else target[r.attribute.name] = structuredClone(value);
+      else target[r.attribute.name] = cloneJson(value);
     }
   }
 

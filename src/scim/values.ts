@@ -20,6 +20,27 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A deep copy of a JSON value. structuredClone does the same for any value and costs ten times as much on a user
+ * (about 20 µs against 2 µs, measured): it runs for every PATCH, PUT and audit entry. Keys are copied as own data
+ * properties, `__proto__` included (as JSON.parse makes them), never as a prototype.
+ */
+export function cloneJson<T extends Json>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const out = new Array<Json>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = cloneJson(value[i]!);
+    return out as T;
+  }
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const v = cloneJson((value as JsonObject)[key]!);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
+  }
+  return out as T;
+}
+
 /** RFC 7643 §2.5: null and an empty array are "unassigned"; clients (Entra) also clear values with "". */
 export function isUnassigned(v: unknown): boolean {
   return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);

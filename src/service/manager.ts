@@ -8,7 +8,7 @@
 import { errors } from '../scim/errors';
 import type { ScimResource, StoredRecord } from '../scim/resource';
 import { SCHEMA_URNS } from '../scim/schema';
-import { isObject, JsonObject } from '../scim/values';
+import { cloneJson, isObject, JsonObject } from '../scim/values';
 import { parseFilter } from '../scim/filter/parse';
 import type { Store } from '../store/store';
 import { SYSTEM_CALLER, type ResourceRule, type ResourceService } from './resources';
@@ -72,7 +72,7 @@ export function managerRule(users: ResourceService, { resources }: Store): Resou
       for (const report of page.records) {
         try {
           const edit = (cur: StoredRecord): JsonObject => {
-            const { schemas: _s, id: _i, meta: _m, ...attributes } = structuredClone(cur.resource);
+            const { schemas: _s, id: _i, meta: _m, ...attributes } = cloneJson(cur.resource);
             const ext = attributes[EXT];
             if (isObject(ext) && isObject(ext.manager) && ext.manager.value === id) {
               change(ext);

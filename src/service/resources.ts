@@ -7,7 +7,7 @@ import { etagMatches, newId, ScimResource, StoredRecord } from '../scim/resource
 import { ResourceSchema } from '../scim/schema';
 import { readResourceBody, ResourceInput, schemasOf } from '../scim/input';
 import { carryImmutable, carryRetired, checkChange } from '../scim/change';
-import { JsonObject } from '../scim/values';
+import { cloneJson, JsonObject } from '../scim/values';
 import { jsonEqual } from '../scim/equal';
 import type { CursorCodec } from '../scim/cursor';
 import { applyOperations, parsePatchBody } from '../scim/patch';
@@ -289,7 +289,7 @@ export class ResourceService {
         const input = readResourceBody(this.schema, request.body, this.limits);
         const members = this.takeMembers(input, request.body);
         return async (current) => {
-          const attributes = structuredClone(input.attributes);
+          const attributes = cloneJson(input.attributes);
           carryImmutable(this.schema, current.resource, attributes, input.cleared);
           carryRetired(this.schema, current.resource, attributes);
           checkChange(this.schema, current.resource, attributes);
@@ -322,7 +322,7 @@ export class ResourceService {
         return async (current) => ({ attributes: clientAttributes(request.edit(current)) });
       case 'release':
         // Nothing of the client's changes; the sections rule takes the section off the user's sources.
-        return async (current) => ({ attributes: clientAttributes(structuredClone(current.resource)) });
+        return async (current) => ({ attributes: clientAttributes(cloneJson(current.resource)) });
     }
   }
 

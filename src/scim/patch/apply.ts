@@ -12,7 +12,7 @@
 import { DEFAULT_LIMITS, Limits } from '../limits';
 import type { ScimResource } from '../resource';
 import type { ResourceSchema } from '../schema';
-import { checkValueCount, isObject, JsonObject } from '../values';
+import { checkValueCount, cloneJson, isObject, JsonObject } from '../values';
 import { jsonEqual } from './compare';
 import { parsePatchBody, type PatchOperation } from './envelope';
 import { Translator } from './translate';
@@ -36,7 +36,7 @@ export function applyPatch(schema: ResourceSchema, current: ScimResource, body: 
  */
 export function applyOperations(schema: ResourceSchema, current: ScimResource, operations: readonly { op: PatchOperation; index: number }[], limits: Limits = DEFAULT_LIMITS): PatchResult {
   if (operations.length === 0) return { resource: current, changed: false };
-  const translator = new Translator(schema, structuredClone(current) as JsonObject, limits);
+  const translator = new Translator(schema, cloneJson(current) as JsonObject, limits);
   for (const { op, index } of operations) translator.run(op, index);
   const working = translator.doc;
   validateResource(schema, working);

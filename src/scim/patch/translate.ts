@@ -44,7 +44,7 @@ import type { Filter } from '../filter/ast';
 import { evaluateOnElement } from '../filter/evaluate';
 import { parsePath, PatchPath, SchemaPath, unknownTarget } from '../path';
 import { AttributeDefinition, ResolvedAttribute, ResourceSchema, subAttribute } from '../schema';
-import { isObject, isUnassigned, Json, JsonObject, readAttribute, readComplex, readSimple, ReadOptions } from '../values';
+import { cloneJson, isObject, isUnassigned, Json, JsonObject, readAttribute, readComplex, readSimple, ReadOptions } from '../values';
 import { DEFAULT_LIMITS, Limits } from '../limits';
 import { pointer } from '../pointer';
 import { dedupeElements, ElementIndex, ElementRules } from '../elements';
@@ -220,7 +220,7 @@ export class Translator {
     const def = t.attribute;
     if (def.mutability === 'immutable' || (def.type === 'complex' && !def.multiValued)) {
       const now = this.current(t);
-      entry.before = now === undefined ? undefined : structuredClone(now);
+      entry.before = now === undefined ? undefined : cloneJson(now);
     }
     this.touched.set(key, entry);
     this.written.set(key, t);
@@ -639,7 +639,7 @@ export function toJsonPatch(
   index: number,
   limits: Limits = DEFAULT_LIMITS,
 ): Translation {
-  const t = new Translator(schema, structuredClone(resource), limits);
+  const t = new Translator(schema, cloneJson(resource), limits);
   t.run(op, index);
   return { operations: t.operations, writeOnly: t.writeOnly };
 }
