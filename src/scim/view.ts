@@ -17,6 +17,7 @@ import { project } from './projection';
 import { Endpoints, render } from './render';
 import type { ScimResource } from './resource';
 import type { ResourceSchema, SchemaRegistry } from './schema';
+import type { Json } from './values';
 
 /** Changes when the way views are made changes, so that older views are ignored (stored views start with it). */
 const FORMAT = 'representation v1';
@@ -41,7 +42,7 @@ export class Views {
    * placeholder base URL. Undefined when the resource's own values contain the placeholder.
    */
   make(resource: ScimResource): string | undefined {
-    if (JSON.stringify(resource).includes(BASE_IN_JSON)) return undefined;
+    if (holdsPlaceholder(resource)) return undefined;
     return this.prefix + JSON.stringify(project(this.schema, render(this.schema, resource, BASE, this.endpoints)));
   }
 
@@ -68,4 +69,17 @@ function jsonEscaped(s: string): string {
     escaped.set(s, e);
   }
   return e;
+}
+
+/**
+ * Whether any key or string of `value` would put the placeholder's JSON text into the view (the placeholder itself,
+ * or its escaped spelling typed out): the view's bodies replace every occurrence with the base URL. A walk of the
+ * values, not a JSON.stringify of the whole resource (which cost as much as making the view).
+ */
+function holdsPlaceholder(value: Json): boolean {
+  if (typeof value === 'string') return value.includes(BASE) || value.includes(BASE_IN_JSON);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsPlaceholder);
+  for (const key of Object.keys(value)) if (holdsPlaceholder(key) || holdsPlaceholder(value[key]!)) return true;
+  return false;
 }

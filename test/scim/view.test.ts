@@ -39,6 +39,9 @@ for (const row of rows) {
 t.test('a resource whose own values hold the placeholder gets no view', async (t) => {
   t.equal(views.make(resource({ displayName: '\u0000scim-base-url' })), undefined);
   t.equal(views.make(resource({ title: 'x\\\u0000scim-base-url' })), undefined);
+  // Typed out as its JSON escape, in a value nested in a multi-valued complex attribute.
+  t.equal(views.make(resource({ emails: [{ value: 'a@b.c', display: 'x\\u0000scim-base-url' }] })), undefined);
+  t.type(views.make(resource({ emails: [{ value: 'a@b.c', display: 'u0000scim-base-url' }] })), 'string', 'a near miss gets its view');
 });
 
 t.test('a text made with other schemas is not used', async (t) => {
