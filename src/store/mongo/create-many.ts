@@ -17,8 +17,11 @@ import type { Intents } from './intents';
 import type { MongoConnection } from './connection';
 import { Turns } from '../../turns';
 
-/** Documents one insertMany sends: a slice of a batch of creates. */
-const INSERT_SLICE = 100;
+/**
+ * Documents one insertMany sends: a slice of a batch of creates. The driver serialises it in one go (an HR-shaped
+ * user with its query copy, view and audit entry is about 4 KB of BSON), so a slice is kept to a few milliseconds.
+ */
+const INSERT_SLICE = 50;
 /** Write conflicts a batch retries before giving up with the conflict's error. */
 const MAX_CONFLICTS = 20;
 
