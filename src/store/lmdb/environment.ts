@@ -40,6 +40,21 @@ import type { MemberType, StoreStats } from '../store';
  */
 export const LMDB_OPTIONS = { compression: false, maxDbs: 12, mapSize: 2 ** 34, noReadAhead: true, noSubdir: false };
 
+/**
+ * How each sub-database is opened: by the store, and by anything else that reads the directory (the benchmarks'
+ * bare calls, the footprint measure), which must decode values as the store wrote them.
+ */
+export const SUB_DATABASES = {
+  records: {},
+  unique: {},
+  index: {},
+  counts: {},
+  views: { encoding: 'string' },
+  meta: {},
+  members: {},
+  audit: {},
+} as const;
+
 /** The end of a range over the ids of a type (ids are never this character). */
 export const MAX_ID = '\uffff';
 
@@ -88,14 +103,14 @@ export class LmdbEnvironment {
     mkdirSync(path, { recursive: true, mode: 0o700 });
     // Values are msgpack (the package's default); keys are arrays in ordered-binary encoding.
     this.env = open({ path, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
-    this.records = this.env.openDB({ name: 'records' });
-    this.unique = this.env.openDB({ name: 'unique' });
-    this.index = this.env.openDB({ name: 'index' });
-    this.counts = this.env.openDB({ name: 'counts' });
-    this.views = this.env.openDB({ name: 'views', encoding: 'string' });
-    this.meta = this.env.openDB({ name: 'meta' });
-    this.memberPairs = this.env.openDB({ name: 'members' });
-    this.audit = this.env.openDB({ name: 'audit' });
+    this.records = this.env.openDB({ name: 'records', ...SUB_DATABASES.records });
+    this.unique = this.env.openDB({ name: 'unique', ...SUB_DATABASES.unique });
+    this.index = this.env.openDB({ name: 'index', ...SUB_DATABASES.index });
+    this.counts = this.env.openDB({ name: 'counts', ...SUB_DATABASES.counts });
+    this.views = this.env.openDB({ name: 'views', ...SUB_DATABASES.views });
+    this.meta = this.env.openDB({ name: 'meta', ...SUB_DATABASES.meta });
+    this.memberPairs = this.env.openDB({ name: 'members', ...SUB_DATABASES.members });
+    this.audit = this.env.openDB({ name: 'audit', ...SUB_DATABASES.audit });
   }
 
   /**
