@@ -134,15 +134,45 @@ export class RecordTable {
     return value !== undefined && value.resource === undefined;
   }
 
+  /**
+   * The record with its resource. From a view, the view is read now (the one of this version, in this read) and
+   * its JSON parsed when the resource is first used: a page of 100 answered from its views, as most pages are, parses
+   * none of them (parsing costs more than the read).
+   */
   private whole(key: [string, string], value: StoredValue): Stored {
     if (value.resource !== undefined) return value as Stored;
     const text = this.views.get(key);
     const space = text?.indexOf(' ') ?? -1;
-    const resource = text !== undefined && Number(text.slice(0, space)) === value.version ? resourceOfView(text.slice(space + 1)) : undefined;
-    if (!resource) throw new Error(`${key[0]} ${key[1]}: the record is stored in its view, which is missing or not of version ${value.version}`);
-    return { ...value, resource: resource as StoredRecord['resource'] };
+    if (text === undefined || Number(text.slice(0, space)) !== value.version) {
+      throw new Error(`${key[0]} ${key[1]}: the record is stored in its view, which is missing or not of version ${value.version}`);
+    }
+    const out = { version: value.version } as Stored;
+    if (value.secrets) out.secrets = value.secrets;
+    return withLazyResource(out, () => {
+      const resource = resourceOfView(text.slice(space + 1));
+      if (!resource) throw new Error(`${key[0]} ${key[1]}: the record's view is not JSON`);
+      return resource as StoredRecord['resource'];
+    });
   }
 }
+
+/**
+ * `target.resource` made by `make` when first read (and kept), assignable like any property; copied lazily by
+ * recordOf. Spreading, cloning or serialising the object reads it.
+ */
+function withLazyResource<T extends { resource: StoredRecord['resource'] }>(target: T, make: () => StoredRecord['resource']): T {
+  let resource: StoredRecord['resource'] | undefined;
+  Object.defineProperty(target, 'resource', {
+    enumerable: true,
+    configurable: true,
+    get: () => (resource ??= make()),
+    set: (v: StoredRecord['resource']) => {
+      resource = v;
+    },
+  });
+  return target;
+}
+
 
 /** A pair of the members sub-database, by group: the member's type and display. */
 export interface StoredMember {
@@ -158,7 +188,10 @@ export function stored(record: StoredRecord): Stored {
 
 /** A record as read, without the member flag (records.ts adds it). */
 export function recordOf(schema: ResourceSchema, id: string, value: Stored): StoredRecord {
-  const record: StoredRecord = { resourceType: schema.type.id, id, version: value.version, resource: value.resource };
+  const lazy = Object.getOwnPropertyDescriptor(value, 'resource')?.get;
+  const record = { resourceType: schema.type.id, id, version: value.version } as StoredRecord;
+  if (lazy) withLazyResource(record, lazy);
+  else record.resource = value.resource;
   if (value.secrets) record.secrets = value.secrets;
   return record;
 }
