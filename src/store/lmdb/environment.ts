@@ -173,7 +173,6 @@ function withLazyResource<T extends { resource: StoredRecord['resource'] }>(targ
   return target;
 }
 
-
 /** A pair of the members sub-database, by group: the member's type and display. */
 export interface StoredMember {
   t: MemberType;
