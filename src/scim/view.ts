@@ -17,7 +17,6 @@ import { project } from './projection';
 import { Endpoints, render } from './render';
 import type { ScimResource } from './resource';
 import type { ResourceSchema, SchemaRegistry } from './schema';
-import { isObject, type JsonObject } from './values';
 
 /** Changes when the way views are made changes, so that older views are ignored (stored views start with it). */
 const FORMAT = 'representation v1';
@@ -50,38 +49,6 @@ export class Views {
   body(view: string, baseUrl: string): string | undefined {
     if (!view.startsWith(this.prefix)) return undefined;
     return view.slice(this.prefix.length).replaceAll(BASE_IN_JSON, jsonEscaped(baseUrl));
-  }
-}
-
-/**
- * The resource a view was made from, as far as the view holds it: its JSON without what rendering added (the
- * `meta.location` and `$ref` URIs, made with the placeholder base URL, which the resource's own values never hold:
- * make() gives no view then). A resource with attributes the default representation leaves out has more than this;
- * the embedded store keeps a record in its view alone only after checking at write that this gives the resource back
- * (src/store/lmdb/environment.ts, RecordTable). Sub-attributes come in the order of the schema, as views list them.
- * Undefined when the text is not a view. Made with any fingerprint: the JSON is the resource's whatever the schemas.
- */
-export function resourceOfView(view: string): JsonObject | undefined {
-  const start = view.indexOf('\n');
-  if (start < 0) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(view.slice(start + 1));
-  } catch {
-    return undefined;
-  }
-  if (!isObject(value)) return undefined;
-  unrender(value);
-  return value;
-}
-
-function unrender(o: JsonObject): void {
-  for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'string') {
-      if ((k === '$ref' || k === 'location') && v.startsWith(BASE)) delete o[k];
-    } else if (Array.isArray(v)) {
-      for (const x of v) if (isObject(x)) unrender(x);
-    } else if (isObject(v)) unrender(v);
   }
 }
 

@@ -5,7 +5,6 @@ import { open, type Key } from 'lmdb';
 import { LMDB_OPTIONS, LmdbStore, SUB_DATABASES } from '../../src/store/lmdb';
 import { SchemaRegistry } from '../../src/scim/schema';
 import type { AuditEntry } from '../../src/scim/audit';
-import { parseFilter as parseFilterOf } from '../../src/scim/filter/parse';
 import { createStore } from '../../src/store';
 import { storeContract } from './contract';
 import { tempDataDir } from '../helper';
@@ -403,50 +402,4 @@ t.test('a data directory written before compression: its values read as they wer
   const records = again.openDB<Buffer, [string, string]>({ name: 'records', encoding: 'binary' });
   t.equal(records.get(['User', made[1]!.id])![0], 254, 'the record written since is compressed');
   t.ok(records.get(['User', made[0]!.id])![0]! < 250, 'the others are as they were');
-});
-
-t.test('a resource its view holds whole is stored once, in the view; one the view does not hold keeps its own copy', async (t) => {
-  const { userRecord, nextVersion, users } = await import('./contract');
-  const { registryFingerprint, Views } = await import('../../src/scim/view');
-  const registry = SchemaRegistry.fromDirectory();
-  const views = new Views(users, (id) => registry.resourceType(id)?.endpoint, registryFingerprint(registry));
-  const dir = tempDataDir();
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const withView = (r: ReturnType<typeof userRecord>) => ({ ...r, view: views.make(r.resource) });
-  const ann = userRecord({ userName: 'ann', name: { givenName: 'Ann', familyName: 'Lee', formatted: 'Ann Lee' }, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { manager: { value: 'm1', displayName: 'Max' } } });
-  const bob = userRecord({ userName: 'bob', password: 'never returned' });
-  let store = new LmdbStore({ path: dir });
-  await store.init([users]);
-  await store.resources.create(users, withView(ann));
-  await store.resources.create(users, { ...withView(bob), secrets: { password: 'hash' } });
-  const raw = () => {
-    const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
-    const records = env.openDB<{ version: number; resource?: unknown; secrets?: unknown }, [string, string]>({ name: 'records', ...SUB_DATABASES.records });
-    const out = { ann: records.get(['User', ann.id]), bob: records.get(['User', bob.id]) };
-    return env.close().then(() => out);
-  };
-  t.same((await store.resources.get(users, ann.id))?.resource, ann.resource, 'read back the same');
-  t.same((await store.resources.get(users, bob.id))?.secrets, { password: 'hash' });
-  const ann2 = nextVersion(ann, { title: 'Boss' });
-  t.equal(await store.resources.replace(users, { record: withView(ann2), expectedVersion: 1 }), 'ok');
-  await store.close();
-  const stored = await raw();
-  t.same(stored.ann, { version: 2 }, 'only the version: the view holds the resource');
-  t.ok(stored.bob?.resource, 'the password is not in the view: the record keeps its resource');
-
-  // Something that keeps no views wrote since: views are dropped, but not one that is its record's only form.
-  const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
-  await env.transaction(() => env.openDB({ name: 'counts' }).put(['Other'], 0));
-  await env.close();
-  store = new LmdbStore({ path: dir });
-  await store.init([users]);
-  t.same((await store.resources.get(users, ann.id))?.resource, ann2.resource, 'still read after a foreign write');
-  t.equal(store.resources.getView(users, ann.id)?.version, 2);
-  t.equal(store.resources.getView(users, bob.id), undefined, 'a view beside a whole record is dropped');
-  const page = await store.resources.query(users, { filter: parseFilterOf(users, 'title eq "Boss"'), startIndex: 1, count: 10 });
-  t.same(page.records.map((r) => r.resource), [ann2.resource], 'found by a scan of the records');
-  t.equal(await store.resources.delete(users, { id: ann.id }), 'ok');
-  t.equal(await store.resources.get(users, ann.id), undefined);
-  t.equal(store.resources.getView(users, ann.id), undefined);
-  await store.close();
 });

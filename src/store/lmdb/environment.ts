@@ -10,7 +10,6 @@
  *
  * Sub-databases (keys are ordered-binary arrays, so strings order by code point, as MongoDB orders them):
  *   records  [type, id]                      -> { version, resource, secrets }                  (records.ts)
- *                                               without resource when its view holds it whole (RecordTable)
  *   unique   [type, attribute, key]          -> id          (userName over the case-folded NFC copy)
  *   index    [type, slot, value, id]         -> 1           (slot: the indexed path; one entry per value; plan.ts)
  *   views    [type, id]                      -> "version view": the record's view (StoredRecord.view), a string,
@@ -27,8 +26,7 @@
  * Records, views and audit entries are compressed (COMPRESSION below).
  */
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type Key, type RangeOptions, type RootDatabase } from 'lmdb';
-import { resourceOfView } from '../../scim/view';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { StoredRecord } from '../../scim/resource';
 import type { ResourceSchema } from '../../scim/schema';
 import type { AuditEntry } from '../../scim/audit';
@@ -75,102 +73,11 @@ export const MAX_ID = '\uffff';
 /** meta: the id of the last transaction written by a store that keeps views. */
 const VIEWS_WRITER: [string, string] = ['views', 'writer-txn'];
 
-/** A record as read from the records sub-database (RecordTable): its version, resource and secrets. */
+/** A record as the records sub-database holds it. */
 export interface Stored {
   version: number;
   resource: StoredRecord['resource'];
   secrets?: StoredRecord['secrets'];
-}
-
-/** A record as the records sub-database holds it: without its resource when its view holds it whole. */
-export interface StoredValue {
-  version: number;
-  resource?: StoredRecord['resource'];
-  secrets?: StoredRecord['secrets'];
-}
-
-/**
- * The records sub-database, read as records: a record whose resource its view holds whole is stored once, in the
- * view (records.ts keeps it so only after checking that the view gives the resource back: resourceOfView), and
- * its value here holds the version and secrets only. A GET by id reads the view as before; every other read of a
- * record (a PATCH's current version, a page, a filter's candidates) gets the resource from the view's JSON. Values
- * written with their resource (directories from before, resources whose view leaves something out, or that have
- * none) read as they are.
- */
-export class RecordTable {
-  constructor(
-    readonly raw: Database<StoredValue, [string, string]>,
-    private readonly views: Database<string, [string, string]>,
-  ) {}
-
-  get(key: [string, string]): Stored | undefined {
-    const value = this.raw.get(key);
-    return value === undefined ? undefined : this.whole(key, value);
-  }
-
-  *getRange(options: RangeOptions): Generator<{ key: [string, string]; value: Stored }> {
-    for (const { key, value } of this.raw.getRange(options)) yield { key, value: this.whole(key, value) };
-  }
-
-  doesExist(key: [string, string]): boolean {
-    return this.raw.doesExist(key);
-  }
-
-  getKeys(options: RangeOptions): Iterable<[string, string]> {
-    return this.raw.getKeys(options);
-  }
-
-  put(key: [string, string], value: StoredValue): void {
-    void this.raw.put(key, value);
-  }
-
-  remove(key: [string, string]): void {
-    void this.raw.remove(key);
-  }
-
-  /** Whether the record is stored in its view alone (its view must then stay: dropViewsAfterForeignWrites). */
-  inView(key: [string, string]): boolean {
-    const value = this.raw.get(key);
-    return value !== undefined && value.resource === undefined;
-  }
-
-  /**
-   * The record with its resource. From a view, the view is read now (the one of this version, in this read) and
-   * its JSON parsed when the resource is first used: a page of 100 answered from its views, as most pages are, parses
-   * none of them (parsing costs more than the read).
-   */
-  private whole(key: [string, string], value: StoredValue): Stored {
-    if (value.resource !== undefined) return value as Stored;
-    const text = this.views.get(key);
-    const space = text?.indexOf(' ') ?? -1;
-    if (text === undefined || Number(text.slice(0, space)) !== value.version) {
-      throw new Error(`${key[0]} ${key[1]}: the record is stored in its view, which is missing or not of version ${value.version}`);
-    }
-    const out = { version: value.version } as Stored;
-    if (value.secrets) out.secrets = value.secrets;
-    return withLazyResource(out, () => {
-      const resource = resourceOfView(text.slice(space + 1));
-      if (!resource) throw new Error(`${key[0]} ${key[1]}: the record's view is not JSON`);
-      return resource as StoredRecord['resource'];
-    });
-  }
-}
-
-/**
- * `target.resource` made by `make` when first read (and kept), assignable like any property; copied lazily by
- * recordOf. Spreading, cloning or serialising the object reads it.
- */
-function withLazyResource<T extends { resource: StoredRecord['resource'] }>(target: T, make: () => StoredRecord['resource']): T {
-  let resource: StoredRecord['resource'] | undefined;
-  Object.defineProperty(target, 'resource', {
-    enumerable: true,
-    configurable: true,
-    get: () => (resource ??= make()),
-    set: (v: StoredRecord['resource']) => {
-      resource = v;
-    },
-  });
-  return target;
 }
 
 /** A pair of the members sub-database, by group: the member's type and display. */
@@ -187,17 +94,14 @@ export function stored(record: StoredRecord): Stored {
 
 /** A record as read, without the member flag (records.ts adds it). */
 export function recordOf(schema: ResourceSchema, id: string, value: Stored): StoredRecord {
-  const lazy = Object.getOwnPropertyDescriptor(value, 'resource')?.get;
-  const record = { resourceType: schema.type.id, id, version: value.version } as StoredRecord;
-  if (lazy) withLazyResource(record, lazy);
-  else record.resource = value.resource;
+  const record: StoredRecord = { resourceType: schema.type.id, id, version: value.version, resource: value.resource };
   if (value.secrets) record.secrets = value.secrets;
   return record;
 }
 
 export class LmdbEnvironment {
   readonly env: RootDatabase;
-  readonly records: RecordTable;
+  readonly records: Database<Stored, [string, string]>;
   readonly unique: Database<string, [string, string, string]>;
   /** Keys are IndexKey (plan.ts); typed as Key because the package's type leaves out null, which its encoding orders first. */
   readonly index: Database<number, Key>;
@@ -211,12 +115,11 @@ export class LmdbEnvironment {
     mkdirSync(path, { recursive: true, mode: 0o700 });
     // Values are msgpack (the package's default); keys are arrays in ordered-binary encoding.
     this.env = open({ path, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
-
+    this.records = this.env.openDB({ name: 'records', ...SUB_DATABASES.records });
     this.unique = this.env.openDB({ name: 'unique', ...SUB_DATABASES.unique });
     this.index = this.env.openDB({ name: 'index', ...SUB_DATABASES.index });
     this.counts = this.env.openDB({ name: 'counts', ...SUB_DATABASES.counts });
     this.views = this.env.openDB({ name: 'views', ...SUB_DATABASES.views });
-    this.records = new RecordTable(this.env.openDB({ name: 'records', ...SUB_DATABASES.records }), this.views);
     this.meta = this.env.openDB({ name: 'meta', ...SUB_DATABASES.meta });
     this.memberPairs = this.env.openDB({ name: 'members', ...SUB_DATABASES.members });
     this.audit = this.env.openDB({ name: 'audit', ...SUB_DATABASES.audit });
@@ -258,15 +161,13 @@ export class LmdbEnvironment {
   /**
    * The views are only as good as every writer since they were made: if the last committed transaction is not one
    * of this store's (noted by write()), something that does not keep views wrote after it, and every view is
-   * dropped (GET renders until the next write of each record makes its view again), but those that are their
-   * record's only form (RecordTable): a writer that knows no views writes a record with its resource, and one that
-   * changed such a record could not have read it.
+   * dropped (GET renders until the next write of each record makes its view again).
    */
   dropViewsAfterForeignWrites(): void {
     this.env.transactionSync(() => {
       const last = this.env.getWriteTxnId() - 1;
       if (this.meta.get(VIEWS_WRITER) === String(last)) return;
-      for (const key of this.views.getKeys({})) if (!this.records.inView(key)) this.views.remove(key);
+      for (const key of this.views.getKeys({})) this.views.remove(key);
       this.meta.put(VIEWS_WRITER, String(this.env.getWriteTxnId()));
     });
   }

@@ -10,8 +10,6 @@ import type { ResourceSchema } from '../../scim/schema';
 import type { Json, JsonObject } from '../../scim/values';
 import { queryCopy } from '../../scim/query-copy';
 import { isScimError } from '../../scim/errors';
-import { jsonEqual } from '../../scim/equal';
-import { resourceOfView } from '../../scim/view';
 import { uniqueAttributes, uniquenessError } from '../unique';
 import type {
   Alongside,
@@ -25,7 +23,7 @@ import type {
   StoredView,
   WriteOutcome,
 } from '../store';
-import { recordOf, stored, type LmdbEnvironment, type Stored, type StoredValue } from './environment';
+import { recordOf, stored, type LmdbEnvironment, type Stored } from './environment';
 import { indexEntries, type IndexKey } from './plan';
 import type { LmdbMemberships } from './members';
 import type { LmdbAudit } from './audit';
@@ -284,23 +282,10 @@ export class LmdbResources implements ResourceStore {
     return { version: Number(text.slice(0, space)), view: text.slice(space + 1) };
   }
 
-  /**
-   * The record's view, or none: a view left from an earlier version must never answer for this one. A resource the
-   * view holds whole is then stored once, in the view (environment.ts, RecordTable): its record, just put whole,
-   * keeps its version and secrets only. Checked on every write, so a resource with anything the view leaves out
-   * keeps its own copy.
-   */
+  /** The record's view, or none: a view left from an earlier version must never answer for this one. */
   private putView(type: string, record: StoredRecord): void {
-    if (record.view === undefined) {
-      this.db.views.remove([type, record.id]);
-      return;
-    }
-    this.db.views.put([type, record.id], `${record.version} ${record.view}`);
-    if (jsonEqual(resourceOfView(record.view), record.resource)) {
-      const value: StoredValue = { version: record.version };
-      if (record.secrets) value.secrets = record.secrets;
-      this.db.records.put([type, record.id], value);
-    }
+    if (record.view !== undefined) this.db.views.put([type, record.id], `${record.version} ${record.view}`);
+    else this.db.views.remove([type, record.id]);
   }
 
   private checkUnique(type: string, keys: UniqueKey[], id: string): void {
