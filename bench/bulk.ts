@@ -30,7 +30,7 @@ import { MongoClient } from 'mongodb';
 import { mintToken } from '../src/cli/mint';
 import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
 import { encodeKey } from '../src/store/mongo/document';
-import { LMDB_OPTIONS } from '../src/store/lmdb';
+import { LMDB_OPTIONS, SUB_DATABASES } from '../src/store/lmdb';
 import { rssOf } from './embedded';
 import { writeReportSection } from './report';
 import { seedStore } from './seed-store';
@@ -269,7 +269,7 @@ export async function bulkBenchmark(options: BulkBenchOptions): Promise<void> {
           cleanups.push(async () => rmSync(bareDir, { recursive: true, force: true }));
           const lmdb = openLmdb({ path: bareDir, ...LMDB_OPTIONS } as Parameters<typeof openLmdb>[0]);
           cleanups.unshift(async () => lmdb.close());
-          const records = lmdb.openDB<User, [string, string]>({ name: 'records' });
+          const records = lmdb.openDB<User, [string, string]>({ name: 'records', ...SUB_DATABASES.records });
           contestants.push(
             {
               key: 'lmdbSeq',

@@ -32,7 +32,7 @@ import { SchemaRegistry, SCHEMA_URNS } from '../src/scim/schema';
 import { collectionName, encodeKey, ResourceDocument } from '../src/store/mongo/document';
 import type { JsonObject } from '../src/scim/values';
 import { open as openLmdb } from 'lmdb';
-import { LMDB_OPTIONS } from '../src/store/lmdb';
+import { LMDB_OPTIONS, SUB_DATABASES } from '../src/store/lmdb';
 import { rssOf } from './embedded';
 import { writeReportSection } from './report';
 import { seedStore } from './seed-store';
@@ -379,7 +379,7 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
           // so the server's data is unchanged.
           const lmdb = openLmdb({ path: env.SCIM_DATA_DIR!, ...LMDB_OPTIONS } as Parameters<typeof openLmdb>[0]);
           try {
-            const records = lmdb.openDB<unknown, [string, string]>({ name: 'records' });
+            const records = lmdb.openDB<unknown, [string, string]>({ name: 'records', ...SUB_DATABASES.records });
             const load = { concurrency: options.connections, warmup: 20, maxRequests: 1e9, seconds: options.seconds, minRequests: 50, slowMs: 1e9, slowRequests: 1, slowBudget: 1 };
             const get = await runLoad(async () => {
               if (records.get(['User', pick()]) === undefined) throw new Error('bare LMDB: no such user');

@@ -82,7 +82,7 @@ export const QUERY_DEFAULTS: Omit<QueryBenchOptions, 'argv' | 'report' | 'uri'> 
 // Data
 
 /** mulberry32: a small seeded generator, so two runs seed the same users and ask the same questions. */
-function rngOf(seed: number): () => number {
+export function rngOf(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -93,10 +93,10 @@ function rngOf(seed: number): () => number {
   };
 }
 
-const GIVEN = ['Ada', 'Alan', 'Barbara', 'Brian', 'Carol', 'Dennis', 'Edsger', 'Frances', 'Grace', 'Guido', 'Hedy', 'Ivan', 'Jean', 'Ken', 'Linus', 'Margaret', 'Niklaus', 'Radia', 'Sophie', 'Tim'];
-const FAMILY = ['Lovelace', 'Turing', 'Liskov', 'Kernighan', 'Shaw', 'Ritchie', 'Dijkstra', 'Allen', 'Hopper', 'Rossum', 'Lamarr', 'Sutherland', 'Sammet', 'Thompson', 'Torvalds', 'Hamilton', 'Wirth', 'Perlman', 'Wilson', 'Berners-Lee'];
-const TITLES = ['Engineer', 'Senior Engineer', 'Staff Engineer', 'Manager', 'Director', 'Analyst', 'Designer', 'Accountant', 'Recruiter', 'Support Specialist'];
-const DEPARTMENTS = ['Engineering', 'Finance', 'Sales', 'Marketing', 'Support', 'Legal', 'People', 'Operations', 'Research', 'Security', 'IT', 'Facilities'];
+export const GIVEN = ['Ada', 'Alan', 'Barbara', 'Brian', 'Carol', 'Dennis', 'Edsger', 'Frances', 'Grace', 'Guido', 'Hedy', 'Ivan', 'Jean', 'Ken', 'Linus', 'Margaret', 'Niklaus', 'Radia', 'Sophie', 'Tim'];
+export const FAMILY = ['Lovelace', 'Turing', 'Liskov', 'Kernighan', 'Shaw', 'Ritchie', 'Dijkstra', 'Allen', 'Hopper', 'Rossum', 'Lamarr', 'Sutherland', 'Sammet', 'Thompson', 'Torvalds', 'Hamilton', 'Wirth', 'Perlman', 'Wilson', 'Berners-Lee'];
+export const TITLES = ['Engineer', 'Senior Engineer', 'Staff Engineer', 'Manager', 'Director', 'Analyst', 'Designer', 'Accountant', 'Recruiter', 'Support Specialist'];
+export const DEPARTMENTS = ['Engineering', 'Finance', 'Sales', 'Marketing', 'Support', 'Legal', 'People', 'Operations', 'Research', 'Security', 'IT', 'Facilities'];
 
 export const pad6 = (i: number): string => String(i).padStart(6, '0');
 

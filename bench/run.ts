@@ -38,6 +38,10 @@
  *               group's GET, a Bulk of 1,000, an audit page) beside a stream of cheap GETs, on both stores
  *               (bench/stall.ts): the cheap GETs' p99 and the server's longest event-loop stall; fails past 20 ms.
  *               Options: --size 100000, --stores, --repeat 3, --mongodb-uri, --report FILE | --no-report
+ *   footprint   bytes on disk per user (issue 28): users created through POST /Bulk (with their audit entries) on a fresh
+ *               store per size, then the embedded store's data file split by sub-database (LMDB's page counts) and
+ *               the MongoDB store's collection and index sizes (collStats) (bench/footprint.ts). Options: --sizes
+ *               10000,100000, --stores, --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -68,6 +72,7 @@ import { BULK_DEFAULTS, bulkBenchmark, BulkBenchOptions } from './bulk';
 import { SOAK_DEFAULTS, soakBenchmark, SoakBenchOptions } from './soak';
 import { WALK_DEFAULTS, walkBenchmark, WalkBenchOptions } from './walk';
 import { STALL_DEFAULTS, stallBenchmark, StallBenchOptions } from './stall';
+import { FOOTPRINT_DEFAULTS, footprintBenchmark, FootprintBenchOptions } from './footprint';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -416,6 +421,15 @@ export function parseStallArgs(args: string[]): StallBenchOptions {
   });
 }
 
+const FOOTPRINT_USAGE = 'usage: npm run bench -- footprint [--sizes 10000,100000] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseFootprintArgs(args: string[]): FootprintBenchOptions {
+  const options: FootprintBenchOptions = { ...FOOTPRINT_DEFAULTS, stores: [...FOOTPRINT_DEFAULTS.stores], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['footprint', ...args] };
+  return parseStoreBench(args, options, FOOTPRINT_USAGE, {
+    '--sizes': (o, v) => (o.sizes = (v ?? '').split(',').map((s) => positiveInt('--sizes', s.trim(), 1000))),
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
@@ -475,6 +489,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await walkBenchmark(parseWalkArgs(rest));
       return;
+    case 'footprint':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${FOOTPRINT_USAGE}\n`);
+        return;
+      }
+      await footprintBenchmark(parseFootprintArgs(rest));
+      return;
     case 'query':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${USAGE}\n(options are described at the top of bench/run.ts)\n`);
@@ -489,7 +510,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk, stall`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk, stall, footprint`);
   }
 }
 

@@ -2,8 +2,9 @@ import t from 'tap';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Key } from 'lmdb';
-import { LMDB_OPTIONS, LmdbStore } from '../../src/store/lmdb';
+import { LMDB_OPTIONS, LmdbStore, SUB_DATABASES } from '../../src/store/lmdb';
 import { SchemaRegistry } from '../../src/scim/schema';
+import type { AuditEntry } from '../../src/scim/audit';
 import { createStore } from '../../src/store';
 import { storeContract } from './contract';
 import { tempDataDir } from '../helper';
@@ -350,4 +351,55 @@ t.test('a page of the audit trail read in slices: every entry once, in order, bo
   const inside = ascending.filter((e) => e.at >= since && e.at < until).map((e) => e.id);
   t.same(await walk('ascending', 90, { since, until }), inside, 'within since/until');
   t.same(await walk('descending', 250, { since, until }), [...inside].reverse(), 'within since/until, descending');
+});
+
+t.test('a data directory written before compression: its values read as they were, and are compressed when next written', async (t) => {
+  const { userRecord, nextVersion, users } = await import('./contract');
+  const { parseFilter } = await import('../../src/scim/filter/parse');
+  const dir = tempDataDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const audit = (record: { id: string; version: number }, n: number): AuditEntry =>
+    ({ id: `e${n}`, at: `2026-03-01T00:00:0${n}.000Z`, actor: { clientId: 'old' }, operation: 'create', resourceType: 'User', resourceId: record.id, versionAfter: record.version, changes: [{ attribute: 'userName', after: `old-${n}` }] });
+  const made = [0, 1, 2].map((i) => userRecord({ userName: `old-${i}`, displayName: `Old ${i}`, title: 'x'.repeat(3000 * i) }));
+  let store = new LmdbStore({ path: dir });
+  await store.init([users]);
+  for (const [i, r] of made.entries()) await store.resources.create(users, { ...r, view: `{"old view ${i}":"${'v'.repeat(500)}"}` }, { audit: audit(r, i) });
+  await store.close();
+
+  // The values as the store wrote them before compression: the same encoding, put without it (a write of this
+  // store's, so the views stay).
+  const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
+  const plain = { records: {}, views: { encoding: 'string' }, audit: {} } as const;
+  await env.transaction(() => {
+    for (const name of ['records', 'views', 'audit'] as const) {
+      const now = env.openDB({ name, ...SUB_DATABASES[name] } as never);
+      const old = env.openDB({ name, ...plain[name] } as never);
+      for (const { key, value } of [...now.getRange({})]) old.put(key, value);
+    }
+    env.openDB({ name: 'meta' }).put(['views', 'writer-txn'], String(env.getWriteTxnId()));
+  });
+  const raw = (name: string) => [...env.openDB({ name, encoding: 'binary' }).getRange({})].map(({ value }) => (value as Buffer)[0]!);
+  t.ok(raw('records').every((b) => b < 250) && raw('views').every((b) => b < 250) && raw('audit').every((b) => b < 250), 'written uncompressed');
+  await env.close();
+
+  store = new LmdbStore({ path: dir });
+  await store.init([users]);
+  for (const [i, r] of made.entries()) {
+    t.same((await store.resources.get(users, r.id))?.resource, r.resource, `record ${i} reads as written`);
+    t.same(store.resources.getView(users, r.id), { version: 1, view: `{"old view ${i}":"${'v'.repeat(500)}"}` }, `view ${i} reads as written`);
+  }
+  t.same((await store.audit.log({ order: 'ascending', count: 10 })).entries, made.map((r, i) => audit(r, i)), 'the audit trail reads as written');
+  const found = await store.resources.query(users, { filter: parseFilter(users, 'userName sw "old-"'), startIndex: 1, count: 10 });
+  t.same(found.records.map((r) => r.id).sort(), made.map((r) => r.id).sort(), 'found by a filter');
+  const next = nextVersion(made[1]!, { title: 'new' });
+  t.equal(await store.resources.replace(users, { record: { ...next, view: '{"new":1}' }, expectedVersion: 1, current: made[1] }), 'ok');
+  t.equal((await store.resources.get(users, made[1]!.id))?.resource.title, 'new');
+  t.same(store.resources.getView(users, made[1]!.id), { version: 2, view: '{"new":1}' });
+  await store.close();
+
+  const again = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
+  t.teardown(() => again.close());
+  const records = again.openDB<Buffer, [string, string]>({ name: 'records', encoding: 'binary' });
+  t.equal(records.get(['User', made[1]!.id])![0], 254, 'the record written since is compressed');
+  t.ok(records.get(['User', made[0]!.id])![0]! < 250, 'the others are as they were');
 });

@@ -12,7 +12,7 @@ import { LmdbAudit } from './audit';
 import { LmdbMemberships } from './members';
 import { LmdbResources } from './records';
 
-export { LMDB_OPTIONS } from './environment';
+export { LMDB_OPTIONS, SUB_DATABASES } from './environment';
 
 export interface LmdbStoreOptions {
   /** The data directory; created when missing. */
