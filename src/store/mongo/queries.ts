@@ -44,7 +44,7 @@ export interface QueryTuning {
  * Part of a result: the documents matching `where`, in the order of `field` (then `_id`) in direction `dir`, or of
  * `_id` alone when there is no field.
  */
-interface Segment {
+export interface Segment {
   where: Document;
   field?: string;
   dir: 1 | -1;
@@ -62,6 +62,41 @@ function and(a: Document, b: Document): Document {
 function sortOf(segment: Segment, reverse = false): Sort {
   const dir: 1 | -1 = reverse ? (segment.dir === 1 ? -1 : 1) : segment.dir;
   return segment.field === undefined ? { _id: dir } : { [segment.field]: dir, _id: dir };
+}
+
+/**
+ * The index a segment's read names (`hint`): the `_id` index when the segment is in `_id` order and `where` holds no
+ * condition but on `_id` (an unfiltered index page, a walk's `_id > key`), so that the database walks that index in
+ * order and stops after the page. MongoDB's planner picks that plan on its own; DocumentDB's does not (it reads
+ * every match through a bitmap and sorts them all: 130 ms for a page of 100 at 20,000 users, against 12 to 60 ms
+ * walking the index). Any other query keeps the planner's choice: a filter's own index narrows the read more than
+ * walking every id would.
+ */
+export function hintOf(segment: Segment, where: Document): Document | undefined {
+  if (segment.field !== undefined) return undefined;
+  return Object.keys(where).every((k) => k === '_id') ? { _id: 1 } : undefined;
+}
+
+/**
+ * A segment's documents in its order (reversed for pages before a cursor), `skip` of them left out, at most `limit`,
+ * as records (RECORD_PROJECTION). An aggregation rather than a find, so that the projection comes after the skip and
+ * the limit: DocumentDB projects every row its scan produces, the skipped ones too, and skipping 19,000 users with a
+ * projection took 150-220 ms against 35-80 ms projecting the page alone. MongoDB runs both the same way (it moves
+ * the projection after the limit itself); the pipeline is plain MongoDB either way.
+ */
+export function readPipeline(segment: Segment, where: Document, { skip = 0, limit, reverse = false }: { skip?: number; limit: number; reverse?: boolean }): Document[] {
+  const pipeline: Document[] = [];
+  if (Object.keys(where).length > 0) pipeline.push({ $match: where });
+  pipeline.push({ $sort: sortOf(segment, reverse) });
+  if (skip > 0) pipeline.push({ $skip: skip });
+  pipeline.push({ $limit: limit }, { $project: RECORD_PROJECTION });
+  return pipeline;
+}
+
+function read(coll: Collection<ResourceDocument>, segment: Segment, where: Document, range: { skip?: number; limit: number; reverse?: boolean }): Promise<ResourceDocument[]> {
+  if (range.limit <= 0) return Promise.resolve([]);
+  const hint = hintOf(segment, where);
+  return coll.aggregate<ResourceDocument>(readPipeline(segment, where, range), hint ? { hint } : {}).toArray();
 }
 
 /**
@@ -236,7 +271,7 @@ export class MongoQueries {
         : undefined;
       const docs = prefix
         ? prefix.slice(toSkip)
-        : await coll.find(where, { projection: RECORD_PROJECTION }).sort(sortOf(segment)).skip(toSkip).limit(want).toArray();
+        : await read(coll, segment, where, { skip: toSkip, limit: want });
       for (const d of docs) records.push(fromDocument(schema, d));
       if (records.length >= count || i === segments.length - 1) break;
       // The next segment starts after this one: if the page began past its end, by how much. A window shorter
@@ -286,7 +321,7 @@ export class MongoQueries {
             scope: coll.collectionName,
           })
         : undefined;
-      const batch = window ?? (await coll.find(where, { projection: RECORD_PROJECTION }).sort(sortOf(segment, backwards)).limit(want).toArray());
+      const batch = window ?? (await read(coll, segment, where, { limit: want, reverse: backwards }));
       docs.push(...batch);
     }
     const records = docs.slice(0, count).map((d) => fromDocument(schema, d));
