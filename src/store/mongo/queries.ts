@@ -18,6 +18,8 @@ export const RECORD_PROJECTION = { q: 0, view: 0, aud: 0 } as const;
 
 /** See QueryTuning.smallResult: one page at the largest page size. */
 export const SMALL_RESULT = 1000;
+/** See QueryTuning.probe: one page at the default page size. */
+export const PROBE = 100;
 /** See QueryTuning.windowSample. */
 export const WINDOW_SAMPLE = 1000;
 /** Attribute types whose values are all of one BSON type bracket (strings or numbers), which windows need. */
@@ -38,6 +40,11 @@ export interface QueryTuning {
   windowCap?: number;
   /** Documents `$sample` draws to place a window when no hint is known. Default WINDOW_SAMPLE. */
   windowSample?: number;
+  /**
+   * A filtered query first reads its matches, unsorted, up to this many (at most `smallResult`): when that is all
+   * of them, the page is made from them and no count is asked. Default PROBE; 0 counts first.
+   */
+  probe?: number;
 }
 
 /**
@@ -139,6 +146,7 @@ function beyond(segment: Segment, key: SortKey, side: 1 | -1): Document {
 
 export class MongoQueries {
   private readonly smallResult: number;
+  private readonly probe: number;
   private readonly windows: SortWindows;
   /**
    * The collection's own count: MongoDB keeps it in the collection's metadata. A field, so that a test can make it
@@ -151,12 +159,18 @@ export class MongoQueries {
     tuning: QueryTuning = {},
   ) {
     this.smallResult = tuning.smallResult ?? SMALL_RESULT;
+    this.probe = Math.min(tuning.probe ?? PROBE, this.smallResult);
     this.windows = new SortWindows({ cap: tuning.windowCap ?? SMALL_RESULT, sample: tuning.windowSample ?? WINDOW_SAMPLE });
   }
 
   /**
    * Every query is served by indexes where the filter has an indexed condition, whatever it is sorted by:
-   *  - the total is `countDocuments(filter)`, which the filter's index answers (an unfiltered total is the
+   *  - a filtered query is first read unsorted, up to `probe` matches: a lookup (by userName, externalId, email,
+   *    manager) usually finds all of its matches at once, and is then ordered and paged here, its total what was
+   *    read, with no count. A count costs the database more than such a read: DocumentDB counts through an
+   *    aggregation, 7.7 ms of its CPU for one match where the read takes 0.2 ms; the soak's `userName eq` lookups
+   *    and the manager cascade of every delete asked for one each;
+   *  - otherwise the total is `countDocuments(filter)`, which the filter's index answers (an unfiltered total is the
    *    collection's own count, see total());
    *  - a result of at most `smallResult` resources (a lookup by userName, externalId or email; a short prefix) is
    *    then read whole without a sort, so that the database reads it through the filter's index, and ordered and
@@ -181,6 +195,10 @@ export class MongoQueries {
       const keep = filter && !compiled.exact ? (r: StoredRecord) => evaluateFilter(filter, r.resource) : undefined;
       const plan = options.sort ? sortPlan(schema, options.sort) : undefined;
       if (keep || plan?.multiValued) return (await this.inMemory(schema, coll, compiled.query, keep, plan, paging, Infinity))!;
+      if (count > 0 && this.probe > 0 && Object.keys(compiled.query).length > 0) {
+        const all = await this.inMemory(schema, coll, compiled.query, undefined, plan, paging, this.probe);
+        if (all) return all;
+      }
       const { total, exact } = await this.total(coll, compiled.query);
       if (count === 0) return { totalResults: total, records: [] };
       if (total <= this.smallResult) {
@@ -228,7 +246,10 @@ export class MongoQueries {
   ): Promise<QueryResult | undefined> {
     // The sort value is read from the normalised copy, so a sorted read needs it.
     const cursor = coll.find(query, plan ? {} : { projection: RECORD_PROJECTION });
-    if (Number.isFinite(limit)) cursor.limit(limit + 1);
+    // A batch, not a limit: the database sends `limit` + 1 matches at most, and the cursor is closed there. With a
+    // limit, DocumentDB walks the filter's index in order (8-10 ms of its CPU for one `userName eq` match) instead
+    // of reading the matches through a bitmap of it (0.2 ms); MongoDB plans both the same.
+    if (Number.isFinite(limit)) cursor.batchSize(limit + 1);
     const rows: { record: StoredRecord; key: SortKey }[] = [];
     let read = 0;
     for await (const doc of cursor) {
