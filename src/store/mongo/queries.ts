@@ -248,7 +248,7 @@ export class MongoQueries {
     const cursor = coll.find(query, plan ? {} : { projection: RECORD_PROJECTION });
     // A batch, not a limit: the database sends `limit` + 1 matches at most, and the cursor is closed there. With a
     // limit, DocumentDB walks the filter's index in order (8-10 ms of its CPU for one `userName eq` match) instead
-    // of reading the matches through a bitmap of it (0.2 ms); MongoDB plans both the same.
+    // of reading the matches through a bitmap of it (0.2 ms); MongoDB reads the filter's index either way.
     if (Number.isFinite(limit)) cursor.batchSize(limit + 1);
     const rows: { record: StoredRecord; key: SortKey }[] = [];
     let read = 0;
