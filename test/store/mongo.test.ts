@@ -16,6 +16,8 @@ import { isScimError } from '../../src/scim/errors';
 import { FerretDB, startFerretDB } from '../support/ferretdb';
 import type { AuditEntry } from '../../src/scim/audit';
 import { nextVersion, registry, rejectsScim, storeContract, userRecord, users } from './contract';
+import { parseFilter } from '../../src/scim/filter/parse';
+import type { QueryOptions } from '../../src/store/store';
 
 const uri = process.env.MONGODB_URI;
 
@@ -41,7 +43,7 @@ function run(uri: string): void {
    * contract is about what the store does, and on the shared CI machine the test database has taken more than 5 s
    * for a group's 2,000 member pairs. The deadline itself is tested in test/http/hung-database.test.ts.
    */
-  const makeStore = async (tuning: Pick<MongoStoreOptions, 'smallResult' | 'windowCap' | 'windowSample'> = {}) => {
+  const makeStore = async (tuning: Pick<MongoStoreOptions, 'smallResult' | 'windowCap' | 'windowSample' | 'probe' | 'clientOptions'> = {}) => {
     const dbName = `${prefix}_${++databases}`;
     const store = await connectMongoStore({ uri, dbName, schemas: [users], operationTimeoutMS: 30_000, ...tuning });
     return {
@@ -202,6 +204,48 @@ function run(uri: string): void {
     t.same([beyond.records.length, beyond.totalResults], [0, 7], 'past the end: at most the start of the page');
     store.skew = 0;
     t.equal((await store.resources.query(users, { startIndex: 1, count: 2 })).totalResults, 5);
+  });
+
+  t.test('a filtered query whose matches fit the probe is answered from one read, without a count; any other counts', async (t) => {
+    // Probes of 3 matches; the reference (smallResult 0) counts every query and pages it in the database.
+    const { store, dbName, cleanup } = await makeStore({ probe: 3, clientOptions: { monitorCommands: true } });
+    t.teardown(cleanup);
+    const reference = await connectMongoStore({ uri, dbName, schemas: [users], smallResult: 0, operationTimeoutMS: 30_000 });
+    t.teardown(() => reference.close());
+    const counts: string[] = [];
+    store.client.on('commandStarted', (e) => {
+      const pipeline = JSON.stringify((e.command as { pipeline?: unknown }).pipeline ?? []);
+      if (e.commandName === 'count' || (e.commandName === 'aggregate' && pipeline.includes('$group'))) counts.push(e.commandName);
+    });
+    // Titles t0 … t4 held by 0, 1, 3, 4 and 7 users.
+    const held = [0, 1, 3, 4, 7];
+    for (const [title, n] of held.entries()) {
+      for (let i = 0; i < n; i++) await store.resources.create(users, userRecord({ userName: `probe${title}-${i}`, title: `t${title}`, displayName: `d${(i * 5) % 7}` }));
+    }
+    const pages: [string, Omit<QueryOptions, 'filter'>][] = [
+      ['first page', { startIndex: 1, count: 10 }],
+      ['second page of 2', { startIndex: 3, count: 2 }],
+      ['past the end', { startIndex: 9, count: 2 }],
+      ['sorted descending', { startIndex: 1, count: 3, sort: { path: 'displayName', order: 'descending' } }],
+      ['keyset from the start', { startIndex: 1, count: 2, keyset: {} }],
+    ];
+    for (const [title, n] of held.entries()) {
+      const filter = parseFilter(users, `title eq "t${title}"`);
+      for (const [what, options] of pages) {
+        counts.length = 0;
+        const got = await store.resources.query(users, { ...options, filter });
+        const want = await reference.resources.query(users, { ...options, filter });
+        t.same(
+          { total: got.totalResults, ids: got.records.map((r) => r.id), more: got.more },
+          { total: want.totalResults, ids: want.records.map((r) => r.id), more: want.more },
+          `${n} matches, ${what}: as the database pages it`,
+        );
+        t.equal(counts.length > 0, n > 3, `${n} matches, ${what}: ${n > 3 ? 'counted' : 'no count'}`);
+      }
+    }
+    counts.length = 0;
+    const totalOnly = await store.resources.query(users, { filter: parseFilter(users, 'title eq "t1"'), startIndex: 1, count: 0 });
+    t.same([totalOnly.totalResults, totalOnly.records.length, counts.length > 0], [1, 0, true], 'count=0 asks for the total alone: counted');
   });
 
   t.test('createStore with a MongoDB URI gives the MongoDB store', async (t) => {
