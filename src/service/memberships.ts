@@ -40,13 +40,19 @@ export class Memberships {
    * Entries for the refs of a write to `groupId`: each an existing User or Group of this server (RFC 7643 §4.2:
    * "the "value" sub-attribute contains the value of an "id" attribute of a SCIM resource"), its display filled.
    */
-  async resolve(groupId: string, refs: readonly MemberRef[]): Promise<MemberEntry[]> {
+  async resolve(groupId: string, refs: readonly MemberRef[], pending?: PendingMembers): Promise<MemberEntry[]> {
     if (refs.length === 0) return [];
     const found = new Map<string, { type: MemberType; record: StoredRecord }>();
+    // Resources a coalesced write read for all its changes at once (prime) are not read again.
+    for (const ref of refs) {
+      const hit = pending?.resources.get(ref.value);
+      if (hit) found.set(ref.value, hit);
+    }
     const look = async (type: MemberType, ids: string[]) => {
+      if (ids.length === 0) return;
       for (const record of await this.resources.getMany(this.schemaOf(type), ids)) found.set(record.id, { type, record });
     };
-    await look('User', refs.filter((r) => r.type !== 'Group').map((r) => r.value));
+    await look('User', refs.filter((r) => r.type !== 'Group' && !found.has(r.value)).map((r) => r.value));
     await look('Group', refs.filter((r) => r.type !== 'User' && !found.has(r.value)).map((r) => r.value));
     let ancestors: Set<string> | undefined;
     const out: MemberEntry[] = [];
@@ -80,7 +86,7 @@ export class Memberships {
     const current = needsCurrentMembers(steps) ? await membersNow() : undefined;
     const composed = composeMembers(steps, current);
     if (composed.replace) {
-      const entries = await this.resolve(groupId, composed.replace);
+      const entries = await this.resolve(groupId, composed.replace, pending);
       const before = current ?? (await membersNow());
       const had = new Set(before.map((m) => m.value));
       const changed = entries.length !== before.length || entries.some((e) => !had.has(e.value));
@@ -88,7 +94,7 @@ export class Memberships {
     }
     const asked = [...composed.add.map((r) => r.value), ...composed.remove];
     const present = await (pending ? pending.among(asked) : this.pairs.membersAmong(groupId, asked));
-    const add = await this.resolve(groupId, composed.add.filter((r) => !present.has(r.value)));
+    const add = await this.resolve(groupId, composed.add.filter((r) => !present.has(r.value)), pending);
     const remove = composed.remove.filter((id) => present.has(id));
     if (add.length === 0 && remove.length === 0) return { changed: false };
     return { change: { add, remove }, changed: true };
@@ -97,6 +103,20 @@ export class Memberships {
   /** The members of `groupId` as a coalesced write's changes will leave them (see PendingMembers). */
   pending(groupId: string): PendingMembers {
     return new PendingMembers(this.pairs, groupId);
+  }
+
+  /**
+   * Reads at once what the changes of a coalesced write name (`ids`: the members they add or remove): whether each
+   * is a member, and each as a User or Group. Each change is then resolved without a read of its own: 50 member adds
+   * queued for one group cost two reads, not a hundred round trips made one after another.
+   */
+  async prime(pending: PendingMembers, ids: readonly string[]): Promise<void> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return;
+    await pending.prime(unique);
+    for (const record of await this.resources.getMany(this.users, unique)) pending.resources.set(record.id, { type: 'User', record });
+    const rest = unique.filter((id) => !pending.resources.has(id));
+    if (rest.length > 0) for (const record of await this.resources.getMany(this.groups, rest)) pending.resources.set(record.id, { type: 'Group', record });
   }
 
   /** Every group holding any of `ids`, directly or through nested groups (ids themselves left out unless in a cycle). */
@@ -275,6 +295,10 @@ export class PendingMembers {
   /** Otherwise: members added, and ids removed, over the stored pairs (never both for one id). */
   private readonly added = new Map<string, MemberEntry>();
   private readonly removed = new Set<string>();
+  /** Whether ids read ahead (prime) were stored members, before any change here. */
+  private readonly stored = new Map<string, boolean>();
+  /** Resources read ahead (Memberships.prime), by id: what the changes name, as they were when the write began. */
+  readonly resources = new Map<string, { type: MemberType; record: StoredRecord }>();
 
   constructor(
     private readonly pairs: Pick<MembershipStore, 'members' | 'membersAmong'>,
@@ -314,11 +338,18 @@ export class PendingMembers {
     return [...out.values()].sort(byValue);
   }
 
+  /** Reads whether each of `ids` is a stored member, for among() to answer without a read. */
+  async prime(ids: readonly string[]): Promise<void> {
+    const present = await this.pairs.membersAmong(this.groupId, ids);
+    for (const id of ids) this.stored.set(id, present.has(id));
+  }
+
   /** Which of `ids` are members. */
   async among(ids: readonly string[]): Promise<Set<string>> {
     if (this.replaced) return new Set(ids.filter((id) => this.replaced!.has(id)));
-    const present = await this.pairs.membersAmong(this.groupId, ids.filter((id) => !this.added.has(id) && !this.removed.has(id)));
-    for (const id of ids) if (this.added.has(id)) present.add(id);
+    const unknown = ids.filter((id) => !this.added.has(id) && !this.removed.has(id) && !this.stored.has(id));
+    const present = unknown.length > 0 ? await this.pairs.membersAmong(this.groupId, unknown) : new Set<string>();
+    for (const id of ids) if (this.added.has(id) || (!this.removed.has(id) && this.stored.get(id) === true)) present.add(id);
     return present;
   }
 

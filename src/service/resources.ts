@@ -132,8 +132,11 @@ interface Next {
   steps?: MemberStep[];
 }
 
-/** The next version of a resource, computed from the current one; run once per attempt of a write. */
-type Produce = (current: StoredRecord) => Promise<Next>;
+/**
+ * The next version of a resource, computed from the current one; run once per attempt of a write. `memberIds`: the
+ * members a PATCH adds or removes by id, read ahead for all the changes of a coalesced write at once.
+ */
+type Produce = ((current: StoredRecord) => Promise<Next>) & { memberIds?: readonly string[] };
 
 /** A change waiting in its resource's line (write-queue.ts). */
 interface QueuedChange {
@@ -305,7 +308,7 @@ export class ResourceService {
       }
       case 'patch': {
         const operations = parsePatchBody(request.body, this.limits);
-        return async (current) => {
+        const produce: Produce = async (current) => {
           const split = splitMemberOperations(this.schema, operations, this.limits);
           const result = applyOperations(this.schema, current.resource, split.others, this.limits);
           const secrets = await secretsWith(current, result.password);
@@ -317,6 +320,8 @@ export class ResourceService {
             steps: split.steps,
           };
         };
+        if (this.memberships && membersAttribute(this.schema)) produce.memberIds = memberIdsOf(splitMemberOperations(this.schema, operations, this.limits).steps);
+        return produce;
       }
       case 'repair':
         return async (current) => ({ attributes: clientAttributes(request.edit(current)) });
@@ -521,6 +526,13 @@ export class ResourceService {
       return changes.map(() => ({ ok: false, error: e }));
     }
     const pending = this.memberships && membersAttribute(this.schema) ? this.memberships.pending(id) : undefined;
+    if (pending) {
+      try {
+        await this.memberships!.prime(pending, changes.flatMap((c) => c.produce.memberIds ?? []));
+      } catch (e) {
+        return changes.map(() => ({ ok: false, error: e }));
+      }
+    }
     const out: Settled<Changed>[] = [];
     const entries: AuditEntry[] = [];
     let state = current;
@@ -617,6 +629,14 @@ export class ResourceService {
   notFound(id: string): ScimError {
     return errors.notFound(`${this.schema.type.name} ${JSON.stringify(id)} not found`);
   }
+}
+
+/**
+ * The ids a group's member steps add or remove (the bursts Entra ID and Okta send); filters, and replacements of all
+ * the members, are left to their turn.
+ */
+function memberIdsOf(steps: readonly MemberStep[]): string[] {
+  return steps.flatMap((step) => (step.kind === 'add' ? step.refs.map((r) => r.value) : step.kind === 'remove' ? step.ids : []));
 }
 
 /** What became of a function's promise, as a value. */
