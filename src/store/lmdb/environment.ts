@@ -132,24 +132,7 @@ export class LmdbEnvironment {
    * that keeps no views, run on this directory, would change records and leave their views as they were).
    */
   async write<T>(body: () => T): Promise<T> {
-    return (await this.writeSlices([body]))[0]!;
-  }
-
-  /**
-   * Several transactions, one after another, each committed before the next body runs (the event loop is free in
-   * between), and answered once the last is flushed: a batch too large for one body to run without holding the
-   * loop (a Bulk of 1,000 creates) is written as slices, each slice all or nothing, with one flush wait.
-   */
-  async writeSlices<T>(bodies: readonly (() => T)[]): Promise<T[]> {
-    const out: T[] = [];
-    for (const body of bodies) {
-      out.push(
-        await this.env.transaction(() => {
-          this.meta.put(VIEWS_WRITER, String(this.env.getWriteTxnId()));
-          return body();
-        }),
-      );
-    }
+    const out = await this.transaction(body);
     // The lmdb package resolves a transaction when it is committed, before the disk has it: the flush (fdatasync)
     // runs beside the next transaction ("overlapping sync"). A write is answered once its commit is flushed, so an
     // answered write survives a power loss too, not only the process being killed. Commits are batched, so this
@@ -162,20 +145,27 @@ export class LmdbEnvironment {
   /**
    * Runs `step` inside write transactions until it returns false: each transaction ends once its body has run the
    * slice budget (turns.ts), is committed, and the next starts after a turn of the event loop; answered once the last
-   * is flushed. A batch whose size says little of its cost (a Bulk of 1,000 creates of HR-sized users, each with a
-   * dozen index entries and an audit entry) is cut by time, not by count. Each step must be all or nothing.
+   * is flushed, as write() is. A batch whose size says little of its cost (a Bulk of 1,000 creates of HR-sized users,
+   * each with a dozen index entries and an audit entry) is cut by time, not by count. Each step must be all or nothing.
    */
   async writeInTurns(step: () => boolean): Promise<void> {
     let more = true;
     while (more) {
-      await this.env.transaction(() => {
-        this.meta.put(VIEWS_WRITER, String(this.env.getWriteTxnId()));
+      await this.transaction(() => {
         const turns = new Turns();
         do more = step();
         while (more && !turns.due());
       });
     }
     await this.env.flushed;
+  }
+
+  /** A write transaction that notes its id in meta (see write()), resolved once committed. */
+  private transaction<T>(body: () => T): Promise<T> {
+    return this.env.transaction(() => {
+      this.meta.put(VIEWS_WRITER, String(this.env.getWriteTxnId()));
+      return body();
+    });
   }
 
   /**
