@@ -584,6 +584,53 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     t.same((await store.audit.log({ order: 'ascending', count: 10, resourceId: b.id })).entries.map((e) => e.operation), ['delete'], 'by resource too');
   });
 
+  withStore("audit: a create's entry reads back as given after the record changes, is deleted, and in Bulk", async (t, store) => {
+    await store.init([users]);
+    const EXT = SCHEMA_URNS.enterpriseUser;
+    // A create's entry as the service makes it: each attribute set, with its value (the embedded store keeps these
+    // by reference to the record, writing them out when the record first changes).
+    const createEntry = (record: StoredRecord, second: number): AuditEntry => ({
+      ...entry(record, second, 'create'),
+      changes: [
+        { attribute: 'userName', after: record.resource.userName as string },
+        { attribute: 'name', after: structuredClone(record.resource.name) as JsonObject },
+        { attribute: `${EXT}:manager`, after: structuredClone((record.resource[EXT] as JsonObject).manager) as JsonObject },
+        { attribute: 'title', after: 'not what the record holds' },
+        { attribute: 'password', masked: true },
+        { attribute: 'emails', after: [] },
+      ],
+    });
+    const body = (n: string) => ({ userName: n, name: { givenName: n, familyName: 'F' }, [EXT]: { manager: { value: 'm1' }, department: 'D' } });
+    const a = userRecord(body('ref-a'));
+    const b = userRecord(body('ref-b'));
+    const c = userRecord(body('ref-c'));
+    const [ea, eb, ec] = [createEntry(a, 10), createEntry(b, 11), createEntry(c, 12)];
+    await store.resources.create(users, a, { audit: ea });
+    t.same(await store.resources.createMany(users, [{ record: b, audit: eb }, { record: c, audit: ec }]), ['created', 'created']);
+    const read = async (id: string) => (await store.audit.log({ order: 'ascending', count: 10, resourceId: id })).entries;
+    t.same(await read(a.id), [ea], 'unchanged record: the entry as given');
+    const a2 = nextVersion(a, { userName: 'ref-a2', name: { givenName: 'changed' } });
+    const e2 = entry(a2, 20);
+    t.equal(await store.resources.replace(users, { record: a2, expectedVersion: 1, current: a, audit: e2 }), 'ok');
+    const a3 = nextVersion(a2, { title: 'three' });
+    t.equal(await store.resources.replace(users, { record: a3, expectedVersion: 2, audit: entry(a3, 21) }), 'ok');
+    t.same((await read(a.id))[0], ea, 'after two replaces: the values of the version created');
+    t.equal(await store.resources.delete(users, { id: b.id, audit: { ...entry(b, 22, 'delete'), versionAfter: undefined } }), 'ok');
+    t.same((await read(b.id))[0], eb, 'after a delete: the values of the version deleted');
+    t.same((await read(c.id))[0], ec, 'a Bulk create');
+    const all = await store.audit.log({ order: 'ascending', count: 10, since: ea.at, until: entry(a, 13).at });
+    t.same(all.entries, [ea, eb, ec], 'the same through the time order');
+    const d = userRecord(body('ref-d'));
+    const ed = createEntry(d, 13);
+    await store.resources.create(users, d, { audit: ed });
+    t.equal(await store.resources.delete(users, { id: d.id }), 'ok');
+    t.same(await read(d.id), [ed], 'a delete with no entry of its own writes out the create');
+    t.equal(await store.audit.prune(entry(a, 14).at), 4, 'pruned, c while referred to');
+    const c2 = nextVersion(c, { title: 'two' });
+    t.equal(await store.resources.replace(users, { record: c2, expectedVersion: 1, audit: entry(c2, 24) }), 'ok', 'a change after the prune');
+    t.same((await read(c.id)).map((e) => e.operation), ['patch']);
+  });
+
   withStore('createMany: in order, each item all or nothing; a taken value (earlier item or stored) fails alone; null items and maxErrors stop it', async (t, store) => {
     await store.init([users, groups]);
     await store.resources.create(users, userRecord({ userName: 'stored' }));

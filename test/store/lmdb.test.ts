@@ -297,13 +297,23 @@ t.test("a data directory from before index layouts: its paths keep their slots, 
   const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
   const meta = env.openDB<string, [string, string]>({ name: 'meta' });
   const index = env.openDB<number, Key>({ name: 'index' });
-  const layout = JSON.parse(meta.get(['index-layout', 'User'])!) as { format: string; slots: Record<string, number> };
-  const legacy = [layout.format, ...Object.entries(layout.slots).sort((a, b) => a[1] - b[1]).map(([signature]) => signature.split('|')[0]!)];
+  const layout = JSON.parse(meta.get(['index-layout', 'User'])!) as { format: string; slots: Record<string, string> };
+  t.equal(layout.format, 'v4', 'a new directory writes slots as one character');
+  const slotNumber = (slot: string) => slot.charCodeAt(0) - 0x21;
+  const legacy = ['v3', ...Object.entries(layout.slots).sort((a, b) => slotNumber(a[1]) - slotNumber(b[1])).map(([signature]) => signature.split('|')[0]!)];
+  const keys = [...index.getKeys({ start: ['User'], end: ['User', '\uffff'] as Key })] as unknown as [string, string, unknown, string][];
+  t.ok(keys.length > 0 && keys.every((k) => typeof k[1] === 'string' && k[1].length === 1));
   await env.transaction(() => {
     meta.remove(['index-layout', 'User']);
     meta.put(['indexes', 'User'], JSON.stringify(legacy));
+    // Its entries with the slot as a number, as v3 wrote them.
+    for (const k of keys) {
+      index.remove(k as unknown as Key);
+      index.put([k[0], slotNumber(k[1]), k[2], k[3]] as unknown as Key, 1);
+    }
   });
   const entriesBefore = [...index.getKeys({ start: ['User'], end: ['User', 1e9] as Key })].length;
+  t.equal(entriesBefore, keys.length);
   await env.close();
 
   store = new LmdbStore({ path: dir });
@@ -402,4 +412,36 @@ t.test('a data directory written before compression: its values read as they wer
   const records = again.openDB<Buffer, [string, string]>({ name: 'records', encoding: 'binary' });
   t.equal(records.get(['User', made[1]!.id])![0], 254, 'the record written since is compressed');
   t.ok(records.get(['User', made[0]!.id])![0]! < 250, 'the others are as they were');
+});
+
+t.test("a create's audit entry keeps the values it shares with the record once, by reference to the record", async (t) => {
+  const { userRecord, users } = await import('./contract');
+  const dir = tempDataDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const r = userRecord({ userName: 'by-ref', displayName: 'By Ref' });
+  const entry: AuditEntry = {
+    id: 'e1', at: '2026-03-01T00:00:01.000Z', actor: { clientId: 'c' }, operation: 'create', resourceType: 'User', resourceId: r.id, versionAfter: 1,
+    changes: [{ attribute: 'userName', after: 'by-ref' }, { attribute: 'displayName', after: 'By Ref' }, { attribute: 'password', masked: true }],
+  };
+  let store = new LmdbStore({ path: dir });
+  await store.init([users]);
+  await store.resources.create(users, r, { audit: entry });
+  await store.close();
+
+  const env = open({ path: dir, ...LMDB_OPTIONS } as Parameters<typeof open>[0]);
+  const audit = env.openDB({ name: 'audit', ...SUB_DATABASES.audit } as never) as unknown as { get(k: Key): { changes: unknown } };
+  const records = env.openDB({ name: 'records', ...SUB_DATABASES.records } as never) as unknown as { get(k: Key): { version: number; a?: unknown }; put(k: Key, v: unknown): Promise<boolean> };
+  const meta = env.openDB<string, [string, string]>({ name: 'meta' });
+  const shape = audit.get(['t', entry.at, entry.id]).changes;
+  t.type(shape, 'string', 'the list of changes is kept once, by its key');
+  t.same(JSON.parse(meta.get(['audit-shape', shape as string])!), ['userName', 'displayName', { attribute: 'password', masked: true }], 'by name');
+  t.same(records.get(['User', r.id]).a, [entry.at, entry.id], 'the record names the entry');
+  // A server that knew nothing of references changed the record without writing the entry out.
+  await records.put(['User', r.id], { ...records.get(['User', r.id]), version: 2, a: undefined });
+  await env.close();
+
+  store = new LmdbStore({ path: dir });
+  await store.init([users]);
+  t.teardown(() => store.close());
+  t.same((await store.audit.log({ order: 'ascending', count: 1 })).entries[0]!.changes, [{ attribute: 'userName' }, { attribute: 'displayName' }, { attribute: 'password', masked: true }], 'a version it no longer refers to: the attributes named, no value guessed');
 });

@@ -9,7 +9,7 @@
  * of commits were seen to fail (docs/stores.md).
  *
  * Sub-databases (keys are ordered-binary arrays, so strings order by code point, as MongoDB orders them):
- *   records  [type, id]                      -> { version, resource, secrets }                  (records.ts)
+ *   records  [type, id]                      -> { version, resource, secrets, a }               (records.ts)
  *   unique   [type, attribute, key]          -> id          (userName over the case-folded NFC copy)
  *   index    [type, slot, value, id]         -> 1           (slot: the indexed path; one entry per value; plan.ts)
  *   views    [type, id]                      -> "version view": the record's view (StoredRecord.view), a string,
@@ -21,7 +21,9 @@
  *                                               a read tells a member by one key, not a range
  *   meta     ['indexes', type]               -> the index plan the entries were built with
  *            ['views', 'writer-txn']         -> the last transaction written by a store that keeps views
- *   audit    ['t', at, entryId]              -> AuditEntry   the audit trail in time order (audit.ts)
+ *            ['audit-shape', key]            -> a list of a create's changes by reference, as JSON (audit.ts)
+ *   audit    ['t', at, entryId]              -> AuditEntry   the audit trail in time order (audit.ts); a create's
+ *                                               changes may name attributes whose values are the record's (a)
  *            ['r', resourceId, at, entryId]  -> 1            the same entries, by resource
  * Records, views and audit entries are compressed (COMPRESSION below).
  */
@@ -29,7 +31,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { StoredRecord } from '../../scim/resource';
 import type { ResourceSchema } from '../../scim/schema';
-import type { AuditEntry } from '../../scim/audit';
+import type { AuditChange, AuditEntry } from '../../scim/audit';
 import type { MemberType, StoreStats } from '../store';
 import { Turns } from '../../turns';
 import { COMPRESSION_DICTIONARY } from './dictionary';
@@ -79,7 +81,18 @@ export interface Stored {
   version: number;
   resource: StoredRecord['resource'];
   secrets?: StoredRecord['secrets'];
+  /**
+   * The audit entry (at, id) whose changes refer to this version's values (audit.ts putReferring): written out in
+   * full by the transaction that replaces or removes this version.
+   */
+  a?: [string, string];
 }
+
+/**
+ * An audit entry as stored: a change given as a string is the attribute, its value the record's; changes given as
+ * one string are a list kept in meta under that key (audit.ts).
+ */
+export type StoredAuditEntry = Omit<AuditEntry, 'changes'> & { changes: (AuditChange | string)[] | string };
 
 /** A pair of the members sub-database, by group: the member's type and display. */
 export interface StoredMember {
@@ -110,7 +123,7 @@ export class LmdbEnvironment {
   readonly views: Database<string, [string, string]>;
   readonly meta: Database<string, [string, string]>;
   readonly memberPairs: Database<StoredMember | MemberType | number, [string, string, string]>;
-  readonly audit: Database<AuditEntry | 1, string[]>;
+  readonly audit: Database<StoredAuditEntry | 1, string[]>;
 
   constructor(readonly path: string) {
     mkdirSync(path, { recursive: true, mode: 0o700 });

@@ -16,7 +16,7 @@ import type { IndexBuild, QueryOptions, QueryResult } from '../store';
 import { sortInTurns, Turns } from '../../turns';
 import { keyChunks } from './slices';
 import { MAX_ID, type LmdbEnvironment, type Stored } from './environment';
-import { INDEX_FORMAT, indexedPaths, type IndexedPath, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, signatureOf, TOP } from './plan';
+import { INDEX_FORMAT, INDEX_FORMATS_KEPT, indexedPaths, type IndexedPath, indexEntries, type IndexKey, KEY_CHARS, pathLabel, planFilter, type PlanStep, PRESENT_START, signatureOf, type Slot, slotNumber, slotOf, TOP } from './plan';
 
 /** Records a scan reads between two turns of the event loop. */
 const SCAN_CHUNK = 2000;
@@ -30,6 +30,13 @@ const BUILD_CHUNK = 250;
 const SKIP_CHUNK = 4096;
 
 /** Turns a stored value into the record a query returns (records.ts: with its member flag). */
+/** A type's index layout as meta keeps it: the entry format, each path's slot by signature, paths being built. */
+interface Layout {
+  format: string;
+  slots: Record<string, Slot>;
+  building: string[];
+}
+
 export type RecordReader = (schema: ResourceSchema, id: string, value: Stored) => StoredRecord;
 
 export class LmdbQueries {
@@ -78,7 +85,7 @@ export class LmdbQueries {
       const wanted = indexedPaths(schema);
       const stored = this.readLayout(type) ?? this.legacyLayout(type, wanted);
       const count = this.db.counts.get([type]) ?? 0;
-      if (!stored || stored.format !== INDEX_FORMAT) {
+      if (!stored || !INDEX_FORMATS_KEPT.includes(stored.format)) {
         // An older format (or none): entries as today's plan makes them, from every record, in one transaction.
         const legacy = this.db.meta.get(['indexes', type]);
         const positional = JSON.stringify([INDEX_FORMAT, ...wanted.map((p) => p.path)]);
@@ -98,15 +105,16 @@ export class LmdbQueries {
         this.layouts.set(type, { paths: wanted, building: new Set() });
         continue;
       }
+      const { format } = stored;
       const slots = { ...stored.slots };
       const building = new Set(stored.building);
-      let next = Math.max(-1, ...Object.values(slots)) + 1;
+      let next = Math.max(-1, ...Object.values(slots).map(slotNumber)) + 1;
       const paths: IndexedPath[] = [];
       for (const p of wanted) {
         const signature = signatureOf(p.resolved);
         let slot = slots[signature];
         if (slot === undefined) {
-          slot = slots[signature] = next++;
+          slot = slots[signature] = slotOf(format, next++);
           if (count > 0) building.add(signature);
         }
         paths.push({ ...p, slot });
@@ -118,7 +126,7 @@ export class LmdbQueries {
         building.delete(signature);
       }
       await this.db.write(() => {
-        this.db.meta.put(['index-layout', type], JSON.stringify({ format: INDEX_FORMAT, slots, building: [...building] }));
+        this.db.meta.put(['index-layout', type], JSON.stringify({ format, slots, building: [...building] }));
         this.db.meta.remove(['indexes', type]);
       });
       const layout = { paths, building: new Set(paths.filter((p) => building.has(signatureOf(p.resolved))).map((p) => p.path)) };
@@ -134,11 +142,11 @@ export class LmdbQueries {
    * The layout of a directory from before layouts were noted: its plan (`['indexes', type]`) listed the paths in
    * slot order. Paths of that plan keep their slots (no rebuild); a path it lacks is new (built in the background).
    */
-  private legacyLayout(type: string, wanted: readonly IndexedPath[]): { format: string; slots: Record<string, number>; building: string[] } | undefined {
+  private legacyLayout(type: string, wanted: readonly IndexedPath[]): Layout | undefined {
     const text = this.db.meta.get(['indexes', type]);
     if (text === undefined) return undefined;
     const [format, ...labels] = JSON.parse(text) as string[];
-    const slots: Record<string, number> = {};
+    const slots: Record<string, Slot> = {};
     labels.forEach((label, slot) => {
       const now = wanted.find((p) => p.path === label);
       slots[now ? signatureOf(now.resolved) : `${label}|retired`] = slot;
@@ -146,9 +154,9 @@ export class LmdbQueries {
     return { format: format ?? '', slots, building: [] };
   }
 
-  private readLayout(type: string): { format: string; slots: Record<string, number>; building: string[] } | undefined {
+  private readLayout(type: string): Layout | undefined {
     const text = this.db.meta.get(['index-layout', type]);
-    return text === undefined ? undefined : (JSON.parse(text) as { format: string; slots: Record<string, number>; building: string[] });
+    return text === undefined ? undefined : (JSON.parse(text) as Layout);
   }
 
   /**
@@ -156,7 +164,7 @@ export class LmdbQueries {
    * the event loop between, then removes the entries of retired slots the same way; the layout notes each path
    * built, so a restart resumes the rest from scratch (entries are idempotent).
    */
-  private async buildInBackground(schema: ResourceSchema, paths: IndexedPath[], retired: number[], total: number): Promise<void> {
+  private async buildInBackground(schema: ResourceSchema, paths: IndexedPath[], retired: Slot[], total: number): Promise<void> {
     const type = schema.type.id;
     const build: IndexBuild = { type, paths: paths.map((p) => p.path), done: 0, total };
     if (paths.length > 0) this.builds.set(type, build);

@@ -130,13 +130,17 @@ export class LmdbResources implements ResourceStore {
   private insert(type: string, record: StoredRecord, { keys, entries }: Keys, { members, audit }: Alongside): void {
     if (this.db.records.get([type, record.id]) !== undefined) throw uniquenessError('id', record.id);
     this.checkUnique(type, keys, record.id);
-    this.db.records.put([type, record.id], stored(record));
+    const value = stored(record);
+    if (audit) {
+      const ref = this.audit.putReferring(audit, value);
+      if (ref) value.a = ref;
+    }
+    this.db.records.put([type, record.id], value);
     if (record.view !== undefined) this.putView(type, record);
     for (const k of keys) this.db.unique.put([type, k.label, k.key], record.id);
     for (const entry of entries) this.db.index.put(entry as unknown as Key, 1);
     this.db.counts.put([type], (this.db.counts.get([type]) ?? 0) + 1);
     if (members) this.memberships.change(record.id, members);
-    if (audit) this.audit.put(audit);
   }
 
   async get(schema: ResourceSchema, id: string): Promise<StoredRecord | undefined> {
@@ -190,6 +194,7 @@ export class LmdbResources implements ResourceStore {
       const { uniques, indexed } = early ?? diff(current);
       for (const k of uniques.removed) if (this.db.unique.get([type, k.label, k.key]) === record.id) this.db.unique.remove([type, k.label, k.key]);
       for (const entry of indexed.removed) this.db.index.remove(entry as unknown as Key);
+      this.audit.writeOut(current);
       this.db.records.put([type, record.id], stored(record));
       this.putView(type, record);
       for (const k of uniques.added) this.db.unique.put([type, k.label, k.key], record.id);
@@ -207,6 +212,7 @@ export class LmdbResources implements ResourceStore {
       if (!current) return 'missing';
       if (expectedVersion !== undefined && current.version !== expectedVersion) return 'conflict';
       this.unindex(schema, id, current);
+      this.audit.writeOut(current);
       this.db.records.remove([type, id]);
       this.db.views.remove([type, id]);
       this.db.counts.put([type], Math.max(0, (this.db.counts.get([type]) ?? 1) - 1));
