@@ -29,7 +29,6 @@ const BUILD_CHUNK = 250;
  */
 const SKIP_CHUNK = 4096;
 
-/** Turns a stored value into the record a query returns (records.ts: with its member flag). */
 /** A type's index layout as meta keeps it: the entry format, each path's slot by signature, paths being built. */
 interface Layout {
   format: string;
@@ -37,6 +36,7 @@ interface Layout {
   building: string[];
 }
 
+/** Turns a stored value into the record a query returns (records.ts: with its member flag). */
 export type RecordReader = (schema: ResourceSchema, id: string, value: Stored) => StoredRecord;
 
 export class LmdbQueries {
