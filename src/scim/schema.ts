@@ -252,7 +252,7 @@ export class ResourceSchema {
 }
 
 /** Finds the folder holding package.json, so `schemas/` is found from src/ (tests) and dist/src/ (built) alike. */
-function packageRoot(from: string): string {
+export function packageRoot(from: string): string {
   let dir = from;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);

@@ -9,7 +9,7 @@ import type { ResourceSchema } from '../scim/schema';
 import type { Filter } from '../scim/filter/ast';
 import type { Keyset, SortSpec } from './sort';
 import type { Member, MemberType } from '../scim/members';
-import type { AuditEntry, AuditPage, AuditQuery } from '../scim/audit';
+import type { AuditEntry, AuditPage, AuditPosition, AuditQuery } from '../scim/audit';
 import type { ScimError } from '../scim/errors';
 import type { SchemaState } from '../scim/schema-state';
 
@@ -200,6 +200,11 @@ export interface MembershipStore {
   groupsOf(memberIds: readonly string[]): Promise<Membership[]>;
   /** A member's displayName changed: its `display` in every group that contains it follows. */
   renameMember(memberId: string, display: string | undefined): Promise<void>;
+  /**
+   * Adds these members to the group as they are (an import: `display` as exported), without a write of the group's
+   * record: its version stays. Idempotent; a member that does not exist is not added.
+   */
+  restore(groupId: string, members: readonly MemberEntry[]): Promise<void>;
 }
 
 /** The audit trail: one entry per accepted write, stored by ResourceStore's writes, read and pruned here. */
@@ -211,6 +216,36 @@ export interface AuditStore {
   log(query: AuditQuery): Promise<AuditPage>;
   /** Removes the entries older than `before` (ISO 8601): the retention of the audit trail. Returns how many. */
   prune(before: string): Promise<number>;
+  /** Stores entries as they are (an import), each once: an entry whose id is stored already is left as it is. */
+  restore(entries: readonly AuditEntry[]): Promise<void>;
+}
+
+/**
+ * The whole directory read in order, for an export (../transfer/): resources by type in id order, a group's members
+ * in member-id order, the audit trail in (at, id) order, each a page after a position.
+ */
+export interface DirectoryReader {
+  /**
+   * `snapshot`: every read sees the directory as it was when the reader was opened (the embedded store: one read
+   * transaction). `live`: each read sees the data as it is when made (MongoDB without snapshot reads).
+   */
+  readonly consistency: 'snapshot' | 'live';
+  count(schema: ResourceSchema): Promise<number>;
+  /** Records after the id `after` (from the first without it), at most `limit`. */
+  records(schema: ResourceSchema, after: string | undefined, limit: number): Promise<StoredRecord[]>;
+  /** The group's members after the member id `after`, at most `limit`. */
+  members(groupId: string, after: string | undefined, limit: number): Promise<MemberEntry[]>;
+  /** Audit entries after the position `after`, at most `limit`. */
+  audit(after: AuditPosition | undefined, limit: number): Promise<AuditEntry[]>;
+  /** Ends the read (the embedded store's read transaction, which holds old pages until it ends). */
+  close(): void;
+}
+
+/** Short named texts a store keeps for the server itself (an import in progress, the store's format). */
+export interface NoteStore {
+  read(name: string): Promise<string | undefined>;
+  /** Sets the note, or removes it (undefined). */
+  write(name: string, value: string | undefined): Promise<void>;
 }
 
 /** An index being built in the background: a path indexed since the records were stored (operator schemas). */
@@ -247,6 +282,9 @@ export interface Store {
   init(schemas?: readonly ResourceSchema[]): Promise<void>;
   /** The schema each resource type's stored data was last checked against. */
   readonly schemaState: SchemaStateStore;
+  readonly notes: NoteStore;
+  /** Opens a read of the whole directory (an export); close it when done. */
+  reader(): DirectoryReader;
   /** Indexes being built in the background; empty once every index is complete. */
   indexing(): IndexBuild[];
   /** Resolves when the background index builds init() started are done (tests, the schema command). */

@@ -9,6 +9,7 @@
  * finds either the entry by reference and the version it refers to, or the entry in full.
  */
 import { createHash } from 'node:crypto';
+import type { Transaction } from 'lmdb';
 import type { AuditChange, AuditEntry, AuditPage, AuditQuery } from '../../scim/audit';
 import { cloneJson, isObject, type Json, type JsonObject } from '../../scim/values';
 import { jsonEqual } from '../../scim/equal';
@@ -21,6 +22,8 @@ import { rangeSlices } from './slices';
 const PRUNE_BATCH = 5000;
 /** Keys a page of the trail reads per range read. */
 const LOG_SLICE = 200;
+/** Entries an import stores per transaction. */
+const RESTORE_BATCH = 500;
 /** Lists of changes kept in memory by the reader. */
 const SHAPES_KEPT = 10_000;
 
@@ -121,10 +124,10 @@ export class LmdbAudit implements AuditStore {
    * record that is not (a directory written by a version of this server that did not know of references) leaves
    * the changes named without their values.
    */
-  private read(value: StoredAuditEntry): AuditEntry {
+  read(value: StoredAuditEntry, transaction?: Transaction): AuditEntry {
     const changes = this.changesOf(value);
     if (!referring(changes)) return changes === value.changes ? (value as AuditEntry) : { ...value, changes: changes as AuditChange[] };
-    const record = this.db.records.get([value.resourceType, value.resourceId]);
+    const record = this.db.records.get([value.resourceType, value.resourceId], transaction ? { transaction } : undefined);
     return resolved(value, changes, record?.version === value.versionAfter ? record : undefined);
   }
 
@@ -158,6 +161,19 @@ export class LmdbAudit implements AuditStore {
       }
     }
     return { entries, more: false };
+  }
+
+  /**
+   * Stores each entry not stored yet, in full, in transactions of RESTORE_BATCH: an import (../../transfer/), which
+   * may run again after a crash.
+   */
+  async restore(entries: readonly AuditEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += RESTORE_BATCH) {
+      const batch = entries.slice(i, i + RESTORE_BATCH);
+      await this.db.write(() => {
+        for (const entry of batch) if (!this.db.audit.doesExist(['t', entry.at, entry.id])) this.put(entry);
+      });
+    }
   }
 
   async prune(before: string): Promise<number> {

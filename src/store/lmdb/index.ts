@@ -5,12 +5,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { ResourceSchema } from '../../scim/schema';
-import type { IndexBuild, SchemaStateStore, Store, StoreStats } from '../store';
+import type { DirectoryReader, IndexBuild, NoteStore, SchemaStateStore, Store, StoreStats } from '../store';
 import type { SchemaState } from '../../scim/schema-state';
 import { LmdbEnvironment } from './environment';
 import { LmdbAudit } from './audit';
 import { LmdbMemberships } from './members';
 import { LmdbResources } from './records';
+import { LmdbReader } from './reader';
 
 export { LMDB_OPTIONS, SUB_DATABASES } from './environment';
 
@@ -54,6 +55,17 @@ export class LmdbStore implements Store {
       await this.db.write(() => this.db.meta.put(['schema-state', type], JSON.stringify(state)));
     },
   };
+
+  readonly notes: NoteStore = {
+    read: async (name) => this.db.meta.get(['note', name]),
+    write: async (name, value) => {
+      await this.db.write(() => (value === undefined ? this.db.meta.remove(['note', name]) : this.db.meta.put(['note', name], value)));
+    },
+  };
+
+  reader(): DirectoryReader {
+    return new LmdbReader(this.db, this.audit);
+  }
 
   indexing(): IndexBuild[] {
     return this.resources.queries.indexing();

@@ -10,6 +10,8 @@ import { rangeSlices } from './slices';
 
 /** Members read per range read; the event loop is given back between reads once a slice's budget is spent. */
 const MEMBERS_SLICE = 1000;
+/** Pairs an import adds per transaction. */
+const RESTORE_BATCH = 1000;
 
 function storedMember(t: MemberType, d: string | undefined): StoredMember {
   return d === undefined ? { t } : { t, d };
@@ -58,6 +60,14 @@ export class LmdbMemberships implements MembershipStore {
         this.db.memberPairs.put(['g', key[2], memberId], storedMember(pair.t, display));
       }
     });
+  }
+
+  async restore(groupId: string, members: readonly MemberEntry[]): Promise<void> {
+    // In transactions of RESTORE_BATCH pairs: a group of 100,000 members in one would hold the write lock for long.
+    for (let i = 0; i < members.length; i += RESTORE_BATCH) {
+      const add = members.slice(i, i + RESTORE_BATCH);
+      await this.db.write(() => this.change(groupId, { add }));
+    }
   }
 
   /** Whether the resource is in some group (its representation then has `groups`): one key, not a range. */

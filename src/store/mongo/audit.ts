@@ -42,6 +42,8 @@ const SWEEP_MARGIN_MS = 60_000;
 const BATCH = 100;
 /** Resources whose last copied entry this instance remembers (the oldest are forgotten first). */
 const REMEMBERED = 50_000;
+/** Entries an import inserts per command. */
+const RESTORE_BATCH = 500;
 /** Entries per batch when a page of the trail is read. */
 const AUDIT_BATCH = 200;
 
@@ -190,6 +192,23 @@ export class MongoAudit implements AuditStore {
       this.copied.set(key, entry.versionAfter);
       if (this.copied.size > REMEMBERED) this.copied.delete(this.copied.keys().next().value!);
     }
+  }
+
+  restore(entries: readonly AuditEntry[]): Promise<void> {
+    return this.conn.guard('audit', async () => {
+      await this.ready();
+      for (let i = 0; i < entries.length; i += RESTORE_BATCH) {
+        try {
+          await this.audit.insertMany(
+            entries.slice(i, i + RESTORE_BATCH).map((entry) => ({ _id: entry.id, at: entry.at, rid: entry.resourceId, e: encodeEntry(entry) })),
+            { ordered: false },
+          );
+        } catch (e) {
+          // Stored by an earlier run of the same import.
+          if (!isDuplicateKey(e) && !everyDuplicate(e)) throw e;
+        }
+      }
+    });
   }
 
   /** Copies the entry of a document about to be deleted (its delete's). */

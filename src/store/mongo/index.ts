@@ -5,17 +5,20 @@
  */
 import type { MongoClient } from 'mongodb';
 import type { ResourceSchema } from '../../scim/schema';
-import type { IndexBuild, SchemaStateStore, Store } from '../store';
+import type { DirectoryReader, IndexBuild, NoteStore, SchemaStateStore, Store } from '../store';
 import type { SchemaState } from '../../scim/schema-state';
 
 /** The collection of the schema states (one document per resource type). */
 const SCHEMA_STATE = 'scim_schema_state';
+/** The collection of the server's notes (NoteStore): one document per name. */
+const NOTES = 'scim_notes';
 import { MongoConnection, type ConnectionOptions } from './connection';
 import { MongoMemberships } from './members';
 import { MongoAudit } from './audit';
 import { Intents } from './intents';
 import { MongoResources } from './records';
 import type { QueryTuning } from './queries';
+import { MongoReader } from './reader';
 
 export type MongoStoreOptions = ConnectionOptions & QueryTuning;
 
@@ -66,6 +69,21 @@ export class MongoStore implements Store {
         await this.conn.db.collection<{ _id: string; state: string }>(SCHEMA_STATE).replaceOne({ _id: type }, { state: JSON.stringify(state) }, { upsert: true });
       }),
   };
+
+  readonly notes: NoteStore = {
+    read: (name) =>
+      this.conn.guard('notes', async () => (await this.conn.db.collection<{ _id: string; value: string }>(NOTES).findOne({ _id: name }))?.value),
+    write: (name, value) =>
+      this.conn.guard('notes', async () => {
+        const coll = this.conn.db.collection<{ _id: string; value: string }>(NOTES);
+        if (value === undefined) await coll.deleteOne({ _id: name });
+        else await coll.replaceOne({ _id: name }, { value }, { upsert: true });
+      }),
+  };
+
+  reader(): DirectoryReader {
+    return new MongoReader(this.conn, this.memberships, this.audit);
+  }
 
   indexing(): IndexBuild[] {
     return [...this.conn.builds.values()].map((b) => ({ ...b }));

@@ -97,6 +97,10 @@ export class MongoMemberships implements MembershipStore {
     });
   }
 
+  restore(groupId: string, members: readonly MemberEntry[]): Promise<void> {
+    return this.conn.guard('members', () => this.apply(groupId, { add: [...members] }));
+  }
+
   /**
    * Makes the pairs of `groupId` what `change` says (inside the caller's guard). Idempotent: running it again
    * (finishing an intent) is safe.
