@@ -39,6 +39,7 @@ import { callerOf } from './http/auth';
 import { Metrics, measuredStore } from './http/metrics';
 import rateLimit from './http/rate-limit';
 import { registerOperations, registerPressure } from './http/operations';
+import { upgradeStore, StoreFormatError } from './service/store-format';
 import { describe, migrateStoredData } from './service/schema-migration';
 
 /**
@@ -285,6 +286,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Stored data against the schema it will be served with, before any index it might contradict is made: a change
   // of type, shape, comparison, or a new required or unique rule that stored resources break stops the start here.
   const schemas = [...services.values()].map((s) => s.schema);
+  // The format the store was written in, before anything reads it (service/store-format.ts): an older one upgraded
+  // in place, a newer one refused.
+  try {
+    const upgrade = await upgradeStore(rawStore, schemas, {
+      onProgress: (type, walked, total) => {
+        if (walked % 100_000 < 500 || walked === total) app.log.info({ type, walked, total }, 'store format upgrade: resources checked');
+      },
+    });
+    if (upgrade) app.log.info(upgrade, `store upgraded from format ${upgrade.from} to ${upgrade.to}: ${upgrade.restored} resource(s) stored again`);
+  } catch (e) {
+    if (e instanceof StoreFormatError) throw new StartRefused(e.message);
+    throw e;
+  }
   const migration = await migrateStoredData(rawStore, schemas);
   const blocking = migration.findings.filter((f) => f.blocking);
   if (blocking.length > 0) {

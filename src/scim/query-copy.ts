@@ -31,27 +31,34 @@ export function normaliseDateTime(s: string): string {
   return Number.isNaN(t) ? s : new Date(t).toISOString();
 }
 
+/** How a case-insensitive string is folded: foldCase, or what an older build did (a format upgrade's removals). */
+export type Fold = (s: string) => string;
+
+/** How builds before NFC folding folded (store format 1, service/store-format.ts). */
+export const foldBeforeNfc: Fold = (s) => s.toLowerCase();
+
 /** Normalises one simple value of the given attribute for comparison. */
-export function normaliseSimple(def: AttributeDefinition, v: Json): Json {
+export function normaliseSimple(def: AttributeDefinition, v: Json, fold: Fold = foldCase): Json {
   if (typeof v !== 'string') return v;
   if (def.type === 'dateTime') return normaliseDateTime(v);
-  return isCaseInsensitive(def) ? foldCase(v) : v;
+  return isCaseInsensitive(def) ? fold(v) : v;
 }
 
-function copyValue(def: AttributeDefinition, v: Json): Json {
-  if (Array.isArray(v)) return v.map((x) => copyValue(def, x));
+function copyValue(def: AttributeDefinition, v: Json, fold: Fold): Json {
+  if (Array.isArray(v)) return v.map((x) => copyValue(def, x, fold));
   if (def.type === 'complex' && isObject(v)) {
     const out: JsonObject = {};
     for (const [k, x] of Object.entries(v)) {
       const sub = subAttribute(def, k);
-      if (sub && sub.returned !== 'never') out[sub.name] = copyValue(sub, x);
+      if (sub && sub.returned !== 'never') out[sub.name] = copyValue(sub, x, fold);
     }
     return out;
   }
-  return normaliseSimple(def, v);
+  return normaliseSimple(def, v, fold);
 }
 
-export function queryCopy(schema: ResourceSchema, resource: JsonObject): JsonObject {
+/** The normalised copy of `resource`; `fold` only to compute what an older build stored (a format upgrade). */
+export function queryCopy(schema: ResourceSchema, resource: JsonObject, fold: Fold = foldCase): JsonObject {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(resource)) {
     if (key === 'schemas') continue;
@@ -60,13 +67,24 @@ export function queryCopy(schema: ResourceSchema, resource: JsonObject): JsonObj
       const inner: JsonObject = {};
       for (const [k, x] of Object.entries(value)) {
         const def = schema.attribute(ext.id, k);
-        if (def && def.returned !== 'never') inner[def.name] = copyValue(def, x);
+        if (def && def.returned !== 'never') inner[def.name] = copyValue(def, x, fold);
       }
       out[ext.id] = inner;
       continue;
     }
     const def = schema.attribute(schema.core.id, key);
-    if (def && def.returned !== 'never') out[def.name] = copyValue(def, value);
+    if (def && def.returned !== 'never') out[def.name] = copyValue(def, value, fold);
   }
   return out;
+}
+
+/**
+ * Whether a resource holds a string that builds before NFC folding folded differently (they lower-cased only): its
+ * normalised copy, unique keys and index entries, stored then, may not be what foldCase makes now.
+ */
+export function foldedDifferentlyBefore(value: Json): boolean {
+  if (typeof value === 'string') return NON_ASCII.test(value) && foldCase(value) !== foldBeforeNfc(value);
+  if (Array.isArray(value)) return value.some(foldedDifferentlyBefore);
+  if (isObject(value)) return Object.values(value).some(foldedDifferentlyBefore);
+  return false;
 }

@@ -108,6 +108,12 @@ export interface ReplaceRequest {
    * (the version check still happens).
    */
   current?: StoredRecord;
+  /**
+   * How the stored record's derived values (normalised copy, unique keys, index entries) were folded, when not as
+   * the server folds now: a format upgrade (service/store-format.ts) stores a record again so that they are derived
+   * anew, and a store that updates them by difference removes what this fold made.
+   */
+  storedFold?: (s: string) => string;
   /** The change of a group's members, stored with the record, all or nothing. */
   members?: MemberChange;
   /**

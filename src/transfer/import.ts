@@ -34,6 +34,7 @@ import {
   type TrailerLine,
 } from './format';
 import { refusal } from './check';
+import { noteCurrentFormat } from '../service/store-format';
 
 /** Resources per batch (one createMany, one getMany). */
 const BATCH = 500;
@@ -223,6 +224,8 @@ export class Importer {
     if (!this.options.merge && !(await this.targetEmpty())) {
       throw new ImportError('the target store is not empty: import into an empty store, or pass --merge (a resource with the same id keeps the higher version)', false);
     }
+    // What an import writes is derived by this server: an empty target is in its format.
+    if (await this.targetEmpty()) await noteCurrentFormat(this.store);
     await this.store.notes.write(IMPORT_NOTE, JSON.stringify({ id: header.id, at: header.at, started: new Date().toISOString() }));
     return false;
   }

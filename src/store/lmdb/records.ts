@@ -8,7 +8,7 @@ import type { Key } from 'lmdb';
 import type { StoredRecord } from '../../scim/resource';
 import type { ResourceSchema } from '../../scim/schema';
 import type { Json, JsonObject } from '../../scim/values';
-import { queryCopy } from '../../scim/query-copy';
+import { queryCopy, type Fold } from '../../scim/query-copy';
 import { isScimError } from '../../scim/errors';
 import { uniqueAttributes, uniquenessError } from '../unique';
 import type {
@@ -168,7 +168,7 @@ export class LmdbResources implements ResourceStore {
     return ids.map((id) => this.viewOf(schema, id));
   }
 
-  async replace(schema: ResourceSchema, { record, expectedVersion, current: read, members, audit }: ReplaceRequest): Promise<WriteOutcome> {
+  async replace(schema: ResourceSchema, { record, expectedVersion, current: read, members, audit, storedFold }: ReplaceRequest): Promise<WriteOutcome> {
     if (record.version <= expectedVersion) {
       throw new Error(`replace of ${record.id}: version ${record.version} does not follow ${expectedVersion}`);
     }
@@ -179,7 +179,7 @@ export class LmdbResources implements ResourceStore {
     // copy when it has one, else the transaction's own read.
     const { keys, entries } = this.keysOf(schema, record.id, record.resource);
     const diff = (from: Stored) => {
-      const old = this.keysOf(schema, record.id, from.resource);
+      const old = this.keysOf(schema, record.id, from.resource, storedFold);
       return {
         uniques: changes(old.keys, keys, (k) => k.label, (k) => k.key),
         indexed: changes(old.entries, entries, (e) => e[1], (e) => e[2]),
@@ -299,8 +299,8 @@ export class LmdbResources implements ResourceStore {
   }
 
   /** A record's unique keys and index entries, from its normalised copy. */
-  private keysOf(schema: ResourceSchema, id: string, resource: JsonObject): Keys {
-    const q = queryCopy(schema, resource);
+  private keysOf(schema: ResourceSchema, id: string, resource: JsonObject, fold?: Fold): Keys {
+    const q = queryCopy(schema, resource, fold);
     return { keys: uniqueKeys(schema, resource, q), entries: indexEntries(schema, id, q, this.queries.pathsOf(schema)) };
   }
 
