@@ -42,6 +42,9 @@
  *               store per size, then the embedded store's data file split by sub-database (LMDB's page counts) and
  *               the MongoDB store's collection and index sizes (collStats) (bench/footprint.ts). Options: --sizes
  *               10000,100000, --stores, --mongodb-uri, --report FILE | --no-report
+ *   migrate     an embedded directory moved to MongoDB (issue 30): export to a file, import that file, and migrate in
+ *               one process, each the built CLI in its own process, timed, its peak memory read (bench/migrate.ts).
+ *               Options: --size 1000000, --groups 10000, --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -73,6 +76,7 @@ import { SOAK_DEFAULTS, soakBenchmark, SoakBenchOptions } from './soak';
 import { WALK_DEFAULTS, walkBenchmark, WalkBenchOptions } from './walk';
 import { STALL_DEFAULTS, stallBenchmark, StallBenchOptions } from './stall';
 import { FOOTPRINT_DEFAULTS, footprintBenchmark, FootprintBenchOptions } from './footprint';
+import { MIGRATE_DEFAULTS, migrateBenchmark, type MigrateBenchOptions } from './migrate';
 
 const HTTP_USAGE =
   'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
@@ -430,6 +434,16 @@ export function parseFootprintArgs(args: string[]): FootprintBenchOptions {
   });
 }
 
+const MIGRATE_USAGE = 'usage: npm run bench -- migrate [--size 1000000] [--groups 10000] [--mongodb-uri URI] [--report FILE | --no-report]';
+
+export function parseMigrateArgs(args: string[]): MigrateBenchOptions {
+  const options: MigrateBenchOptions & { stores: ('lmdb' | 'mongodb')[] } = { ...MIGRATE_DEFAULTS, stores: ['lmdb', 'mongodb'], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['migrate', ...args] };
+  return parseStoreBench(args, options, MIGRATE_USAGE, {
+    '--size': (o, v) => (o.size = positiveInt('--size', v, 1000)),
+    '--groups': (o, v) => (o.groups = positiveInt('--groups', v)),
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
@@ -496,6 +510,13 @@ async function main(argv: string[]): Promise<void> {
       }
       await footprintBenchmark(parseFootprintArgs(rest));
       return;
+    case 'migrate':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${MIGRATE_USAGE}\n`);
+        return;
+      }
+      await migrateBenchmark(parseMigrateArgs(rest));
+      return;
     case 'query':
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(`${USAGE}\n(options are described at the top of bench/run.ts)\n`);
@@ -510,7 +531,7 @@ async function main(argv: string[]): Promise<void> {
       if (name === undefined) process.exitCode = 2;
       return;
     default:
-      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk, stall, footprint`);
+      throw new UsageError(`unknown benchmark ${JSON.stringify(name)}; available: query, hardening, embedded, http, groups, bulk, soak, walk, stall, footprint, migrate`);
   }
 }
 

@@ -296,12 +296,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     });
     if (upgrade) app.log.info(upgrade, `store upgraded from format ${upgrade.from} to ${upgrade.to}: ${upgrade.restored} resource(s) stored again`);
   } catch (e) {
+    // A refused start leaves nothing open: the store this app opened is closed (its onClose hook never runs).
+    if (ownsStore) await rawStore.close().catch(() => undefined);
     if (e instanceof StoreFormatError) throw new StartRefused(e.message);
     throw e;
   }
   const migration = await migrateStoredData(rawStore, schemas);
   const blocking = migration.findings.filter((f) => f.blocking);
   if (blocking.length > 0) {
+    if (ownsStore) await rawStore.close().catch(() => undefined);
     throw new StartRefused(
       `stored data contradicts the schema it would be served with:\n${describe(blocking, { ids: 5 })}\n` +
         'Nothing was changed. `npm run schema -- check` lists every resource; `npm run schema -- apply` converts what can be converted.',

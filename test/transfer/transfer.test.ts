@@ -22,7 +22,7 @@ import { createStore } from '../../src/store';
 import type { Store } from '../../src/store/store';
 import { SchemaRegistry } from '../../src/scim/schema';
 import { Importer, IMPORT_NOTE } from '../../src/transfer/import';
-import { canonicalJson, memberItem, resourceItem } from '../../src/transfer/format';
+import { canonicalJson, Checksum, memberItem, resourceItem } from '../../src/transfer/format';
 import { ENTERPRISE, SECRET, storeKinds, tempDataDir, USER, type StoreKind } from '../helper';
 
 type Tap = { teardown(fn: () => unknown): void };
@@ -233,20 +233,37 @@ t.test('faults', async (t) => {
     t.match(usage.err, /usage: npm run export/);
   });
 
-  // A resource the schema refuses: a user whose `active` is a string. Its line and checksum are rewritten so that
-  // only the schema refuses it.
-  const bad = JSON.parse(lines[2]!) as Json & { resource: Json };
-  bad.resource.active = 'yes';
-  const refusedLines = [...lines];
-  refusedLines[2] = JSON.stringify(bad);
-  const trailer = JSON.parse(lines[lines.length - 1]!) as { checksums: Record<string, string> };
-  {
-    // The trailer of the altered file: the checksum the exporter would have written.
-    const { Checksum } = await import('../../src/transfer/format');
-    const sum = BigInt(`0x${trailer.checksums.User}`) - Checksum.digest(resourceItem(JSON.parse(lines[2]!))) + Checksum.digest(resourceItem(bad as never));
+  /** The file with resource line `i` edited, and the trailer's checksum the exporter would have written for it. */
+  const edited = (i: number, edit: (resource: Json) => void): string[] => {
+    const line = JSON.parse(lines[i]!) as Json & { resource: Json };
+    edit(line.resource);
+    const out = [...lines];
+    out[i] = JSON.stringify(line);
+    const trailer = JSON.parse(lines[lines.length - 1]!) as { checksums: Record<string, string> };
+    const sum = BigInt(`0x${trailer.checksums.User}`) - Checksum.digest(resourceItem(JSON.parse(lines[i]!))) + Checksum.digest(resourceItem(line as never));
     trailer.checksums.User = (((sum % (1n << 128n)) + (1n << 128n)) % (1n << 128n)).toString(16).padStart(32, '0');
-    refusedLines[refusedLines.length - 1] = JSON.stringify(trailer);
-  }
+    out[out.length - 1] = JSON.stringify(trailer);
+    return out;
+  };
+  // A resource the schema refuses: a user whose `active` is a string; only the schema refuses it.
+  const refusedLines = edited(2, (r) => (r.active = 'yes'));
+
+  t.test("a resource of another server's schema: an extension this one lacks", async (t) => {
+    const target = directory(t, kind);
+    const r = await cli('import', [write('foreign.jsonl', edited(4, (r) => (r['urn:example:params:scim:schemas:extension:other:2.0:User'] = { badge: '7' })))], target.env);
+    t.equal(r.code, 1, r.err);
+    t.match(r.err, /line 5: schema extension 'urn:example:params:scim:schemas:extension:other:2\.0:User' is not one of User's/);
+    t.ok(await empty(target));
+  });
+
+  t.test('a target that cannot be reached', async (t) => {
+    const env = { SCIM_JWT_SECRET: SECRET, MONGODB_URI: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300', MONGODB_DB: 'unreachable' };
+    const r = await cli('import', [file], env);
+    t.equal(r.code, 1);
+    t.match(r.err, /^import: .*(unavailable|ECONNREFUSED|not reachable|did not answer|connect)/im);
+    const m = await cli('migrate', ['--to', env.MONGODB_URI], source.env);
+    t.equal(m.code, 1);
+  });
 
   t.test('a resource the schema refuses: named, nothing written', async (t) => {
     const target = directory(t, kind);
