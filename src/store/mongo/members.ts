@@ -115,9 +115,16 @@ export class MongoMemberships implements MembershipStore {
       const coll = ids.length > 0 ? await this.conn.collectionOfType(type) : undefined;
       if (coll) byType.push({ coll, ids });
     }
-    // Members are marked before their pairs exist, so a mark may be early (never late).
+    // Members are marked before their pairs exist, so a mark may be early (never late). One update by _id per member,
+    // in one bulk command: DocumentDB runs an updateMany over `_id: {$in: […]}` without the _id index (100 members
+    // took 400 ms with 100,000 users, against 10 ms as 100 updates by _id).
     for (const { coll, ids } of byType) {
-      for (const part of chunks(ids)) await coll.updateMany({ _id: { $in: part }, gm: { $exists: false } }, { $set: { gm: true } });
+      for (const part of chunks(ids)) {
+        await coll.bulkWrite(
+          part.map((id) => ({ updateOne: { filter: { _id: id, gm: { $exists: false } }, update: { $set: { gm: true } } } })),
+          { ordered: false },
+        );
+      }
     }
     const remove = [...(change.remove ?? [])];
     if (change.replace) {
