@@ -44,7 +44,8 @@
  *               10000,100000, --stores, --mongodb-uri, --report FILE | --no-report
  *   migrate     an embedded directory moved to MongoDB (issue 30): export to a file, import that file, and migrate in
  *               one process, each the built CLI in its own process, timed, its peak memory read (bench/migrate.ts).
- *               Options: --size 1000000, --groups 10000, --mongodb-uri, --report FILE | --no-report
+ *               Options: --size 1000000, --groups 10000, --phases import,migrate (import: export then import a
+ *               file), --mongodb-uri, --report FILE | --no-report
  *   hardening   the requests that once froze the server, in CPU time per request against the default bounds
  *               (bench/hardening.ts); fails when one costs more than 100 ms of CPU. Options: --repeat 3,
  *               --mongodb-uri URI (default: MONGODB_URI, else the embedded store), --report FILE | --no-report
@@ -434,13 +435,18 @@ export function parseFootprintArgs(args: string[]): FootprintBenchOptions {
   });
 }
 
-const MIGRATE_USAGE = 'usage: npm run bench -- migrate [--size 1000000] [--groups 10000] [--mongodb-uri URI] [--report FILE | --no-report]';
+const MIGRATE_USAGE = 'usage: npm run bench -- migrate [--size 1000000] [--groups 10000] [--phases import,migrate] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseMigrateArgs(args: string[]): MigrateBenchOptions {
-  const options: MigrateBenchOptions & { stores: ('lmdb' | 'mongodb')[] } = { ...MIGRATE_DEFAULTS, stores: ['lmdb', 'mongodb'], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['migrate', ...args] };
+  const options: MigrateBenchOptions & { stores: ('lmdb' | 'mongodb')[] } = { ...MIGRATE_DEFAULTS, phases: [...MIGRATE_DEFAULTS.phases], stores: ['lmdb', 'mongodb'], uri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['migrate', ...args] };
   return parseStoreBench(args, options, MIGRATE_USAGE, {
     '--size': (o, v) => (o.size = positiveInt('--size', v, 1000)),
     '--groups': (o, v) => (o.groups = positiveInt('--groups', v)),
+    '--phases': (o, v) => {
+      const phases = (v ?? '').split(',');
+      if (phases.some((p) => p !== 'import' && p !== 'migrate')) throw new UsageError(`--phases takes import, migrate or both\n${MIGRATE_USAGE}`);
+      o.phases = phases as MigrateBenchOptions['phases'];
+    },
   });
 }
 

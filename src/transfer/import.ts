@@ -54,7 +54,7 @@ export interface ImportOptions {
   onRefused?: (line: number, text: string, reason: string) => Promise<void> | void;
   /** The view each resource type stores with its records (none for groups). */
   views: (schema: ResourceSchema) => Views | undefined;
-  /** Told as lines are written: done of total (total 0 when unknown). */
+  /** Told as lines are written: done of total (of a stream: resources of the header's counts). */
   onProgress?: (done: number, total: number) => void;
   /** Told of each phase. */
   onPhase?: (phase: 'checking' | 'writing' | 'verifying') => void;
@@ -238,6 +238,9 @@ export class Importer {
     const pending: Pending[] = [];
     let entries: AuditEntry[] = [];
     let n = 0;
+    // A stream's length is not known: its progress counts resources against the header's counts.
+    let resourcesSeen = 0;
+    let expected = 0;
     const flush = async () => {
       if (pending.length > 0) await this.resources(pending.splice(0));
       if (entries.length > 0) {
@@ -247,7 +250,7 @@ export class Importer {
         await this.store.audit.restore(batch);
         this.result.audit += batch.length;
       }
-      this.options.onProgress?.(n, total);
+      this.options.onProgress?.(total > 0 ? n : resourcesSeen, total > 0 ? total : expected);
     };
     for await (const text of source()) {
       n++;
@@ -261,6 +264,7 @@ export class Importer {
       if (n === 1) {
         if (line.type !== 'header') throw new ImportError('line 1: the file does not start with a header', false);
         header = line;
+        expected = Object.values(header.counts).reduce((a, b) => a + b, 0);
         resumed = await this.begin(header);
         continue;
       }
@@ -271,6 +275,7 @@ export class Importer {
       }
       this.addTo(sums, line);
       if (line.type === 'resource') {
+        resourcesSeen++;
         if (pending.length > 0 && (pending.length >= BATCH || pending[0]!.line.resourceType !== line.resourceType)) await flush();
         const why = this.refusalOf(line);
         if (why !== undefined) await this.refuse(n, text, why, line);
