@@ -119,6 +119,38 @@ export async function build(t: Tap, kind: StoreKind = 'lmdb', env: Record<string
   };
 }
 
+/** Where one directory lives across restarts and processes: an LMDB data directory or a MongoDB database. */
+export interface Directory {
+  kind: StoreKind;
+  /** The MongoDB database's name (unused by the embedded store). */
+  db: string;
+  /** The server's settings for it (SCIM_DATA_DIR, or MONGODB_URI and MONGODB_DB), and the test's secret. */
+  env: Record<string, string>;
+  open(): Promise<Store>;
+}
+
+/** A fresh directory of `kind`, removed (or its database dropped) at teardown. */
+export function directoryOf(t: { teardown(fn: () => unknown): void }, kind: StoreKind, name: string): Directory {
+  const dataDir = tempDataDir();
+  const db = `scim_${name}_${randomBytes(5).toString('hex')}`;
+  const uri = process.env.MONGODB_URI;
+  t.teardown(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (kind === 'mongodb') {
+      const client = new MongoClient(uri!);
+      await client.db(db).dropDatabase();
+      await client.close();
+    }
+  });
+  const settings: Record<string, string> = kind === 'lmdb' ? { SCIM_DATA_DIR: dataDir } : { MONGODB_URI: uri!, MONGODB_DB: db };
+  return {
+    kind,
+    db,
+    env: { SCIM_JWT_SECRET: SECRET, SCIM_MAX_EVENT_LOOP_DELAY_MS: '0', ...settings },
+    open: () => (kind === 'lmdb' ? createStore({ mongodbDb: 'unused', dataDir }) : createStore({ mongodbUri: uri, mongodbDb: db })),
+  };
+}
+
 /** Runs `fn` once per store kind as a subtest named after the store. */
 export function eachStore(t: Tap, fn: (t: Tap, kind: StoreKind) => Promise<void>): void {
   for (const kind of storeKinds()) t.test(kind, (sub) => fn(sub, kind));

@@ -7,19 +7,15 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { MongoClient } from 'mongodb';
 import { buildApp, StartRefused } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { mintToken } from '../../src/cli/mint';
-import { createStore } from '../../src/store';
 import type { Store } from '../../src/store/store';
 import type { MongoStore } from '../../src/store/mongo';
 import { SchemaRegistry } from '../../src/scim/schema';
 import { parseFilter } from '../../src/scim/filter/parse';
 import { FORMAT_NOTE, STORE_FORMAT, upgradeStore } from '../../src/service/store-format';
-import { SECRET, storeKinds, tempDataDir, USER, type StoreKind } from '../helper';
+import { type Directory, directoryOf, type StoreKind, storeKinds, USER } from '../helper';
 
 type Tap = Test;
 type Json = Record<string, unknown>;
@@ -27,25 +23,7 @@ type Json = Record<string, unknown>;
 const DECOMPOSED = 'cafe\u0301@example.com';
 const PRECOMPOSED = 'caf\u00e9@example.com';
 
-function directory(t: { teardown(fn: () => unknown): void }, kind: StoreKind): { env: Record<string, string>; open(): Promise<Store>; db: string } {
-  const dataDir = tempDataDir();
-  const db = `scim_format_${randomBytes(5).toString('hex')}`;
-  const uri = process.env.MONGODB_URI;
-  t.teardown(async () => {
-    rmSync(dataDir, { recursive: true, force: true });
-    if (kind === 'mongodb') {
-      const client = new MongoClient(uri!);
-      await client.db(db).dropDatabase();
-      await client.close();
-    }
-  });
-  const settings: Record<string, string> = kind === 'lmdb' ? { SCIM_DATA_DIR: dataDir } : { MONGODB_URI: uri!, MONGODB_DB: db };
-  return {
-    db,
-    env: { SCIM_JWT_SECRET: SECRET, SCIM_MAX_EVENT_LOOP_DELAY_MS: '0', ...settings },
-    open: () => (kind === 'lmdb' ? createStore({ mongodbDb: 'unused', dataDir }) : createStore({ mongodbUri: uri, mongodbDb: db })),
-  };
-}
+const directory = (t: { teardown(fn: () => unknown): void }, kind: StoreKind): Directory => directoryOf(t, kind, 'format');
 
 async function withApp<T>(d: ReturnType<typeof directory>, fn: (req: (method: string, url: string, payload?: unknown) => Promise<{ status: number; body: Json }>) => Promise<T>): Promise<T> {
   const config = loadConfig(d.env);

@@ -8,23 +8,20 @@
  *  - an attribute removed keeps its values (never returned, kept across PUT), back when re-added, purged on request.
  */
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { mintToken } from '../../src/cli/mint';
 import { runSchemaCommand } from '../../src/cli/schema';
-import { createStore } from '../../src/store';
 import type { Store } from '../../src/store/store';
 import { parseFilter } from '../../src/scim/filter/parse';
 import { planFilter } from '../../src/store/lmdb/plan';
 import type { LmdbStore } from '../../src/store/lmdb';
 import type { MongoStore } from '../../src/store/mongo';
-import { SECRET, storeKinds, tempDataDir, type StoreKind } from '../helper';
+import { directoryOf, storeKinds, type StoreKind } from '../helper';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'schema');
 const HR = 'urn:example:params:scim:schemas:extension:hr:2.0:User';
@@ -53,24 +50,10 @@ type Tap = { teardown(fn: () => unknown): void };
 const hrAttribute = (s: Json, name: string) => (s.attributes as Json[]).find((a) => a.name === name)!;
 const hrExtension = (e: Json) => (e.extensions as Json[])[0]!;
 
-/** Where one directory lives across restarts: an LMDB data directory or a MongoDB database. */
+/** Where one directory lives across restarts, with the schema directory each start names. */
 function directory(t: Tap, kind: StoreKind): { env(dir: string): Record<string, string>; open(): Promise<Store> } {
-  const dataDir = tempDataDir();
-  const db = `scim_schema_${randomBytes(5).toString('hex')}`;
-  const uri = process.env.MONGODB_URI;
-  t.teardown(async () => {
-    rmSync(dataDir, { recursive: true, force: true });
-    if (kind === 'mongodb') {
-      const client = new MongoClient(uri!);
-      await client.db(db).dropDatabase();
-      await client.close();
-    }
-  });
-  const settings: Record<string, string> = kind === 'lmdb' ? { SCIM_DATA_DIR: dataDir } : { MONGODB_URI: uri!, MONGODB_DB: db };
-  return {
-    env: (dir) => ({ SCIM_JWT_SECRET: SECRET, SCIM_MAX_EVENT_LOOP_DELAY_MS: '0', SCIM_SCHEMA_DIR: dir, ...settings }),
-    open: () => (kind === 'lmdb' ? createStore({ mongodbDb: 'unused', dataDir }) : createStore({ mongodbUri: uri, mongodbDb: db })),
-  };
+  const d = directoryOf(t, kind, 'schema');
+  return { env: (dir) => ({ ...d.env, SCIM_SCHEMA_DIR: dir }), open: d.open };
 }
 
 /** Starts the server on the directory with a schema dir; the store and app are closed by `stop`. */

@@ -8,47 +8,25 @@
  * import stopped half way and run again.
  */
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { MongoClient } from 'mongodb';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { mintToken } from '../../src/cli/mint';
 import { runTransfer } from '../../src/cli/transfer';
-import { createStore } from '../../src/store';
 import type { Store } from '../../src/store/store';
 import { SchemaRegistry } from '../../src/scim/schema';
 import { Importer, IMPORT_NOTE } from '../../src/transfer/import';
 import { canonicalJson, Checksum, memberItem, resourceItem } from '../../src/transfer/format';
-import { ENTERPRISE, SECRET, storeKinds, tempDataDir, USER, type StoreKind } from '../helper';
+import { type Directory, directoryOf, ENTERPRISE, SECRET, type StoreKind, storeKinds, USER } from '../helper';
 
 type Tap = { teardown(fn: () => unknown): void };
 type Json = Record<string, unknown>;
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
-/** A directory of one kind: its settings (the CLI's env), removed at teardown. */
-function directory(t: Tap, kind: StoreKind): { kind: StoreKind; env: Record<string, string>; open(): Promise<Store> } {
-  const dataDir = tempDataDir();
-  const db = `scim_transfer_${randomBytes(5).toString('hex')}`;
-  const uri = process.env.MONGODB_URI;
-  t.teardown(async () => {
-    rmSync(dataDir, { recursive: true, force: true });
-    if (kind === 'mongodb') {
-      const client = new MongoClient(uri!);
-      await client.db(db).dropDatabase();
-      await client.close();
-    }
-  });
-  const settings: Record<string, string> = kind === 'lmdb' ? { SCIM_DATA_DIR: dataDir } : { MONGODB_URI: uri!, MONGODB_DB: db };
-  return {
-    kind,
-    env: { SCIM_JWT_SECRET: SECRET, SCIM_MAX_EVENT_LOOP_DELAY_MS: '0', ...settings },
-    open: () => (kind === 'lmdb' ? createStore({ mongodbDb: 'unused', dataDir }) : createStore({ mongodbUri: uri, mongodbDb: db })),
-  };
-}
+const directory = (t: { teardown(fn: () => unknown): void }, kind: StoreKind): Directory => directoryOf(t, kind, 'transfer');
 
 /** Runs a transfer command as the CLI would; returns its exit code and what it wrote. */
 async function cli(command: string, args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number; out: string; err: string }> {
