@@ -40,8 +40,11 @@ async function cli(command: string, args: string[], env: Record<string, string>,
 }
 
 /** Fills a directory through the API; returns the ETags clients would have stored, by user id. */
+/** An HR feed that owns job info: the section it writes stays its own (a source of authority). */
+const AUTHORITIES = { SCIM_AUTHORITIES: '{"hr-feed":["jobInfo"]}' };
+
 async function populate(d: ReturnType<typeof directory>): Promise<Map<string, string>> {
-  const config = loadConfig(d.env);
+  const config = loadConfig({ ...d.env, ...AUTHORITIES });
   const app = await buildApp({ config });
   const etags = new Map<string, string>();
   try {
@@ -68,6 +71,10 @@ async function populate(d: ReturnType<typeof directory>): Promise<Map<string, st
     for (const id of ids.slice(0, 4)) {
       await req('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Engineer' }] });
     }
+    // The HR feed writes a job title: job info becomes its own section of that user.
+    const feed = `Bearer ${await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 600, clientId: 'hr-feed' })}`;
+    const owned = await req('PATCH', `/Users/${ids[5]}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Payroll lead' }] }, { authorization: feed });
+    if (!JSON.stringify(owned.body).includes('"source":"hr-feed"')) throw new Error(`the feed does not own job info: ${JSON.stringify(owned.body)}`);
     await req('DELETE', `/Users/${ids.pop()!}`);
     // A group that contains a group created after it (a later id).
     const outer = await req('POST', '/Groups', { schemas: [GROUP], displayName: 'Everyone', members: ids.slice(0, 5).map((value) => ({ value })) });
@@ -142,10 +149,20 @@ for (const from of kinds) {
         t.match(imported.err, /14 created, 0 replaced by a newer version, 0 already stored, 0 kept \(newer in the target\), 0 refused; 8 member pairs, \d+ audit entries; the target read back matches the file/);
         t.same(await contentsOf(target), before, 'the same records, pairs and audit entries');
         // A client's stored ETag still matches, and the group that holds a later group lists it.
-        const config = loadConfig(target.env);
+        const config = loadConfig({ ...target.env, ...AUTHORITIES });
         const app = await buildApp({ config });
         t.teardown(() => app.close());
         const authorization = `Bearer ${await mintToken(config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 600 })}`;
+        // The section the HR feed owned is still its own: another client may not change it.
+        const ownedId = [...etags.keys()][6]!;
+        const taken = await app.inject({
+          method: 'PATCH',
+          url: `/scim/v2/Users/${ownedId}`,
+          payload: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Someone else' }] },
+          headers: { authorization, 'content-type': 'application/scim+json' },
+        });
+        t.equal(taken.statusCode, 403, 'the source of authority still owns job info');
+        t.match(taken.body, /owned by its source of authority 'hr-feed'/);
         for (const [id, etag] of etags) {
           const res = await app.inject({ method: 'GET', url: `/scim/v2/Users/${id}`, headers: { authorization, 'if-none-match': etag } });
           t.equal(res.statusCode, 304, `user ${id}: the stored ETag matches`);
