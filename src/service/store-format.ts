@@ -12,9 +12,9 @@
  *
  * The upgrade walks every resource a page at a time, each page from a fresh read, and stores again, as the server's
  * own repair, the resources that would fold differently (a new version, as `npm run schema -- apply` makes for a
- * caseExact change: caches and clients see a change). The note records its position after each page, so an
- * upgrade stopped (a crash, kill -9) goes on from the page it was in; that page's repairs may be made twice, which
- * changes nothing but the version.
+ * caseExact change: caches and clients see a change). The note records its position after each page and each
+ * repair before it is made, so an upgrade stopped (a crash, kill -9) goes on from the page it was in and makes no
+ * repair twice: run again, it finds what is done done.
  */
 import type { ResourceSchema } from '../scim/schema';
 import { foldBeforeNfc, foldedDifferentlyBefore } from '../scim/query-copy';
@@ -28,7 +28,13 @@ const PAGE = 500;
 interface FormatNote {
   format: number;
   /** An upgrade in progress: the type and id it reached. */
-  upgrading?: { to: number; type: string; after?: string };
+  upgrading?: {
+    to: number;
+    type: string;
+    after?: string;
+    /** A repair about to be made: the record and the version it makes. Found made on resume, it is not made again. */
+    repairing?: { id: string; version: number };
+  };
 }
 
 export class StoreFormatError extends Error {}
@@ -102,6 +108,7 @@ export async function upgradeStore(store: Store, schemas: readonly ResourceSchem
       if (schemas.findIndex((s) => s.type.id === position!.type) > schemas.indexOf(schema)) continue;
     }
     let after = position?.type === type ? position.after : undefined;
+    const interrupted = position?.type === type ? position.repairing : undefined;
     position = undefined;
     const total = await countOf(store, schema);
     let walked = 0;
@@ -117,7 +124,11 @@ export async function upgradeStore(store: Store, schemas: readonly ResourceSchem
       if (page.length === 0) break;
       for (const record of page) {
         if (!foldedDifferentlyBefore(record.resource)) continue;
+        // Made before the upgrade stopped: its derived values are folded anew already.
+        if (interrupted?.id === record.id && record.version >= interrupted.version) continue;
         const version = record.version + 1;
+        // Noted before it is made, so that an upgrade stopped right after makes it once, not twice.
+        await store.notes.write(FORMAT_NOTE, JSON.stringify({ format: from, upgrading: { to: STORE_FORMAT, type, after, repairing: { id: record.id, version } } } satisfies FormatNote));
         const resource = { ...record.resource, meta: { ...record.resource.meta, version: `W/"${version}"` } };
         // Stored again: the store derives its normalised copy, unique keys and index entries anew. Without a view:
         // the next read renders the resource (and a write makes the view again).

@@ -128,6 +128,13 @@ for (const kind of storeKinds()) {
         const registry = SchemaRegistry.load({});
         const report = await upgradeStore(store, ['User', 'Group'].map((id) => registry.resourceSchema(id)));
         t.match(report, { from: 1, walked: 1, restored: 1 }, 'only the users after the position are walked');
+        // Stopped right after a repair it had noted: run again, it does not make it twice.
+        const users = registry.resourceSchema('User');
+        const [last] = await store.resources.getMany(users, [ids[2]!]);
+        await store.notes.write(FORMAT_NOTE, JSON.stringify({ format: 1, upgrading: { to: STORE_FORMAT, type: 'User', after: ids[1], repairing: { id: ids[2], version: last!.version } } }));
+        const again = await upgradeStore(store, ['User', 'Group'].map((id) => registry.resourceSchema(id)));
+        t.match(again, { walked: 1, restored: 0 }, 'the repair noted and made is not made again');
+        t.equal((await store.resources.getMany(users, [ids[2]!]))[0]!.version, last!.version);
       } finally {
         await store.close();
       }
