@@ -24,7 +24,7 @@ import type { Collection, Document } from 'mongodb';
 import type { AuditEntry, AuditPage, AuditQuery } from '../../scim/audit';
 import type { AuditStore } from '../store';
 import { decodeKeys, encodeKeys, type ResourceDocument } from './document';
-import { isDuplicateKey } from './errors';
+import { everyDuplicate, isDuplicateKey } from './errors';
 import type { JsonObject } from '../../scim/values';
 import { onceUntilItWorks, type MongoConnection } from './connection';
 
@@ -276,9 +276,3 @@ export class MongoAudit implements AuditStore {
 
 }
 
-/** An unordered insertMany whose every failure was a duplicate key. */
-function everyDuplicate(e: unknown): boolean {
-  const writeErrors = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  return list.length > 0 && list.every((w) => w.code === 11000);
-}

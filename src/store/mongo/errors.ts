@@ -153,3 +153,10 @@ export function asScimError(e: unknown, what: string): unknown {
   }
   return e;
 }
+
+/** An unordered insertMany whose every failure was a duplicate key. */
+export function everyDuplicate(e: unknown): boolean {
+  const writeErrors = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return list.length > 0 && list.every((w) => w.code === 11000);
+}

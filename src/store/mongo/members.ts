@@ -14,6 +14,7 @@ import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { MemberChange, MemberEntry, Membership, MembershipStore, MemberType } from '../store';
 import type { ResourceDocument } from './document';
 import { onceUntilItWorks, type MongoConnection } from './connection';
+import { everyDuplicate, isDuplicateKey } from './errors';
 
 export const MEMBERSHIPS = 'memberships';
 /** Ids per statement: bounded commands, whatever the group's size. */
@@ -97,8 +98,26 @@ export class MongoMemberships implements MembershipStore {
     });
   }
 
+  /**
+   * Pairs inserted rather than upserted (an import: a pair already there is one an earlier run of it stored), with
+   * the same marks before and the same check after as apply().
+   */
   restore(groupId: string, members: readonly MemberEntry[]): Promise<void> {
-    return this.conn.guard('members', () => this.apply(groupId, { add: [...members] }));
+    return this.conn.guard('members', async () => {
+      await this.ready();
+      const byType = await this.mark(members);
+      for (const part of chunks(members)) {
+        try {
+          await this.pairs.insertMany(
+            part.map((m) => pairOf(groupId, m)),
+            { ordered: false },
+          );
+        } catch (e) {
+          if (!isDuplicateKey(e) && !everyDuplicate(e)) throw e;
+        }
+      }
+      await this.dropVanished(groupId, byType);
+    });
   }
 
   /**
@@ -108,24 +127,7 @@ export class MongoMemberships implements MembershipStore {
   async apply(groupId: string, change: MemberChange): Promise<void> {
     await this.ready();
     const added = [...(change.replace ?? []), ...(change.add ?? [])];
-    // The added members' collections and ids, by type.
-    const byType: { coll: Collection<ResourceDocument>; ids: string[] }[] = [];
-    for (const type of ['User', 'Group'] as const) {
-      const ids = added.filter((m) => m.type === type).map((m) => m.value);
-      const coll = ids.length > 0 ? await this.conn.collectionOfType(type) : undefined;
-      if (coll) byType.push({ coll, ids });
-    }
-    // Members are marked before their pairs exist, so a mark may be early (never late). One update by _id per member,
-    // in one bulk command: DocumentDB runs an updateMany over `_id: {$in: […]}` without the _id index (100 members
-    // took 400 ms with 100,000 users, against 10 ms as 100 updates by _id).
-    for (const { coll, ids } of byType) {
-      for (const part of chunks(ids)) {
-        await coll.bulkWrite(
-          part.map((id) => ({ updateOne: { filter: { _id: id, gm: { $exists: false } }, update: { $set: { gm: true } } } })),
-          { ordered: false },
-        );
-      }
-    }
+    const byType = await this.mark(added);
     const remove = [...(change.remove ?? [])];
     if (change.replace) {
       const keep = new Set(change.replace.map((m) => m.value));
@@ -138,8 +140,38 @@ export class MongoMemberships implements MembershipStore {
       await this.pairs.bulkWrite(ops, { ordered: false });
     }
     for (const part of chunks(remove)) await this.pairs.deleteMany({ g: groupId, m: { $in: part } });
-    // A member deleted while it was being added (its delete removed its pairs before ours were written) must not
-    // stay behind as a member of nothing that exists.
+    await this.dropVanished(groupId, byType);
+  }
+
+  /**
+   * Marks the members about to be added (`gm`), by type; returns their collections and ids. Members are marked
+   * before their pairs exist, so a mark may be early (never late). One update by _id per member, in one bulk
+   * command: DocumentDB runs an updateMany over `_id: {$in: […]}` without the _id index (100 members took 400 ms
+   * with 100,000 users, against 10 ms as 100 updates by _id).
+   */
+  private async mark(added: readonly MemberEntry[]): Promise<{ coll: Collection<ResourceDocument>; ids: string[] }[]> {
+    const byType: { coll: Collection<ResourceDocument>; ids: string[] }[] = [];
+    for (const type of ['User', 'Group'] as const) {
+      const ids = added.filter((m) => m.type === type).map((m) => m.value);
+      const coll = ids.length > 0 ? await this.conn.collectionOfType(type) : undefined;
+      if (coll) byType.push({ coll, ids });
+    }
+    for (const { coll, ids } of byType) {
+      for (const part of chunks(ids)) {
+        await coll.bulkWrite(
+          part.map((id) => ({ updateOne: { filter: { _id: id, gm: { $exists: false } }, update: { $set: { gm: true } } } })),
+          { ordered: false },
+        );
+      }
+    }
+    return byType;
+  }
+
+  /**
+   * A member deleted while it was being added (its delete removed its pairs before ours were written) must not
+   * stay behind as a member of nothing that exists.
+   */
+  private async dropVanished(groupId: string, byType: { coll: Collection<ResourceDocument>; ids: string[] }[]): Promise<void> {
     for (const { coll, ids } of byType) {
       for (const part of chunks(ids)) {
         const found = new Set((await coll.find({ _id: { $in: part } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
