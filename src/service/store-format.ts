@@ -59,7 +59,8 @@ async function readNote(store: Store): Promise<FormatNote | undefined> {
   return note;
 }
 
-async function empty(store: Store, schemas: readonly ResourceSchema[]): Promise<boolean> {
+/** Whether the store holds nothing: no resource of these types, no audit entry. */
+export async function isEmptyStore(store: Store, schemas: readonly ResourceSchema[]): Promise<boolean> {
   const reader = store.reader();
   try {
     for (const schema of schemas) if ((await reader.count(schema)) > 0) return false;
@@ -78,7 +79,7 @@ export async function noteCurrentFormat(store: Store): Promise<void> {
 export async function storeFormat(store: Store, schemas: readonly ResourceSchema[]): Promise<number | undefined> {
   const note = await readNote(store);
   if (note) return note.format;
-  return (await empty(store, schemas)) ? undefined : 1;
+  return (await isEmptyStore(store, schemas)) ? undefined : 1;
 }
 
 /**
@@ -93,7 +94,7 @@ export async function upgradeStore(store: Store, schemas: readonly ResourceSchem
     );
   }
   if (note?.format === STORE_FORMAT) return undefined;
-  if (!note && (await empty(store, schemas))) {
+  if (!note && (await isEmptyStore(store, schemas))) {
     await noteCurrentFormat(store);
     return undefined;
   }

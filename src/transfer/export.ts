@@ -12,8 +12,10 @@ import { once } from 'node:events';
 import type { ResourceSchema } from '../scim/schema';
 import { membersAttribute } from '../scim/members';
 import { parseFilter } from '../scim/filter/parse';
-import type { AuditPosition } from '../scim/audit';
-import type { Store } from '../store/store';
+import type { AuditEntry, AuditPosition } from '../scim/audit';
+import type { Member } from '../scim/members';
+import type { StoredRecord } from '../scim/resource';
+import type { DirectoryReader, Store } from '../store/store';
 import {
   AUDIT_KIND,
   Checksums,
@@ -57,6 +59,53 @@ async function put(out: Writable, line: ExportLine): Promise<void> {
   if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
 }
 
+/** What readDirectory tells, item by item, in the file's order. */
+export interface DirectoryVisitor {
+  resource(record: StoredRecord): Promise<void> | void;
+  /** A group's members, at most MEMBERS_PER_LINE at a time, in member-id order. */
+  members(group: string, members: Member[]): Promise<void> | void;
+  audit(entry: AuditEntry): Promise<void> | void;
+}
+
+/**
+ * The whole directory through `reader`, a page at a time, in the export file's order: every resource of each type
+ * in `schemas`' order, then each group's members, then (with `audit`) the trail. The export writes it; an import
+ * reads its target back with it to compare checksums.
+ */
+export async function readDirectory(reader: DirectoryReader, schemas: readonly ResourceSchema[], audit: boolean, visit: DirectoryVisitor): Promise<void> {
+  for (const schema of schemas) {
+    for (let after: string | undefined; ; ) {
+      const page = await reader.records(schema, after, PAGE);
+      if (page.length === 0) break;
+      for (const record of page) await visit.resource(record);
+      after = page[page.length - 1]!.id;
+    }
+  }
+  for (const schema of schemas.filter((s) => membersAttribute(s))) {
+    for (let group: string | undefined; ; ) {
+      const page = await reader.records(schema, group, PAGE);
+      if (page.length === 0) break;
+      for (const { id } of page) {
+        for (let after: string | undefined; ; ) {
+          const members = await reader.members(id, after, MEMBERS_PER_LINE);
+          if (members.length === 0) break;
+          await visit.members(id, members);
+          after = members[members.length - 1]!.value;
+        }
+      }
+      group = page[page.length - 1]!.id;
+    }
+  }
+  if (!audit) return;
+  for (let after: AuditPosition | undefined; ; ) {
+    const page = await reader.audit(after, AUDIT_PAGE);
+    if (page.length === 0) break;
+    for (const entry of page) await visit.audit(entry);
+    const last = page[page.length - 1]!;
+    after = { at: last.at, id: last.id };
+  }
+}
+
 export async function exportDirectory(store: Store, schemas: readonly ResourceSchema[], out: Writable, options: ExportOptions): Promise<ExportResult> {
   const reader = store.reader();
   const now = options.now ?? (() => new Date());
@@ -77,58 +126,31 @@ export async function exportDirectory(store: Store, schemas: readonly ResourceSc
       audit: options.audit === true,
     };
     const sums = new Checksums();
+    // The trailer counts every kind the file may hold, those with no item too.
+    for (const kind of [...schemas.map((s) => s.type.id), MEMBERS_KIND, ...(options.audit ? [AUDIT_KIND] : [])]) sums.of(kind);
     let lines = 0;
     let resources = 0;
     await put(out, header);
     lines++;
-    for (const schema of schemas) {
-      const sum = sums.of(schema.type.id);
-      for (let after: string | undefined; ; ) {
-        const page = await reader.records(schema, after, PAGE);
-        if (page.length === 0) break;
-        for (const record of page) {
-          sum.add(resourceItem(record));
-          await put(out, resourceLine(record));
-        }
-        lines += page.length;
-        resources += page.length;
-        after = page[page.length - 1]!.id;
-        options.onProgress?.({ lines, resources, total });
-      }
-    }
-    const pairs = sums.of(MEMBERS_KIND);
-    for (const schema of schemas.filter((s) => membersAttribute(s))) {
-      for (let group: string | undefined; ; ) {
-        const page = await reader.records(schema, group, PAGE);
-        if (page.length === 0) break;
-        for (const { id } of page) {
-          for (let after: string | undefined; ; ) {
-            const members = await reader.members(id, after, MEMBERS_PER_LINE);
-            if (members.length === 0) break;
-            for (const m of members) pairs.add(memberItem(id, m));
-            await put(out, { type: 'members', group: id, members });
-            lines++;
-            after = members[members.length - 1]!.value;
-          }
-        }
-        group = page[page.length - 1]!.id;
-      }
-    }
-    if (options.audit) {
-      const trail = sums.of(AUDIT_KIND);
-      for (let after: AuditPosition | undefined; ; ) {
-        const page = await reader.audit(after, AUDIT_PAGE);
-        if (page.length === 0) break;
-        for (const entry of page) {
-          trail.add(entry);
-          await put(out, { type: 'audit', entry });
-        }
-        lines += page.length;
-        const last = page[page.length - 1]!;
-        after = { at: last.at, id: last.id };
-        options.onProgress?.({ lines, resources, total });
-      }
-    }
+    await readDirectory(reader, schemas, options.audit === true, {
+      resource: async (record) => {
+        sums.of(record.resourceType).add(resourceItem(record));
+        await put(out, resourceLine(record));
+        lines++;
+        if (++resources % PAGE === 0) options.onProgress?.({ lines, resources, total });
+      },
+      members: async (group, members) => {
+        for (const m of members) sums.of(MEMBERS_KIND).add(memberItem(group, m));
+        await put(out, { type: 'members', group, members });
+        lines++;
+      },
+      audit: async (entry) => {
+        sums.of(AUDIT_KIND).add(entry);
+        await put(out, { type: 'audit', entry });
+        if (++lines % AUDIT_PAGE === 0) options.onProgress?.({ lines, resources, total });
+      },
+    });
+    options.onProgress?.({ lines, resources, total });
     const trailer: TrailerLine = { type: 'trailer', counts: sums.counts(), checksums: sums.hexes(), lines: lines + 1 };
     await put(out, trailer);
     const changedDuring = reader.consistency === 'snapshot' ? 0 : await changedSince(store, schemas, header);

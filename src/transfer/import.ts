@@ -34,7 +34,8 @@ import {
   type TrailerLine,
 } from './format';
 import { refusal } from './check';
-import { noteCurrentFormat } from '../service/store-format';
+import { readDirectory } from './export';
+import { isEmptyStore, noteCurrentFormat } from '../service/store-format';
 
 /** Resources per batch (one createMany, one getMany). */
 const BATCH = 500;
@@ -199,17 +200,6 @@ export class Importer {
     }
   }
 
-  /** Whether the target holds nothing: no resource, no audit entry. */
-  private async targetEmpty(): Promise<boolean> {
-    const reader = this.store.reader();
-    try {
-      for (const schema of this.bySchema.values()) if ((await reader.count(schema)) > 0) return false;
-      return (await reader.audit(undefined, 1)).length === 0;
-    } finally {
-      reader.close();
-    }
-  }
-
   /** Whether the import may write, resuming an interrupted one or merging; refuses otherwise. */
   private async begin(header: HeaderLine): Promise<boolean> {
     const note = await this.store.notes.read(IMPORT_NOTE);
@@ -221,11 +211,11 @@ export class Importer {
         false,
       );
     }
-    if (!this.options.merge && !(await this.targetEmpty())) {
+    if (!this.options.merge && !(await isEmptyStore(this.store, [...this.bySchema.values()]))) {
       throw new ImportError('the target store is not empty: import into an empty store, or pass --merge (a resource with the same id keeps the higher version)', false);
     }
     // What an import writes is derived by this server: an empty target is in its format.
-    if (await this.targetEmpty()) await noteCurrentFormat(this.store);
+    if (await isEmptyStore(this.store, [...this.bySchema.values()])) await noteCurrentFormat(this.store);
     await this.store.notes.write(IMPORT_NOTE, JSON.stringify({ id: header.id, at: header.at, started: new Date().toISOString() }));
     return false;
   }
@@ -372,42 +362,17 @@ export class Importer {
   /** Reads the target back and compares its checksums with the trailer's, less what was not stored. */
   private async verify(trailer: TrailerLine): Promise<void> {
     const target = new Checksums();
+    // Every kind the trailer counts is compared, those with no item in the target too.
+    for (const kind of [...this.bySchema.keys(), MEMBERS_KIND]) target.of(kind);
     const reader = this.store.reader();
     try {
-      for (const schema of this.bySchema.values()) {
-        const sum = target.of(schema.type.id);
-        for (let after: string | undefined; ; ) {
-          const page = await reader.records(schema, after, BATCH);
-          if (page.length === 0) break;
-          for (const r of page) sum.add(resourceItem(r));
-          after = page[page.length - 1]!.id;
-        }
-      }
-      const pairs = target.of(MEMBERS_KIND);
-      for (const schema of this.groupSchemas) {
-        for (let after: string | undefined; ; ) {
-          const page = await reader.records(schema, after, BATCH);
-          if (page.length === 0) break;
-          for (const { id } of page) {
-            for (let m: string | undefined; ; ) {
-              const members = await reader.members(id, m, 1000);
-              if (members.length === 0) break;
-              for (const member of members) pairs.add(memberItem(id, member));
-              m = members[members.length - 1]!.value;
-            }
-          }
-          after = page[page.length - 1]!.id;
-        }
-      }
-      if (trailer.checksums[AUDIT_KIND] !== undefined) {
-        const trail = target.of(AUDIT_KIND);
-        for (let after: { at: string; id: string } | undefined; ; ) {
-          const page = await reader.audit(after, 1000);
-          if (page.length === 0) break;
-          for (const e of page) trail.add(e);
-          after = { at: page[page.length - 1]!.at, id: page[page.length - 1]!.id };
-        }
-      }
+      await readDirectory(reader, [...this.bySchema.values()], trailer.checksums[AUDIT_KIND] !== undefined, {
+        resource: (r) => target.of(r.resourceType).add(resourceItem(r)),
+        members: (group, members) => {
+          for (const m of members) target.of(MEMBERS_KIND).add(memberItem(group, m));
+        },
+        audit: (entry) => target.of(AUDIT_KIND).add(entry),
+      });
     } finally {
       reader.close();
     }
