@@ -23,7 +23,6 @@ import {
   AUDIT_KIND,
   Checksum,
   Checksums,
-  LineError,
   MEMBERS_KIND,
   memberItem,
   parseLine,
@@ -389,4 +388,3 @@ export class Importer {
   }
 }
 
-export { LineError };
