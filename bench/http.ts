@@ -46,10 +46,15 @@ export interface HttpBenchOptions {
   /** Seconds of mixed GET and PATCH load on the embedded store after the rounds, sampling the server's memory (0: none). */
   soak: number;
   stores: ('lmdb' | 'mongodb')[];
+  /** The request shapes to run (HTTP_SHAPES; all when absent). */
+  shapes?: string[];
   mongodbUri?: string;
   report?: string;
   argv: string[];
 }
+
+/** Every request shape, in the order the rounds run them. */
+export const HTTP_SHAPES = ['get', 'patch', 'post', 'patch-hot', 'group-add-hot', 'filter', 'page'];
 
 export const HTTP_DEFAULTS = { size: 100_000, connections: 50, seconds: 4, rounds: 3, soak: 0, stores: ['lmdb', 'mongodb'] as ('lmdb' | 'mongodb')[] };
 
@@ -324,6 +329,7 @@ export async function httpBenchmark(options: HttpBenchOptions): Promise<void> {
         ];
         const rows: StoreResult['rows'] = [];
         for (const shape of shapes) {
+          if (options.shapes && !options.shapes.includes(shape.key)) continue;
           const f: Measured[] = [];
           const s: Measured[] = [];
           const d: Measured[] = [];
@@ -480,15 +486,15 @@ function render(options: HttpBenchOptions, results: StoreResult[], elapsed: numb
         'The durable floor is the floor plus one committed LMDB write per PATCH or POST (read a user and commit it back; commit a new user), answered once flushed, in a process and directory of its own: what a server that did no SCIM work at all would reach with writes as durable as the server\'s. For the hot user it reads and commits back one and the same record.',
       );
     }
-    if (r.driver) {
-      const get = r.rows.find((x) => x.key === 'get')!;
-      const patch = r.rows.find((x) => x.key === 'patch')!;
+    const get = r.rows.find((x) => x.key === 'get');
+    const patch = r.rows.find((x) => x.key === 'patch');
+    if (r.driver && get && patch) {
       lines.push(
         '',
         `Bare driver at ${options.connections} concurrent calls: findOne p50 ${r.driver.get.p50.toFixed(2)} ms (${r.driver.get.rps.toFixed(0)}/s), findOne + replaceOne p50 ${r.driver.patch.p50.toFixed(2)} ms (${r.driver.patch.rps.toFixed(0)}/s). Server p50 over the driver's: GET ${(get.server.p50 / r.driver.get.p50).toFixed(2)}x, PATCH ${(patch.server.p50 / r.driver.patch.p50).toFixed(2)}x (target ≤ 1.5x).`,
       );
     }
-    if (r.bare) {
+    if (r.bare && patch && r.rows.some((x) => x.key === 'post')) {
       const row = (k: string) => r.rows.find((x) => x.key === k)!.server.rps;
       lines.push(
         '',

@@ -70,7 +70,7 @@
 import { QUERY_DEFAULTS, queryBenchmark, QueryBenchOptions } from './query';
 import { HARDENING_DEFAULTS, hardeningBenchmark, HardeningOptions } from './hardening';
 import { EMBEDDED_DEFAULTS, embeddedBenchmark, EmbeddedBenchOptions } from './embedded';
-import { HTTP_DEFAULTS, httpBenchmark, HttpBenchOptions } from './http';
+import { HTTP_DEFAULTS, HTTP_SHAPES, httpBenchmark, HttpBenchOptions } from './http';
 import { GROUPS_DEFAULTS, groupsBenchmark, GroupsBenchOptions } from './groups';
 import { BULK_DEFAULTS, bulkBenchmark, BulkBenchOptions } from './bulk';
 import { SOAK_DEFAULTS, soakBenchmark, SoakBenchOptions } from './soak';
@@ -80,7 +80,7 @@ import { FOOTPRINT_DEFAULTS, footprintBenchmark, FootprintBenchOptions } from '.
 import { MIGRATE_DEFAULTS, migrateBenchmark, type MigrateBenchOptions } from './migrate';
 
 const HTTP_USAGE =
-  'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--mongodb-uri URI] [--report FILE | --no-report]';
+  'usage: npm run bench -- http [--size 100000] [--connections 50] [--seconds 4] [--rounds 3] [--soak SECONDS] [--stores lmdb,mongodb] [--shapes get,patch,post,patch-hot,group-add-hot,filter,page] [--mongodb-uri URI] [--report FILE | --no-report]';
 
 export function parseHttpArgs(args: string[]): HttpBenchOptions {
   const options: HttpBenchOptions = { ...HTTP_DEFAULTS, stores: [...HTTP_DEFAULTS.stores], mongodbUri: process.env.MONGODB_URI || undefined, report: 'bench/REPORT.md', argv: ['http', ...args] };
@@ -116,6 +116,13 @@ export function parseHttpArgs(args: string[]): HttpBenchOptions {
         const stores = value().split(',');
         if (stores.some((s) => s !== 'lmdb' && s !== 'mongodb')) throw new UsageError(`--stores takes lmdb, mongodb or both\n${HTTP_USAGE}`);
         options.stores = stores as HttpBenchOptions['stores'];
+        break;
+      }
+      case '--shapes': {
+        const shapes = value().split(',');
+        const bad = shapes.find((s) => !HTTP_SHAPES.includes(s));
+        if (bad !== undefined) throw new UsageError(`--shapes: no shape ${bad}\n${HTTP_USAGE}`);
+        options.shapes = shapes;
         break;
       }
       case '--mongodb-uri':
