@@ -43,6 +43,8 @@ export interface Problem {
 
 export interface FieldContext {
   api: Api;
+  /** The form makes a new resource (POST): there is no current value to keep, so a password field says so. */
+  creating?: boolean;
 }
 
 /** Values compared as JSON, object keys in any order. */
@@ -216,7 +218,7 @@ export function editablePart(def: AttributeDef, value: Json | undefined): Json |
  * start with instead (a person's own values, kept after a conflict); operations are always against `value`.
  */
 export function fieldFor(key: string, def: AttributeDef, value: Json | undefined, ctx: FieldContext, initial: Json | undefined = value): Field {
-  if (def.mutability === 'writeOnly') return passwordField(key, def);
+  if (def.mutability === 'writeOnly') return passwordField(key, def, ctx.creating === true);
   // readOnly: the server's to set; immutable: set once, and then no longer changed.
   if (def.mutability === 'readOnly' || (def.mutability === 'immutable' && editablePart(def, value) !== undefined)) return fixedField(key, def, value);
   if (isUserReference(def)) return userReferenceField(key, def, value, ctx, initial);
@@ -267,9 +269,17 @@ function fixedField(key: string, def: AttributeDef, value: Json | undefined): Fi
   };
 }
 
-/** A password is never shown; a value typed is a new one, an empty field keeps the current one. */
-function passwordField(key: string, def: AttributeDef): Field {
-  const c = simpleControl(def, 'New password', undefined, key);
+/**
+ * A password is never shown; a value typed is a new one, an empty field keeps the current one. For a new user it
+ * is the optional initial password: never shown again, not even to the administrator who set it (writeOnly,
+ * RFC 7643 §2.2: "The attribute MAY be updated at any time. Attribute values SHALL NOT be returned").
+ */
+function passwordField(key: string, def: AttributeDef, creating = false): Field {
+  const c = simpleControl(def, creating ? 'Initial password (optional)' : 'New password', undefined, key);
+  if (creating) {
+    const hint = c.element.querySelector('.hint');
+    if (hint) hint.textContent = 'Write-only: never shown again, not even to you. Leave empty to set none.';
+  }
   return {
     key,
     element: c.element,

@@ -10,14 +10,14 @@
  * - An error is shown at the field it names (errors.ts), with the server's own words.
  * One section is edited at a time, so that the version a save is based on is always the one shown.
  */
-import { ApiError, type Json, type JsonObject, PATCH_OP, PROFILE, versionOf } from '../api';
+import { ApiError, type Json, type JsonObject, literal, MANAGER, PATCH_OP, PROFILE, versionOf } from '../api';
 import { announce, type Child, fill, focusHeading, h, uid } from '../dom';
 import { compact, displayValue, isObject, nameOf, when } from '../display';
-import { fieldOfError } from '../errors';
+import { clearErrors, markField, showError } from '../form-errors';
 import { editablePart, type Field, fieldFor, sameJson } from '../fields';
 import { labelOfKey, sectionName, valueOf } from '../schema';
 import { roleName, type SectionInfo, type Session } from '../session';
-import { errorBox, errorText, title, userHeader, type ViewContext } from './common';
+import { errorBox, title, userHeader, type ViewContext } from './common';
 
 interface Owner {
   source: string;
@@ -74,6 +74,10 @@ class ProfilePage {
   private readonly conflicts = new Map<string, Conflict>();
   private readonly containers = new Map<string, HTMLElement>();
   private readonly head = h('div');
+  /** Block or allow sign-in, delete: the account's actions, under the header. */
+  private readonly actions = h('div', { class: 'user-actions' });
+  /** What the last action said (a refusal, a conflict), shown beside the buttons until the next render. */
+  private actionNote: Child = null;
   private readonly attributes: string;
   private readonly path: string;
 
@@ -103,10 +107,135 @@ class ProfilePage {
         this.containers.set(info.name, el);
         return el;
       });
-      this.ctx.main.replaceChildren(this.head, h('div', { class: 'sections' }, sections));
+      this.ctx.main.replaceChildren(this.head, this.actions, h('div', { class: 'sections' }, sections));
     }
     this.head.replaceChildren(userHeader(this.ctx, this.user, this.etag, 'profile'));
+    this.renderActions();
     for (const info of this.session.sections) if (this.editing?.name !== info.name) this.renderSection(info);
+  }
+
+  /**
+   * The section holding `active` (sign-in allowed: the directory's "Block sign-in"), when this token may change it
+   * for this user: granted, and not owned by another source of authority.
+   */
+  private signInSection(): SectionInfo | undefined {
+    const info = this.session.sections.find((s) => s.readable && s.attributes.includes('active'));
+    return info && this.lock(info, ownersOf(this.user).get(info.name)) === undefined ? info : undefined;
+  }
+
+  private renderActions(): void {
+    const buttons: HTMLElement[] = [];
+    if (this.signInSection()) {
+      const blocked = this.user.active === false;
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: blocked ? undefined : 'secondary', 'data-action': 'sign-in', onclick: () => void this.setSignIn(blocked) },
+          blocked ? 'Allow sign-in' : 'Block sign-in',
+        ),
+      );
+    }
+    // Deleting is the whole resource's: a token limited to some sections may not (the server answers 403).
+    if (this.session.grants === 'all') {
+      buttons.push(h('button', { type: 'button', class: 'secondary danger', 'data-action': 'delete', onclick: () => void this.askDelete() }, 'Delete user…'));
+    }
+    fill(this.actions, buttons, this.actionNote);
+    this.actions.hidden = buttons.length === 0 && !this.actionNote;
+  }
+
+  /** One PATCH of `active` with If-Match; a change made meanwhile by someone else is shown, never overwritten. */
+  private async setSignIn(allow: boolean): Promise<void> {
+    const name = nameOf(this.user);
+    for (const b of this.actions.querySelectorAll('button')) b.disabled = true;
+    try {
+      const r = await this.session.api.request('PATCH', this.path, {
+        query: { attributes: this.attributes },
+        body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: allow }] },
+        ifMatch: this.etag,
+      });
+      if (!this.ctx.live()) return;
+      this.user = r.body;
+      this.etag = r.etag ?? this.etag;
+      this.actionNote = h('p', { class: 'alert ok', role: 'status' }, allow ? `${name} may sign in again.` : `${name} is blocked: they cannot sign in.`);
+      this.render();
+      announce(allow ? `Sign-in allowed for ${name}.` : `Sign-in blocked for ${name}.`);
+    } catch (e) {
+      await this.refused(e, allow ? 'Sign-in not allowed' : 'Not blocked');
+    }
+    this.actions.querySelector<HTMLElement>('[data-action="sign-in"]')?.focus();
+  }
+
+  /**
+   * A refused action: a 412 reloads the user and says so (the person decides again on what is now there); any
+   * other refusal is shown in the server's words.
+   */
+  private async refused(e: unknown, what: string): Promise<void> {
+    if (!this.ctx.live()) return;
+    if (e instanceof ApiError && e.status === 412) {
+      await this.load().catch(() => undefined);
+      if (!this.ctx.live()) return;
+      this.actionNote = h('p', { class: 'alert warning', role: 'alert' }, `${what}: ${nameOf(this.user)} was changed by someone else meanwhile. The current version is shown; nothing was overwritten. Check it and try again.`);
+    } else {
+      this.actionNote = errorBox(e);
+    }
+    this.render();
+  }
+
+  /**
+   * Deleting asks first, naming the person and what follows, as the server does it: they leave every group, and
+   * their direct reports lose their manager (the reference is removed; RFC 7643 §4.3 manager).
+   */
+  private async askDelete(): Promise<void> {
+    const name = nameOf(this.user);
+    const id = String(this.user.id);
+    let reports: number | undefined;
+    try {
+      const { body } = await this.session.api.get<{ totalResults?: number }>('/Users', { filter: `${MANAGER}.value eq ${literal(id)}`, count: 0 });
+      reports = body.totalResults;
+    } catch {
+      // said as unknown below
+    }
+    if (!this.ctx.live()) return;
+    const groups = (Array.isArray(this.user.groups) ? this.user.groups : []).filter(isObject).map((g) => String(g.display ?? g.value));
+    const keep = h('button', { type: 'button', class: 'secondary', onclick: () => ((this.actionNote = null), this.render(), this.actions.querySelector<HTMLElement>('[data-action="delete"]')?.focus()) }, 'Keep');
+    const confirm = h('button', { type: 'button', class: 'danger', onclick: () => void this.delete(confirm, keep) }, `Delete ${name}`);
+    const headingId = uid('h');
+    this.actionNote = h(
+      'div',
+      { class: 'confirm alert warning', role: 'alertdialog', 'aria-labelledby': headingId },
+      h('h2', { id: headingId, tabindex: -1 }, `Delete ${name}${typeof this.user.userName === 'string' ? ` (${this.user.userName})` : ''}?`),
+      h(
+        'ul',
+        null,
+        h('li', null, groups.length === 0 ? 'They are in no group.' : `They leave every group they are in (${groups.length}): ${groups.join(', ')}.`),
+        h(
+          'li',
+          null,
+          reports === undefined
+            ? 'Anyone who reports to them loses their manager.'
+            : reports === 0
+              ? 'No one reports to them.'
+              : `Their ${reports === 1 ? 'direct report loses' : `${reports.toLocaleString()} direct reports lose`} their manager.`,
+        ),
+        h('li', null, 'Their history stays in the audit trail. The user cannot be restored.'),
+      ),
+      h('div', { class: 'actions' }, confirm, keep),
+    );
+    this.render();
+    keep.focus();
+  }
+
+  private async delete(confirm: HTMLButtonElement, keep: HTMLButtonElement): Promise<void> {
+    const name = nameOf(this.user);
+    confirm.disabled = keep.disabled = true;
+    try {
+      await this.session.api.request('DELETE', this.path, { ifMatch: this.etag });
+      if (!this.ctx.live()) return;
+      announce(`Deleted ${name}.`);
+      location.hash = '#/users';
+    } catch (e) {
+      await this.refused(e, 'Not deleted');
+    }
   }
 
   /** Why the caller may not change a section of this user, or undefined when it may. */
@@ -417,41 +546,4 @@ export function actorName(actor: JsonObject): string {
   const parts = [typeof actor.subject === 'string' ? actor.subject : undefined, typeof actor.clientId === 'string' ? `client ${actor.clientId}` : undefined];
   const roles = Array.isArray(actor.roles) ? actor.roles.filter((r): r is string => typeof r === 'string').map(roleName) : [];
   return [parts.filter(Boolean).join(', ') || 'an unnamed caller', roles.length ? `(${roles.join(', ')})` : ''].filter(Boolean).join(' ');
-}
-
-function clearErrors(form: HTMLFormElement, alert: HTMLElement): void {
-  alert.hidden = true;
-  alert.replaceChildren();
-  for (const p of form.querySelectorAll('.field-error')) p.remove();
-  for (const el of form.querySelectorAll('[aria-invalid]')) {
-    el.removeAttribute('aria-invalid');
-    const rest = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x !== '' && !x.startsWith('err-'));
-    if (rest.length > 0) el.setAttribute('aria-describedby', rest.join(' '));
-    else el.removeAttribute('aria-describedby');
-  }
-}
-
-/** A refused save: the message at the field it names, else above the form. */
-function showError(e: unknown, fields: Field[], operationPaths: string[], alert: HTMLElement): void {
-  if (e instanceof ApiError && e.status !== 0) {
-    const path = fieldOfError(e.detail, fields.map((f) => f.key), operationPaths);
-    const field = path && fields.find((f) => f.key.toLowerCase() === path.key.toLowerCase());
-    const control = field && path ? field.control(path) : undefined;
-    if (control) return markField(control, e.detail, labelOfKey(field!.key), path?.sub, alert);
-  }
-  alert.replaceChildren(h('p', null, `Not saved: ${errorText(e)}`));
-  alert.hidden = false;
-  alert.focus();
-}
-
-/** A message at the control it is about: the control marked invalid, described by it, and focused. */
-function markField(control: HTMLElement, text: string, label: string, sub: string | undefined, alert: HTMLElement): void {
-  const id = uid('err');
-  const message = h('p', { id, class: 'field-error' }, text);
-  control.setAttribute('aria-invalid', 'true');
-  control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
-  (control.closest('.field') ?? control.parentElement ?? control).append(message);
-  alert.replaceChildren(h('p', null, `Not saved: see the message at ${label}${sub ? ` (${sub})` : ''}.`));
-  alert.hidden = false;
-  control.focus();
 }
