@@ -320,7 +320,7 @@ function run(): void {
     await page.getByRole('link', { name: 'Margaret Hamilton' }).click();
     await page.getByRole('heading', { level: 1, name: 'Margaret Hamilton' }).waitFor();
     await page.locator('#section-account').waitFor();
-    t.same(await headings(page), ['Photo', 'Identity', 'Job info', 'Settings', 'Preferences', 'Contact info', 'Authentication contact info', 'Account'], 'the sections, in order');
+    t.same(await headings(page), ['Photo', 'Identity', 'Job info', 'Settings', 'Preferences', 'Contact info', 'Authentication contact info', 'Account', 'Groups'], 'the sections, in order, then the groups');
     t.match(await page.locator('.user-head img.avatar').getAttribute('src'), /^data:image\/svg\+xml/, 'the photo as a thumbnail from photos');
     const manager = page.locator('#section-jobInfo dd a', { hasText: 'Alan Turing' });
     t.equal(await manager.getAttribute('href'), `#/users/${ids.alan}`, 'the manager is a link');

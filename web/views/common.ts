@@ -2,7 +2,7 @@
 import { ApiError, type JsonObject, versionOf } from '../api';
 import { focusHeading, h, type Child } from '../dom';
 import { avatar, nameOf, statusBadge, when } from '../display';
-import type { Session } from '../session';
+import { roleName, type Session } from '../session';
 
 export interface ViewContext {
   session: Session;
@@ -101,4 +101,12 @@ export function title(...parts: string[]): void {
 /** Numbers as people write them (1,000). */
 export function count(n: number): string {
   return n.toLocaleString();
+}
+
+/** Who made a change, as the audit trail names them (subject, client, roles), in words. */
+export function actorName(actor: JsonObject): string {
+  if (actor.system === true) return 'the server';
+  const parts = [typeof actor.subject === 'string' ? actor.subject : undefined, typeof actor.clientId === 'string' ? `client ${actor.clientId}` : undefined];
+  const roles = Array.isArray(actor.roles) ? actor.roles.filter((r): r is string => typeof r === 'string').map(roleName) : [];
+  return [parts.filter(Boolean).join(', ') || 'an unnamed caller', roles.length ? `(${roles.join(', ')})` : ''].filter(Boolean).join(' ');
 }

@@ -6,8 +6,7 @@ import { ApiError, type Json, type JsonObject } from '../api';
 import { announce, focusHeading, h } from '../dom';
 import { compact, isObject, nameOf, when } from '../display';
 import { labelOfKey } from '../schema';
-import { count, errorBox, loadView, title, userHeader, type ViewContext } from './common';
-import { actorName } from './profile';
+import { actorName, count, errorBox, loadView, title, userHeader, type ViewContext } from './common';
 
 const PAGE = 25;
 

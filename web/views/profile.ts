@@ -17,7 +17,8 @@ import { clearErrors, markField, showError } from '../form-errors';
 import { editablePart, type Field, fieldFor, sameJson } from '../fields';
 import { labelOfKey, sectionName, valueOf } from '../schema';
 import { roleName, type SectionInfo, type Session } from '../session';
-import { errorBox, title, userHeader, type ViewContext } from './common';
+import { actorName, errorBox, title, userHeader, type ViewContext } from './common';
+import { userGroupsSection } from './user-groups';
 
 interface Owner {
   source: string;
@@ -107,7 +108,8 @@ class ProfilePage {
         this.containers.set(info.name, el);
         return el;
       });
-      this.ctx.main.replaceChildren(this.head, this.actions, h('div', { class: 'sections' }, sections));
+      // The user's groups: changed on the groups themselves (User.groups is readOnly, RFC 7643 §4.1.2), from here.
+      this.ctx.main.replaceChildren(this.head, this.actions, h('div', { class: 'sections' }, sections), userGroupsSection(this.ctx, String(this.user.id)));
     }
     this.head.replaceChildren(userHeader(this.ctx, this.user, this.etag, 'profile'));
     this.renderActions();
@@ -539,11 +541,4 @@ class ProfilePage {
     box.append(start);
     return box;
   }
-}
-
-export function actorName(actor: JsonObject): string {
-  if (actor.system === true) return 'the server';
-  const parts = [typeof actor.subject === 'string' ? actor.subject : undefined, typeof actor.clientId === 'string' ? `client ${actor.clientId}` : undefined];
-  const roles = Array.isArray(actor.roles) ? actor.roles.filter((r): r is string => typeof r === 'string').map(roleName) : [];
-  return [parts.filter(Boolean).join(', ') || 'an unnamed caller', roles.length ? `(${roles.join(', ')})` : ''].filter(Boolean).join(' ');
 }

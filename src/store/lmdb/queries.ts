@@ -28,6 +28,12 @@ const BUILD_CHUNK = 250;
  * users (a client jumping there, not walking: service/page-walks.ts) no longer stalls every other request.
  */
 const SKIP_CHUNK = 4096;
+/**
+ * A set of ids (an idIn filter) is paged by walking the sort index when it holds at least 1/DENSE_SHARE of the
+ * type's records: a page then walks DENSE_SHARE keys per result or fewer when the set is spread evenly over the
+ * order, far cheaper than reading and sorting the whole set. A smaller set is read whole and sorted.
+ */
+const DENSE_SHARE = 20;
 
 /** A type's index layout as meta keeps it: the entry format, each path's slot by signature, paths being built. */
 interface Layout {
@@ -254,6 +260,20 @@ export class LmdbQueries {
       return { totalResults, records: window.slice(0, count), more: window.length > count };
     }
 
+    if (filter?.op === 'idIn') {
+      // A set of ids: a membership (`groups.value eq "<g>"`, a group's members as the administrator's page lists
+      // them, or counts them with count=0). The total is the ids that are records, each looked up by key rather
+      // than read and decoded to re-check a filter that asks for nothing but the id (a third of the time at
+      // 100,000). A sorted page of a set that is a good share of the type is walked from the sort index, keeping
+      // the set's ids, which costs the page rather than every member (2 s a page of a 100,000-member group).
+      if (count === 0 && !keyset) return { totalResults: await this.existing(type, filter.ids), records: [] };
+      const dense = filter.ids.size * DENSE_SHARE >= (this.db.counts.get([type]) ?? 0);
+      if (plan && !plan.multiValued && dense) {
+        const walked = await this.walkSorted(schema, plan, options, count, filter.ids);
+        if (walked) return { ...walked, totalResults: await this.existing(type, filter.ids) };
+      }
+    }
+
     if (!filter && plan && !plan.multiValued) {
       const walked = await this.walkSorted(schema, plan, options, count);
       if (walked) return walked;
@@ -282,9 +302,10 @@ export class LmdbQueries {
    * ascending order is the present values (key order: value, then id) followed by the records without one
    * (`[type, path, null, id]`, by id), as RFC 7644 §3.4.2.3 orders them; descending is that order reversed. A page
    * costs its own length (plus startIndex), whatever the directory's size. Undefined when the index cannot give
-   * the exact order: an attribute that is not indexed, or values longer than an index key holds.
+   * the exact order: an attribute that is not indexed, or values longer than an index key holds. With `among`, the
+   * page of those ids only (an idIn filter's; keys of other records are passed over), its total left to the caller.
    */
-  private async walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number): Promise<QueryResult | undefined> {
+  private async walkSorted(schema: ResourceSchema, plan: SortPlan, options: QueryOptions, count: number, among?: ReadonlySet<string>): Promise<QueryResult | undefined> {
     const type = schema.type.id;
     const label = pathLabel(plan.resolved);
     const path = this.readyPaths(schema).find((p) => p.path === label)?.slot;
@@ -321,6 +342,7 @@ export class LmdbQueries {
           const k = key as unknown as IndexKey;
           if (typeof k[2] === 'string' && k[2].length >= KEY_CHARS) return undefined; // possibly truncated: not exact
           if (at && k[2] === at[2] && k[3] === from!.id) continue; // strictly after (before) the keyset
+          if (among && !among.has(k[3])) continue; // only the set's ids (a caller's idIn filter)
           if (++seen > want - count || keyset) ids.push(k[3]);
           if (seen >= want) break walking;
         }
@@ -335,6 +357,18 @@ export class LmdbQueries {
     if (!keyset) return { totalResults, records: count === 0 ? [] : records };
     if (keyset.before) records.reverse();
     return { totalResults, records, more: ids.length > count };
+  }
+
+  /** How many of `ids` are records of the type: each looked up by key, its record not read. */
+  private async existing(type: string, ids: ReadonlySet<string>): Promise<number> {
+    const turns = new Turns();
+    let n = 0;
+    let i = 0;
+    for (const id of ids) {
+      if (this.db.records.doesExist([type, id])) n++;
+      if ((++i & 1023) === 0 && turns.due()) await turns.next();
+    }
+    return n;
   }
 
   /** The key at 1-based position `n` of a range, counted off in chunks; undefined when the range is shorter. */
