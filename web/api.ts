@@ -26,6 +26,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly detail: string,
     readonly scimType?: string,
+    /** Seconds to wait before trying again (Retry-After of a 429 or 503), when the server said. */
+    readonly retryAfter?: number,
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -90,10 +92,12 @@ export class Api {
     }
     if (!res.ok) {
       const err = body as { detail?: unknown; scimType?: unknown } | undefined;
+      const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
       const error = new ApiError(
         res.status,
         typeof err?.detail === 'string' ? err.detail : `${res.status} ${res.statusText}`,
         typeof err?.scimType === 'string' ? err.scimType : undefined,
+        Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
       );
       if (res.status === 401) this.unauthorized(error);
       throw error;
