@@ -106,7 +106,7 @@ function run(): void {
     await openProfile(page, admin);
     t.same(
       (await page.locator('section.section h2').allTextContents()).map((s) => s.trim()),
-      ['Photo', 'Identity', 'Job info', 'Settings', 'Preferences', 'Contact info', 'Authentication contact info', 'Account', 'Employment'],
+      ['Photo', 'Identity', 'Job info', 'Settings', 'Preferences', 'Contact info', 'Authentication contact info', 'Account', 'Employment', 'Groups'],
       "the built-in sections, then the operator's, in the server's order",
     );
     const employment = page.locator('#section-employment');
