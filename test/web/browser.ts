@@ -4,15 +4,50 @@
  * is held to.
  */
 import 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
 type Tap = tap.Test;
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** SCIM_UI_SCREENSHOTS=1: the views are saved to docs/screenshots/, which docs/ui.md shows. */
+const SCREENSHOTS = process.env.SCIM_UI_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : undefined;
+
+/** Starts the app on a free loopback port; its base URL (`http://127.0.0.1:<port>`). */
+export async function listenOnLoopback(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+/** Signs in as a person would: the token pasted into the sign-in form; resolves once the page says who it is. */
+export async function signIn(page: Page, base: string, token: string): Promise<void> {
+  await page.goto(`${base}/ui`);
+  await page.getByLabel('Bearer token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#whoami-text').waitFor();
+}
+
+/** What every view must meet (AUDIT below), as one assertion naming the view. */
+export async function audit(t: Tap, page: Page, view: string): Promise<void> {
+  t.same((await page.evaluate(AUDIT)) as string[], [], `${view}: labels, names, alt text and contrast`);
+}
+
+/** Saves the page as docs/screenshots/<name>.png when SCIM_UI_SCREENSHOTS=1. */
+export async function shoot(page: Page, name: string, fullPage = false): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
+}
+
+/** A locator's text as a person reads it: white space collapsed. */
+export async function textOf(l: Locator): Promise<string> {
+  return ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+}
 
 /**
  * Whether the browser is there. Without it the file's tests skip, and fail when CI=true

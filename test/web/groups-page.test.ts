@@ -14,20 +14,16 @@
  * group.png and member-picker.png to docs/screenshots/.
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { build, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
-import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
+import { audit, chromiumAvailable, launchChromium, listenOnLoopback, shoot, textOf, watchedPage } from './browser';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
-const SCREENSHOTS = process.env.SCIM_UI_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : undefined;
 const BIG = Number(process.env.SCIM_UI_BIG_GROUP ?? 100_000);
 
-type Tap = tap.Test;
 
 if (chromiumAvailable(t)) run();
 
@@ -53,9 +49,7 @@ function run(): void {
 
   t.before(async () => {
     h = await build(t, 'lmdb');
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    base = await listenOnLoopback(h.app);
     const people: [string, string, string?][] = [
       ['grace', 'Grace Hopper'],
       ['alan', 'Alan Turing'],
@@ -88,15 +82,7 @@ function run(): void {
   };
   const group$ = async (id: string) => h.req({ method: 'GET', url: `/scim/v2/Groups/${id}`, ...admin });
   const memberIds = async (id: string) => ((h.json(await group$(id)).members ?? []) as { value: string }[]).map((m) => m.value).sort();
-  const text = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-  const audit = async (tt: Tap, page: Page, view: string) => {
-    tt.same((await page.evaluate(AUDIT)) as string[], [], `${view}: labels, names, alt text and contrast`);
-  };
-  const shoot = async (page: Page, name: string, fullPage = false) => {
-    if (!SCREENSHOTS) return;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
-  };
+  const text = textOf;
   const focused = (page: Page) => page.evaluate("(document.activeElement.getAttribute('aria-label') || document.activeElement.textContent || '').trim()") as Promise<string>;
   /** Presses Tab until the focused element's name (or, with `#`, its id) is `target`; false after `limit` presses. */
   const tabTo = async (page: Page, target: string | RegExp, limit = 40) => {

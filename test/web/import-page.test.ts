@@ -15,15 +15,14 @@
  * docs/screenshots/import-{mapping,progress,done}.png.
  */
 import t from 'tap';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page, Request } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
 import { parseCsv, writeCsv } from '../../web/csv';
-import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
+import { AUDIT, audit, chromiumAvailable, launchChromium, listenOnLoopback, shoot, signIn as signInAs, watchedPage } from './browser';
 
-const SCREENSHOTS = process.env.SCIM_UI_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : undefined;
 const PEOPLE = 10_000;
 const DIRECTORS = 50;
 const HEADER = ['Employee ID', 'First Name', 'Last Name', 'Work Email', 'Job Title', 'Department', 'Manager Employee ID', 'Status'];
@@ -95,9 +94,7 @@ function run(): void {
 
   t.before(async () => {
     h = await build(t, 'lmdb', { SCIM_AUTHORITIES: '{"hr-feed":["jobInfo"]}' });
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    base = await listenOnLoopback(h.app);
     const res = await h.req({
       method: 'POST',
       url: '/scim/v2/Users',
@@ -125,20 +122,7 @@ function run(): void {
     });
     return page;
   };
-  const signIn = async (page: Page, token: string): Promise<void> => {
-    await page.goto(`${base}/ui`);
-    await page.getByLabel('Bearer token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#whoami-text').waitFor();
-  };
-  const audit = async (tt: Tap, page: Page, view: string) => {
-    tt.same((await page.evaluate(AUDIT)) as string[], [], `${view}: labels, names, alt text and contrast`);
-  };
-  const shoot = async (page: Page, name: string, fullPage = false) => {
-    if (!SCREENSHOTS) return;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
-  };
+  const signIn = (page: Page, token: string): Promise<void> => signInAs(page, base, token);
   /** Polls from here (waitForFunction evaluates a string in the page, which its CSP rightly forbids). */
   const until = async (condition: () => Promise<boolean>, ms = 60_000) => {
     const end = Date.now() + ms;

@@ -16,14 +16,13 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
-import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
+import { audit, chromiumAvailable, launchChromium, listenOnLoopback, textOf, watchedPage } from './browser';
 
 const HR = 'urn:example:params:scim:schemas:extension:hr:2.0:User';
 const ENTRA = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const SCHEMA_DIR = join(__dirname, '..', '..', 'examples', 'schema');
 
-type Tap = tap.Test;
 
 interface Patch {
   headers: Record<string, string>;
@@ -43,9 +42,7 @@ function run(): void {
 
   t.before(async () => {
     h = await build(t, 'lmdb', { SCIM_SCHEMA_DIR: SCHEMA_DIR });
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    base = await listenOnLoopback(h.app);
     const created = await h.req({
       method: 'POST',
       url: '/scim/v2/Users',
@@ -90,8 +87,7 @@ function run(): void {
     });
     return out;
   };
-  const text = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-  const audit = async (tt: Tap, page: Page, view: string) => tt.same((await page.evaluate(AUDIT)) as string[], [], `${view}: labels, names, alt text and contrast`);
+  const text = textOf;
   const hintOf = async (field: Locator) => {
     const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(' ').filter(Boolean);
     return (await Promise.all(ids.map((x) => text(field.page().locator(`[id="${x}"]`))))).join(' ');

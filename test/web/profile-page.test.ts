@@ -13,19 +13,15 @@
  * SCIM_UI_SCREENSHOTS=1 saves the main views to docs/screenshots/ (docs/ui.md shows them).
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
+import type { BrowserContext, Page, Request } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
-import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
+import { audit, chromiumAvailable, launchChromium, listenOnLoopback, shoot, signIn as signInAs, textOf, watchedPage } from './browser';
 
 const PROFILE = 'urn:scim-server:schemas:extension:profile:1.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const SCREENSHOTS = process.env.SCIM_UI_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : undefined;
 const REPORTS = 1000;
 
-type Tap = tap.Test;
 
 if (chromiumAvailable(t)) run();
 
@@ -123,9 +119,7 @@ function run(): void {
 
   t.before(async () => {
     h = await build(t, 'lmdb', { SCIM_AUTHORITIES: '{"hr-feed":["jobInfo"]}' });
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    base = await listenOnLoopback(h.app);
     const seeding = Date.now();
     ids = await seed(h);
     t.comment(`seeded ${REPORTS + 6} users in ${Date.now() - seeding} ms`);
@@ -143,23 +137,9 @@ function run(): void {
   /** A new tab (its own session storage), with console errors and CSP violations collected. */
   const newPage = (): Promise<Page> => watchedPage(context, problems);
 
-  const signIn = async (page: Page, token: string): Promise<void> => {
-    await page.goto(`${base}/ui`);
-    await page.getByLabel('Bearer token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#whoami-text').waitFor();
-  };
+  const signIn = (page: Page, token: string): Promise<void> => signInAs(page, base, token);
 
-  const text = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-  const audit = async (tt: Tap, page: Page, view: string) => {
-    const found = (await page.evaluate(AUDIT)) as string[];
-    tt.same(found, [], `${view}: labels, names, alt text and contrast`);
-  };
-  const shoot = async (page: Page, name: string, fullPage = false) => {
-    if (!SCREENSHOTS) return;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
-  };
+  const text = textOf;
   const user$ = async (id: string, attributes?: string) =>
     h.json(await h.req({ method: 'GET', url: `/scim/v2/Users/${id}${attributes ? `?attributes=${attributes}` : ''}`, roles: ['globalAdmin'] }));
   const headings = async (page: Page) => (await page.locator('section.section h2').allTextContents()).map((s) => s.trim());

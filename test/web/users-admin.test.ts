@@ -12,18 +12,14 @@
  * SCIM_UI_SCREENSHOTS=1 saves the new views to docs/screenshots/ (docs/ui.md shows them).
  */
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { build, ENTERPRISE, type Harness, user } from '../helper';
 import { mintToken } from '../../src/cli/mint';
-import { AUDIT, chromiumAvailable, launchChromium, watchedPage } from './browser';
+import { audit, chromiumAvailable, launchChromium, listenOnLoopback, shoot, signIn as signInAs, watchedPage } from './browser';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const SCREENSHOTS = process.env.SCIM_UI_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : undefined;
 
-type Tap = tap.Test;
 
 if (chromiumAvailable(t)) run();
 
@@ -48,9 +44,7 @@ function run(): void {
 
   t.before(async () => {
     h = await build(t, 'lmdb', { SCIM_AUTHORITIES: '{"hr-feed":["jobInfo"]}' });
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    base = await listenOnLoopback(h.app);
     tokens.admin = await mintToken(h.config.jwt, { scope: 'scim:read scim:write', ttlSeconds: 900, roles: ['globalAdmin'], clientId: 'admin-console' });
     tokens.hr = await mintToken(h.config.jwt, { scope: 'scim:read scim:write:jobInfo', ttlSeconds: 900, clientId: 'hr-feed' });
     await fetch(`${base}/ui`);
@@ -59,18 +53,7 @@ function run(): void {
   });
 
   const newPage = (): Promise<Page> => watchedPage(context, problems);
-  const signIn = async (page: Page, token: string): Promise<void> => {
-    await page.goto(`${base}/ui`);
-    await page.getByLabel('Bearer token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#whoami-text').waitFor();
-  };
-  const audit = async (tt: Tap, page: Page, view: string) => tt.same(await page.evaluate(AUDIT), [], `${view}: labels, names, alt text and contrast`);
-  const shoot = async (page: Page, name: string, fullPage = false) => {
-    if (!SCREENSHOTS) return;
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
-  };
+  const signIn = (page: Page, token: string): Promise<void> => signInAs(page, base, token);
   /** Whether the element the locator finds has focus (evaluated in the page, where `document` is). */
   const focused = (l: Locator): Promise<boolean> => l.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement);
   const text = async (page: Page, selector: string) => ((await page.locator(selector).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
@@ -130,7 +113,7 @@ function run(): void {
     // Without a userName: the server's required-value error, at the field too.
     await userName.fill('');
     await page.getByRole('button', { name: 'Create user' }).click();
-    await page.waitForFunction("/required|userName/i.test(document.querySelector('.field-error')?.textContent ?? '')");
+    await page.locator('.field-error', { hasText: /required|userName/i }).waitFor();
     t.pass('a missing userName is refused at its field');
     const listed = await api('GET', `/Users?filter=${encodeURIComponent('userName eq "taken.name"')}`);
     t.equal(listed.body.totalResults, 1, 'still one user of that name');

@@ -110,3 +110,64 @@ export function actorName(actor: JsonObject): string {
   const roles = Array.isArray(actor.roles) ? actor.roles.filter((r): r is string => typeof r === 'string').map(roleName) : [];
   return [parts.filter(Boolean).join(', ') || 'an unnamed caller', roles.length ? `(${roles.join(', ')})` : ''].filter(Boolean).join(' ');
 }
+
+/** A view's address in the hash, with its query (search, sort, cursor, page); empty values left out. */
+export function hashRoute(path: string, params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
+  const s = q.toString();
+  return `#${path}${s ? `?${s}` : ''}`;
+}
+
+export interface SearchFormOptions {
+  /** The input's id (its hint's is `<id>-hint`). */
+  id: string;
+  label: string;
+  hint: string;
+  value: string;
+  /** Called with the trimmed text on submit (a navigation: the search is in the address). */
+  search(text: string): void;
+}
+
+/** A list's search box: a labelled, hinted search field and its button, as a `role=search` form. */
+export function searchForm(o: SearchFormOptions): HTMLFormElement {
+  const input = h('input', { id: o.id, type: 'search', name: 'q', autocomplete: 'off', 'aria-describedby': `${o.id}-hint` });
+  input.value = o.value;
+  return h(
+    'form',
+    {
+      role: 'search',
+      class: 'search',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        o.search(input.value.trim());
+      },
+    },
+    h('div', { class: 'field grow' }, h('label', { for: o.id }, o.label), input, h('small', { id: `${o.id}-hint`, class: 'hint' }, o.hint)),
+    h('button', { type: 'submit' }, 'Search'),
+  );
+}
+
+export interface PagerOptions {
+  page: number;
+  total: number;
+  pageSize: number;
+  previousCursor?: string;
+  nextCursor?: string;
+  /** The address of the page read from `cursor` (undefined: the first page), numbered `page`. */
+  href(cursor: string | undefined, page: number): string;
+}
+
+/** Previous and next by cursor (RFC 9865), with "Page n of m". */
+export function cursorPager(o: PagerOptions): HTMLElement {
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Result pages' },
+    o.page > 1
+      ? // Without a previousCursor (a page reached some other way) the way back is the first page.
+        h('a', { href: o.previousCursor ? o.href(o.previousCursor, o.page - 1) : o.href(undefined, 1), rel: 'prev' }, '← Previous page')
+      : h('span', { class: 'muted' }, '← Previous page'),
+    h('span', null, `Page ${o.page} of ${count(Math.max(1, Math.ceil(o.total / o.pageSize)))}`),
+    o.nextCursor !== undefined ? h('a', { href: o.href(o.nextCursor, o.page + 1), rel: 'next' }, 'Next page →') : h('span', { class: 'muted' }, 'Next page →'),
+  );
+}

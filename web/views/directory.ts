@@ -7,7 +7,7 @@
 import { ENTERPRISE, type JsonObject, type ListResponse, literal } from '../api';
 import { focusHeading, h } from '../dom';
 import { avatar, isObject, nameOf, statusBadge, userLink } from '../display';
-import { count, errorBox, title, type ViewContext } from './common';
+import { count, cursorPager, errorBox, hashRoute, searchForm, title, type ViewContext } from './common';
 
 const PAGE_SIZE = 20;
 const DEPARTMENT = `${ENTERPRISE}:department`;
@@ -43,10 +43,7 @@ export function searchFilter(text: string): string | undefined {
 }
 
 function route(params: Record<string, string | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
-  const s = q.toString();
-  return `#/users${s ? `?${s}` : ''}`;
+  return hashRoute('/users', params);
 }
 
 export async function directoryView(ctx: ViewContext): Promise<void> {
@@ -57,27 +54,13 @@ export async function directoryView(ctx: ViewContext): Promise<void> {
   const page = Math.max(1, Number(ctx.query.get('page')) || 1);
   title(q ? `Search “${q}”` : '', 'Directory');
 
-  const search = h('input', { id: 'search', type: 'search', name: 'q', autocomplete: 'off', 'aria-describedby': 'search-hint' });
-  search.value = q;
-  const form = h(
-    'form',
-    {
-      role: 'search',
-      class: 'search',
-      onsubmit: (e: Event) => {
-        e.preventDefault();
-        location.hash = route({ q: search.value.trim(), sortBy, sortOrder });
-      },
-    },
-    h(
-      'div',
-      { class: 'field grow' },
-      h('label', { for: 'search' }, 'Search users'),
-      search,
-      h('small', { id: 'search-hint', class: 'hint' }, 'Matches name, user name, email or department.'),
-    ),
-    h('button', { type: 'submit' }, 'Search'),
-  );
+  const form = searchForm({
+    id: 'search',
+    label: 'Search users',
+    hint: 'Matches name, user name, email or department.',
+    value: q,
+    search: (text) => (location.hash = route({ q: text, sortBy, sortOrder })),
+  });
   const summary = h('p', { id: 'results-summary', class: 'summary', tabindex: -1 }, 'Loading…');
   const results = h('div', { class: 'results' });
   ctx.main.replaceChildren(h('h1', { id: 'page-title', tabindex: -1 }, 'Directory'), form, summary, results);
@@ -137,18 +120,14 @@ export async function directoryView(ctx: ViewContext): Promise<void> {
       users.map((u) => h('tr', { class: u.active === false ? 'blocked' : undefined }, COLUMNS.map((c) => h('td', { 'data-label': c.label }, c.cell(u))))),
     ),
   );
-  const pager = h(
-    'nav',
-    { class: 'pager', 'aria-label': 'Result pages' },
-    page > 1
-      ? // Without a previousCursor (a page reached some other way) the way back is the first page.
-        h('a', { href: route({ q, sortBy, sortOrder, cursor: body.previousCursor, page: String(body.previousCursor ? page - 1 : 1) }), rel: 'prev' }, '← Previous page')
-      : h('span', { class: 'muted' }, '← Previous page'),
-    h('span', null, `Page ${page} of ${count(Math.max(1, Math.ceil(total / PAGE_SIZE)))}`),
-    body.nextCursor !== undefined
-      ? h('a', { href: route({ q, sortBy, sortOrder, cursor: body.nextCursor, page: String(page + 1) }), rel: 'next' }, 'Next page →')
-      : h('span', { class: 'muted' }, 'Next page →'),
-  );
+  const pager = cursorPager({
+    page,
+    total,
+    pageSize: PAGE_SIZE,
+    previousCursor: body.previousCursor,
+    nextCursor: body.nextCursor,
+    href: (c, n) => route({ q, sortBy, sortOrder, cursor: c, page: n > 1 ? String(n) : undefined }),
+  });
   results.replaceChildren(table, pager);
   // For measuring (test/web/profile-page.test.ts): when the first results are on screen.
   performance.mark('directory-drawn');

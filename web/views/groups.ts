@@ -11,7 +11,7 @@
 import { ApiError, type JsonObject, type ListResponse, literal } from '../api';
 import { announce, fill, focusHeading, h, uid } from '../dom';
 import { groupLink } from '../display';
-import { count, errorBox, errorText, title, type ViewContext } from './common';
+import { count, cursorPager, errorBox, errorText, hashRoute, searchForm, title, type ViewContext } from './common';
 import { mayWriteGroups, memberCount, people } from './group';
 
 const PAGE_SIZE = 20;
@@ -26,10 +26,7 @@ export function groupSearchFilter(text: string): string | undefined {
 }
 
 function route(params: Record<string, string | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
-  const s = q.toString();
-  return `#/groups${s ? `?${s}` : ''}`;
+  return hashRoute('/groups', params);
 }
 
 export async function groupsView(ctx: ViewContext): Promise<void> {
@@ -38,27 +35,13 @@ export async function groupsView(ctx: ViewContext): Promise<void> {
   const page = Math.max(1, Number(ctx.query.get('page')) || 1);
   title(q ? `Search “${q}”` : '', 'Groups');
 
-  const search = h('input', { id: 'group-search', type: 'search', name: 'q', autocomplete: 'off', 'aria-describedby': 'group-search-hint' });
-  search.value = q;
-  const form = h(
-    'form',
-    {
-      role: 'search',
-      class: 'search',
-      onsubmit: (e: Event) => {
-        e.preventDefault();
-        location.hash = route({ q: search.value.trim() });
-      },
-    },
-    h(
-      'div',
-      { class: 'field grow' },
-      h('label', { for: 'group-search' }, 'Search groups'),
-      search,
-      h('small', { id: 'group-search-hint', class: 'hint' }, 'Matches any part of the group’s name.'),
-    ),
-    h('button', { type: 'submit' }, 'Search'),
-  );
+  const form = searchForm({
+    id: 'group-search',
+    label: 'Search groups',
+    hint: 'Matches any part of the group’s name.',
+    value: q,
+    search: (text) => (location.hash = route({ q: text })),
+  });
   const summary = h('p', { id: 'groups-summary', class: 'summary', tabindex: -1 }, 'Loading…');
   const results = h('div', { class: 'results' });
   fill(ctx.main, h('h1', { id: 'page-title', tabindex: -1 }, 'Groups'), mayWriteGroups(ctx) ? newGroupSection(ctx) : null, form, summary, results);
@@ -116,17 +99,14 @@ export async function groupsView(ctx: ViewContext): Promise<void> {
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'External id'), h('th', { scope: 'col', class: 'number' }, 'Members'))),
     h('tbody', null, groups.map(row)),
   );
-  const pager = h(
-    'nav',
-    { class: 'pager', 'aria-label': 'Result pages' },
-    page > 1
-      ? h('a', { href: route({ q, cursor: body.previousCursor, page: String(body.previousCursor ? page - 1 : 1) }), rel: 'prev' }, '← Previous page')
-      : h('span', { class: 'muted' }, '← Previous page'),
-    h('span', null, `Page ${page} of ${count(Math.max(1, Math.ceil(total / PAGE_SIZE)))}`),
-    body.nextCursor !== undefined
-      ? h('a', { href: route({ q, cursor: body.nextCursor, page: String(page + 1) }), rel: 'next' }, 'Next page →')
-      : h('span', { class: 'muted' }, 'Next page →'),
-  );
+  const pager = cursorPager({
+    page,
+    total,
+    pageSize: PAGE_SIZE,
+    previousCursor: body.previousCursor,
+    nextCursor: body.nextCursor,
+    href: (c, n) => route({ q, cursor: c, page: n > 1 ? String(n) : undefined }),
+  });
   results.replaceChildren(table, pager);
   await fillCounts(ctx, counts);
 }
