@@ -152,22 +152,23 @@ export interface PagerOptions {
   page: number;
   total: number;
   pageSize: number;
-  previousCursor?: string;
-  nextCursor?: string;
+  /** The ListResponse's cursors. */
+  cursors: { previousCursor?: string; nextCursor?: string };
   /** The address of the page read from `cursor` (undefined: the first page), numbered `page`. */
   href(cursor: string | undefined, page: number): string;
 }
 
 /** Previous and next by cursor (RFC 9865), with "Page n of m". */
 export function cursorPager(o: PagerOptions): HTMLElement {
+  const { previousCursor, nextCursor } = o.cursors;
   return h(
     'nav',
     { class: 'pager', 'aria-label': 'Result pages' },
     o.page > 1
       ? // Without a previousCursor (a page reached some other way) the way back is the first page.
-        h('a', { href: o.previousCursor ? o.href(o.previousCursor, o.page - 1) : o.href(undefined, 1), rel: 'prev' }, '← Previous page')
+        h('a', { href: previousCursor ? o.href(previousCursor, o.page - 1) : o.href(undefined, 1), rel: 'prev' }, '← Previous page')
       : h('span', { class: 'muted' }, '← Previous page'),
     h('span', null, `Page ${o.page} of ${count(Math.max(1, Math.ceil(o.total / o.pageSize)))}`),
-    o.nextCursor !== undefined ? h('a', { href: o.href(o.nextCursor, o.page + 1), rel: 'next' }, 'Next page →') : h('span', { class: 'muted' }, 'Next page →'),
+    nextCursor !== undefined ? h('a', { href: o.href(nextCursor, o.page + 1), rel: 'next' }, 'Next page →') : h('span', { class: 'muted' }, 'Next page →'),
   );
 }

@@ -120,14 +120,8 @@ export async function directoryView(ctx: ViewContext): Promise<void> {
       users.map((u) => h('tr', { class: u.active === false ? 'blocked' : undefined }, COLUMNS.map((c) => h('td', { 'data-label': c.label }, c.cell(u))))),
     ),
   );
-  const pager = cursorPager({
-    page,
-    total,
-    pageSize: PAGE_SIZE,
-    previousCursor: body.previousCursor,
-    nextCursor: body.nextCursor,
-    href: (c, n) => route({ q, sortBy, sortOrder, cursor: c, page: n > 1 ? String(n) : undefined }),
-  });
+  const href = (c: string | undefined, n: number) => route({ q, sortBy, sortOrder, cursor: c, page: n > 1 ? String(n) : undefined });
+  const pager = cursorPager({ page, total, pageSize: PAGE_SIZE, cursors: body, href });
   results.replaceChildren(table, pager);
   // For measuring (test/web/profile-page.test.ts): when the first results are on screen.
   performance.mark('directory-drawn');

@@ -99,14 +99,8 @@ export async function groupsView(ctx: ViewContext): Promise<void> {
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'External id'), h('th', { scope: 'col', class: 'number' }, 'Members'))),
     h('tbody', null, groups.map(row)),
   );
-  const pager = cursorPager({
-    page,
-    total,
-    pageSize: PAGE_SIZE,
-    previousCursor: body.previousCursor,
-    nextCursor: body.nextCursor,
-    href: (c, n) => route({ q, cursor: c, page: n > 1 ? String(n) : undefined }),
-  });
+  const href = (c: string | undefined, n: number) => route({ q, cursor: c, page: n > 1 ? String(n) : undefined });
+  const pager = cursorPager({ page, total, pageSize: PAGE_SIZE, cursors: body, href });
   results.replaceChildren(table, pager);
   await fillCounts(ctx, counts);
 }
