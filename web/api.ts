@@ -5,10 +5,7 @@
  */
 
 export const BASE = '/scim/v2';
-export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-export const PROFILE = 'urn:scim-server:schemas:extension:profile:1.0:User';
-export const MANAGER = `${ENTERPRISE}:manager`;
+export { ENTERPRISE, MANAGER, PATCH_OP, PROFILE } from './urns';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
