@@ -190,8 +190,10 @@ export class LmdbResources implements ResourceStore {
       const current = this.db.records.get([type, record.id]);
       if (!current) return 'missing';
       if (current.version !== expectedVersion) return 'conflict';
-      this.checkUnique(type, keys, record.id);
       const { uniques, indexed } = early ?? diff(current);
+      // A unique value the record keeps is held by the record already (each write puts its keys, in the same
+      // transaction as the record): only the values it gains can be taken by another. A job-info PATCH reads none.
+      this.checkUnique(type, uniques.added, record.id);
       for (const k of uniques.removed) if (this.db.unique.get([type, k.label, k.key]) === record.id) this.db.unique.remove([type, k.label, k.key]);
       for (const entry of indexed.removed) this.db.index.remove(entry as unknown as Key);
       this.audit.writeOut(current);
