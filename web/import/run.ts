@@ -409,7 +409,11 @@ export class Importer {
     const size = Math.max(1, Math.min(CHUNK_ROWS, this.limits.maxOperations));
     this.report('importing');
     for (let from = 0; from < this.order.length; from += size) {
-      if (!(await this.gate())) return this.finish();
+      if (!(await this.gate())) {
+        // Rows imported already whose manager waited for the second pass are marked by it, which stops at once.
+        await this.managers();
+        return this.finish();
+      }
       await this.chunk(from, Math.min(from + size, this.order.length));
       this.report('importing');
       await nextTask();
@@ -494,7 +498,14 @@ export class Importer {
     this.report('managers');
     const size = Math.max(1, this.limits.maxOperations);
     for (let at = 0; at < waiting.length; at += size) {
-      if (!(await this.gate())) return;
+      if (!(await this.gate())) {
+        // Stopped half way: the rows still waiting are in the directory without their manager, and say so (the
+        // failed-rows file then holds what a second run must finish).
+        const why = this.stoppedBy ?? 'the import was cancelled first';
+        for (const row of waiting.slice(at)) this.settle(row, 'failed', `${this.outcome[row] === 'created' ? 'created' : 'updated'}, but the manager was not set: ${why}`);
+        this.report('managers');
+        return;
+      }
       const operations: JsonObject[] = [];
       const opRows: number[] = [];
       for (const row of waiting.slice(at, at + size)) {
