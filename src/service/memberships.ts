@@ -144,7 +144,7 @@ export class Memberships {
     while (frontier.length > 0) {
       const next: string[] = [];
       for (const g of frontier) {
-        for (const m of await this.pairs.members(g)) {
+        for (const m of await this.pairs.memberIds(g)) {
           if (m.type === 'User') users.add(m.value);
           else if (!seen.has(m.value)) {
             seen.add(m.value);

@@ -472,6 +472,8 @@ export function storeContract(t: TapTest, makeStore: () => Promise<StoreUnderTes
     const v2 = nextVersion(g, { displayName: 'G2' });
     t.equal(await store.resources.replace(groups, { record: v2, expectedVersion: 1, current: g, members: { add: [member(c)], remove: [a.id] } }), 'ok');
     t.same(ids(await store.memberships.members(g.id)), [b.id, c.id].sort());
+    const selected = (await store.memberships.memberIds(g.id)).map((m) => `${m.value}:${m.type}`).sort();
+    t.same(selected, [`${b.id}:User`, `${c.id}:User`].sort(), 'memberIds: the same members, ids and types');
     const stale = nextVersion(g, { displayName: 'stale' });
     t.equal(await store.resources.replace(groups, { record: stale, expectedVersion: 1, current: g, members: { add: [member(a)] } }), 'conflict', 'a stale version changes nothing...');
     t.same(ids(await store.memberships.members(g.id)), [b.id, c.id].sort(), '... not even the members');
