@@ -7,7 +7,8 @@
  * compared with the 10-member group's (target: the 100,000-member group at most 2x). Then a user is put in 1,000
  * groups (one POST each) and read: GET /Users/{id} computes its `groups`. Also measured: GET of the 100,000-member
  * group (what it returns: every member, its size in bytes), a page of groups without members, and the Entra-style
- * membership check `filter=id eq "g" and members.value eq "u"&excludedAttributes=members`.
+ * membership check `filter=id eq "g" and members.value eq "u"&excludedAttributes=members`; and what the administrator's
+ * page reads of the largest group: its member count and its first pages of members by name, by cursor.
  */
 import os from 'node:os';
 import { mintToken } from '../src/cli/mint';
@@ -50,6 +51,9 @@ interface StoreResult {
   bigGet: { ms: number[]; bytes: number; members: number };
   page: Timing;
   check: Timing;
+  /** The largest group's member count, and its first pages of members by name (ms each). */
+  memberCount: number[];
+  memberPages: number[];
   seedSeconds: number;
   anonMb: number;
 }
@@ -163,6 +167,33 @@ export async function groupsBenchmark(options: GroupsBenchOptions): Promise<void
         if (found.totalResults !== 1) throw new Error('membership check: wrong answer');
       }, load);
       log(`  page of groups p50 ${page.p50.toFixed(2)} ms; membership check p50 ${check.p50.toFixed(2)} ms`);
+      // What the administrator's page reads of the largest group (issue 29): its member count, and its members a
+      // page of 50 at a time by name, by cursor (users filtered by groups.value), never the member list whole.
+      const of = encodeURIComponent(`groups.value eq "${big.id}"`);
+      const countMs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        countMs.push(
+          await time(async () => {
+            const body = JSON.parse(await call('GET', `/Users?filter=${of}&count=0`, undefined, 200)) as { totalResults: number };
+            if (body.totalResults !== big.size) throw new Error(`member count: ${body.totalResults}, not ${big.size}`);
+          }),
+        );
+      }
+      const pageMs: number[] = [];
+      let cursor = '';
+      for (let i = 0; i < 5; i++) {
+        pageMs.push(
+          await time(async () => {
+            const body = JSON.parse(await call('GET', `/Users?filter=${of}&sortBy=displayName&count=50&cursor=${encodeURIComponent(cursor)}&attributes=displayName,userName`, undefined, 200)) as {
+              Resources: unknown[];
+              nextCursor?: string;
+            };
+            if (body.Resources.length !== 50 || !body.nextCursor) throw new Error('a page of members: not 50, or no next cursor');
+            cursor = body.nextCursor;
+          }),
+        );
+      }
+      log(`  the largest group's member count ${countMs.map((m) => m.toFixed(0)).join(', ')} ms; its members by name, pages of 50: ${pageMs.map((m) => m.toFixed(0)).join(', ')} ms`);
       results.push({
         store,
         fill,
@@ -171,6 +202,8 @@ export async function groupsBenchmark(options: GroupsBenchOptions): Promise<void
         bigGet: { ms: bigMs, bytes, members },
         page: { p50: page.p50, p99: page.p99, n: page.requests },
         check: { p50: check.p50, p99: check.p99, n: check.requests },
+        memberCount: countMs,
+        memberPages: pageMs,
         seedSeconds,
         anonMb: rssOf(server.pid).anon / 1048576,
       });
@@ -211,6 +244,7 @@ function render(options: GroupsBenchOptions, results: StoreResult[], ms: number)
       `- GET /Users/{id} of a user in ${r.userGroups.count.toLocaleString('en')} groups (its \`groups\` computed): p50 ${r.userGroups.inGroups.p50.toFixed(2)} ms, p99 ${r.userGroups.inGroups.p99.toFixed(2)} ms; of a user in none: p50 ${r.userGroups.inNone.p50.toFixed(2)} ms.`,
       `- GET /Groups/{id} of the ${r.pairs[r.pairs.length - 1]!.size.toLocaleString('en')}-member group: every member (${r.bigGet.members.toLocaleString('en')}), ${(r.bigGet.bytes / 1048576).toFixed(1)} MB, in ${r.bigGet.ms.map((m) => m.toFixed(0)).join(', ')} ms.`,
       `- GET /Groups?excludedAttributes=members&count=100: p50 ${r.page.p50.toFixed(2)} ms. Entra's membership check (\`id eq … and members.value eq …\`, members excluded) on that group: p50 ${r.check.p50.toFixed(2)} ms.`,
+      `- The administrator page's reads of that group: its member count (\`GET /Users?filter=groups.value eq …&count=0\`) in ${r.memberCount.map((m) => m.toFixed(0)).join(', ')} ms; its first five pages of 50 members by name, by cursor, in ${r.memberPages.map((m) => m.toFixed(0)).join(', ')} ms.`,
       `- Seeding ${r.seedSeconds.toFixed(1)} s; the server's own (anonymous) memory after the run ${r.anonMb.toFixed(0)} MB.`,
       '',
     );
