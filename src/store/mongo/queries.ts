@@ -148,6 +148,18 @@ function segmentOf(segments: Segment[], key: SortKey): number {
 }
 
 /**
+ * The segments a keyset page walks, in the page's order: the key's own segment first (its documents beyond the key:
+ * `from`), then the following ones, or the preceding ones for a page before the key (`side` -1).
+ */
+function* keysetWalk(plan: SortPlan | undefined, keyset: Keyset): Generator<{ segment: Segment; from?: SortKey; side: 1 | -1 }> {
+  const segments = segmentsOf(plan);
+  const key = keyset.before ?? keyset.after;
+  const side = keyset.before !== undefined ? -1 : 1;
+  const start = key ? segmentOf(segments, key) : 0;
+  for (let i = start; i >= 0 && i < segments.length; i += side) yield { segment: segments[i]!, from: key && i === start ? key : undefined, side };
+}
+
+/**
  * The documents of `segment` strictly after (`side` 1) or before (-1) `key` in the result order: a range on the
  * segment's index, `(field, _id) > (value, id)` written as `field >= value and (field > value or _id > id)` so
  * that the index bounds come from the first condition alone.
@@ -341,16 +353,11 @@ export class MongoQueries {
     keyset: Keyset,
     count: number,
   ): Promise<{ records: StoredRecord[]; more: boolean } | undefined> {
-    const segments = segmentsOf(plan);
     const backwards = keyset.before !== undefined;
-    const key = keyset.before ?? keyset.after;
-    const side = backwards ? -1 : 1;
-    const start = key ? segmentOf(segments, key) : 0;
     const ids: string[] = [];
     let budget = DENSE_WALK_CAP * (count + 1);
-    for (let i = start; i >= 0 && i < segments.length && ids.length <= count; i += side) {
-      const segment = segments[i]!;
-      const from = key && i === start ? key : undefined;
+    for (const { segment, from, side } of keysetWalk(plan, keyset)) {
+      if (ids.length > count) break;
       const where = and(segment.where, from ? beyond(segment, from, side) : {});
       const hint = hintOf(segment, where);
       const cursor = coll.find(where, { projection: { _id: 1 }, sort: sortOf(segment, backwards), batchSize: DENSE_BATCH, ...(hint ? { hint } : {}) });
@@ -389,16 +396,11 @@ export class MongoQueries {
     count: number,
     total: number,
   ): Promise<{ records: StoredRecord[]; more: boolean }> {
-    const segments = segmentsOf(plan);
     const backwards = keyset.before !== undefined;
-    const key = keyset.before ?? keyset.after;
-    const side = backwards ? -1 : 1;
-    const start = key ? segmentOf(segments, key) : 0;
     const docs: ResourceDocument[] = [];
-    for (let i = start; i >= 0 && i < segments.length && docs.length <= count; i += side) {
-      const segment = segments[i]!;
+    for (const { segment, from, side } of keysetWalk(plan, keyset)) {
+      if (docs.length > count) break;
       const base = and(query, segment.where);
-      const from = key && i === start ? key : undefined;
       const where = and(base, from ? beyond(segment, from, side) : {});
       const want = count + 1 - docs.length;
       const window = segment.windowed
